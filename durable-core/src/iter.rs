@@ -1,0 +1,145 @@
+//! `for` loops with an `.await` in their body keep their iterator in the state.
+//!
+//! Ranges (also the endless `1..`) are stored as they are, lazily. Any other iterator
+//! is collected into a `VecDeque` when the loop starts and drained from the front.
+//! The choice is made at compile time by autoref specialization: the generated code
+//! calls `(&&IterKind(iter)).durable_iter_kind()`, which finds [`LazyKind`] when the
+//! iterator is one of the lazy ones and falls back to [`CollectKind`] otherwise.
+
+use std::collections::VecDeque;
+use std::ops::{Range, RangeFrom, RangeInclusive};
+
+use serde::{Deserialize, Serialize};
+
+/// An iterator whose own state is small and serializable.
+pub trait LazyIter: Iterator {
+    /// The iterator as saved in the state.
+    type Saved: Iterator<Item = Self::Item>;
+    /// Converts the iterator for saving.
+    fn into_saved(self) -> Self::Saved;
+}
+
+impl<A> LazyIter for Range<A>
+where
+    Range<A>: Iterator,
+{
+    type Saved = Self;
+    fn into_saved(self) -> Self {
+        self
+    }
+}
+
+impl<A> LazyIter for RangeFrom<A>
+where
+    RangeFrom<A>: Iterator,
+{
+    type Saved = Self;
+    fn into_saved(self) -> Self {
+        self
+    }
+}
+
+/// `a..=b` as saved: serde's `RangeInclusive` drops the "exhausted" flag, which would
+/// repeat the last element after a resume, so it is kept explicitly here.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InclusiveRange<A> {
+    next: A,
+    end: A,
+    done: bool,
+}
+
+macro_rules! inclusive_ranges {
+    ($($t:ty)*) => {$(
+        impl LazyIter for RangeInclusive<$t> {
+            type Saved = InclusiveRange<$t>;
+            fn into_saved(self) -> InclusiveRange<$t> {
+                let done = self.is_empty();
+                let (next, end) = self.into_inner();
+                InclusiveRange { next, end, done }
+            }
+        }
+
+        impl Iterator for InclusiveRange<$t> {
+            type Item = $t;
+            fn next(&mut self) -> Option<$t> {
+                if self.done {
+                    return None;
+                }
+                let item = self.next;
+                if item == self.end {
+                    self.done = true;
+                } else {
+                    self.next += 1;
+                }
+                Some(item)
+            }
+        }
+    )*};
+}
+
+inclusive_ranges!(u8 u16 u32 u64 u128 usize i8 i16 i32 i64 i128 isize);
+
+/// Wraps the iterator of a `for` loop for kind selection.
+pub struct IterKind<I>(pub I);
+
+/// Selected for [`LazyIter`]s.
+pub struct LazyTag;
+/// Selected for every other iterator.
+pub struct CollectTag;
+
+/// The preferred kind: applies through `&&IterKind<I>` when `I: LazyIter`.
+pub trait LazyKind {
+    fn durable_iter_kind(&self) -> LazyTag {
+        LazyTag
+    }
+}
+impl<I: LazyIter> LazyKind for &IterKind<I> {}
+
+/// The fallback kind: applies through `&IterKind<I>` for any iterator.
+pub trait CollectKind {
+    fn durable_iter_kind(&self) -> CollectTag {
+        CollectTag
+    }
+}
+impl<I: Iterator> CollectKind for IterKind<I> {}
+
+impl LazyTag {
+    pub fn saved<I: LazyIter>(self, iter: I) -> I::Saved {
+        iter.into_saved()
+    }
+}
+
+impl CollectTag {
+    pub fn saved<I: Iterator>(self, iter: I) -> VecDeque<I::Item> {
+        iter.collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inclusive_range_survives_a_round_trip_at_its_last_element() {
+        let mut it = (250u8..=255).into_saved();
+        let mut seen = Vec::new();
+        while let Some(x) = it.next() {
+            seen.push(x);
+            let bytes = crate::codec::encode(&it, "t").unwrap();
+            it = crate::codec::decode(&bytes, "t").unwrap();
+        }
+        assert_eq!(seen, vec![250, 251, 252, 253, 254, 255]);
+        assert_eq!((3u32..=2).into_saved().count(), 0);
+    }
+
+    #[test]
+    fn kind_selection_keeps_ranges_lazy_and_collects_the_rest() {
+        let lazy = (&&IterKind(1u64..)).durable_iter_kind().saved(1u64..);
+        let _: RangeFrom<u64> = lazy;
+        let v = vec![1, 2, 3];
+        let collected = (&&IterKind(v.clone().into_iter()))
+            .durable_iter_kind()
+            .saved(v.into_iter());
+        let _: VecDeque<i32> = collected;
+    }
+}

@@ -1,0 +1,106 @@
+//! Durable operations: what an orchestrator may `.await`.
+//!
+//! An operation is plain data until the generated state machine suspends on it. Then
+//! [`DurableOp::schedule`] turns it into commands and a [`Waiter`]; the waiter is saved
+//! in the checkpointed state (it is small: task ids, no results) and, once the wake
+//! condition holds, turns the delivered results into the `.await`'s value.
+
+use std::marker::PhantomData;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::activity::{Activity, ActivityError};
+use crate::codec;
+use crate::orchestration::{OrchestrationContext, StepError};
+use crate::task::{Command, Completions, TaskId, Wake};
+
+/// Something an orchestrator can `.await`: activity calls (and, as the runtime grows,
+/// timers, external events, sub-orchestrations, joins and races).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a durable operation, so an orchestrator cannot `.await` it",
+    label = "awaited in an #[orchestrator]",
+    note = "every `.await` in an orchestrator is a checkpoint: only durable operations such as `ctx.call(activity, input)` can be awaited",
+    note = "do other async work (sleeps, I/O, HTTP) inside an #[activity] and call it with `ctx.call`"
+)]
+pub trait DurableOp {
+    /// The value of the `.await`.
+    type Output;
+    /// What is saved with the state while the operation is outstanding.
+    type Waiter: Waiter<Output = Self::Output>;
+
+    /// Emits the operation's commands on `ctx` and returns its waiter.
+    fn schedule(self, ctx: &OrchestrationContext) -> Result<Self::Waiter, StepError>;
+}
+
+/// The saved half of an outstanding durable operation.
+pub trait Waiter: Serialize + DeserializeOwned + 'static {
+    /// The value of the `.await`.
+    type Output;
+
+    /// Which results the operation needs before the orchestration can go on.
+    fn wake(&self) -> Wake;
+
+    /// Builds the `.await`'s value from the delivered results.
+    fn complete(self, completions: &mut Completions) -> Result<Self::Output, StepError>;
+}
+
+/// A call of activity `A`: `ctx.call(activity, input)`.
+#[must_use = "a durable operation does nothing until an orchestrator awaits it"]
+#[derive(Debug, Clone)]
+pub struct Call<A: Activity> {
+    input: A::Input,
+}
+
+impl<A: Activity> Call<A> {
+    pub(crate) fn new(input: A::Input) -> Self {
+        Self { input }
+    }
+}
+
+impl<A: Activity> DurableOp for Call<A> {
+    type Output = Result<A::Output, ActivityError>;
+    type Waiter = CallWaiter<A>;
+
+    fn schedule(self, ctx: &OrchestrationContext) -> Result<CallWaiter<A>, StepError> {
+        let input = codec::encode(&self.input, "activity input")?;
+        let task = ctx.new_task();
+        ctx.command(Command::CallActivity {
+            task,
+            name: A::NAME,
+            input,
+        });
+        Ok(CallWaiter {
+            task,
+            activity: PhantomData,
+        })
+    }
+}
+
+/// The saved half of a [`Call`]: the task id of the call.
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct CallWaiter<A> {
+    task: TaskId,
+    #[serde(skip)]
+    activity: PhantomData<fn() -> A>,
+}
+
+impl<A: Activity> Waiter for CallWaiter<A> {
+    type Output = Result<A::Output, ActivityError>;
+
+    fn wake(&self) -> Wake {
+        Wake::All(vec![self.task])
+    }
+
+    fn complete(self, completions: &mut Completions) -> Result<Self::Output, StepError> {
+        match completions.take(self.task) {
+            None => Err(StepError::MissingResult(self.task)),
+            Some(Ok(bytes)) => Ok(Ok(codec::decode(&bytes, "activity output")?)),
+            Some(Err(message)) => Ok(Err(ActivityError {
+                activity: A::NAME.to_owned(),
+                message,
+            })),
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Orchestrations: the trait `#[orchestrator]` implements, the context user code sees,
+//! and the contract of one step.
+
+use std::cell::{Cell, RefCell};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::activity::Activity;
+use crate::codec::CodecError;
+use crate::op::Call;
+use crate::task::{Command, Completions, TaskId, Wake};
+
+/// An orchestration, implemented by `#[orchestrator]` on an `async fn`.
+///
+/// The implementing type is the zero-sized handle named like the function.
+pub trait Orchestration: Copy + Send + Sync + 'static {
+    /// What the orchestration takes.
+    type Input: Serialize + DeserializeOwned + Send + 'static;
+    /// What it returns on success.
+    type Output: Serialize + DeserializeOwned + Send + 'static;
+    /// The name it is registered and stored under.
+    const NAME: &'static str;
+    /// A hash of the state machine's shape (resume points and the slots saved at each).
+    /// A state is only resumed by code with the same fingerprint.
+    const FINGERPRINT: u64;
+
+    /// Runs one step: from the start, or from a saved state with the results it waited
+    /// for, to the next `.await` or to the end.
+    fn step(ctx: &OrchestrationContext, input: StepInput<'_>) -> Result<Step, StepError>;
+}
+
+/// What a step starts from.
+#[derive(Debug)]
+pub enum StepInput<'a> {
+    /// The first step, with the encoded orchestration input.
+    Start { input: &'a [u8] },
+    /// A later step, with the saved state and the results its wake condition asked for.
+    Resume {
+        state: &'a [u8],
+        completions: &'a mut Completions,
+    },
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Waiting: save `state`, run the context's commands, step again when `wake` holds.
+    Suspended(Suspension),
+    /// Finished with this encoded output.
+    Completed(Vec<u8>),
+    /// The orchestrator returned an error; this is its message.
+    Failed(String),
+}
+
+/// A checkpoint: the encoded state and what it waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suspension {
+    pub state: Vec<u8>,
+    pub wake: Wake,
+}
+
+/// A step could not run: the instance cannot go on with this code and these bytes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+    #[error(
+        "orchestrator `{orchestrator}` cannot resume a state saved by a different version of its code \
+         (state layout {found:#018x}, code layout {expected:#018x}); finish or purge such instances \
+         before deploying a changed orchestrator, or deploy it under a new name"
+    )]
+    LayoutMismatch {
+        orchestrator: &'static str,
+        expected: u64,
+        found: u64,
+    },
+    #[error("orchestrator `{orchestrator}` has no resume point {pc}")]
+    BadResumePoint { orchestrator: &'static str, pc: u32 },
+    #[error("resumed without the result of task {}", .0 .0)]
+    MissingResult(TaskId),
+}
+
+/// What an orchestrator's code sees as `ctx`: how to start durable operations, and the
+/// instance it runs for.
+///
+/// A context lives for one step; the runtime builds a new one for the next.
+#[derive(Debug)]
+pub struct OrchestrationContext {
+    instance_id: String,
+    next_task: Cell<u64>,
+    commands: RefCell<Vec<Command>>,
+}
+
+impl OrchestrationContext {
+    /// A context for a step of `instance_id` whose next task id is `next_task`.
+    pub fn new(instance_id: impl Into<String>, next_task: u64) -> Self {
+        Self {
+            instance_id: instance_id.into(),
+            next_task: Cell::new(next_task),
+            commands: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The id of the running instance.
+    pub fn instance_id(&self) -> &str {
+        &self.instance_id
+    }
+
+    /// Calls `activity` with `input`; `.await` it for `Result<Output, ActivityError>`.
+    pub fn call<A: Activity>(&self, activity: A, input: A::Input) -> Call<A> {
+        let _ = activity;
+        Call::new(input)
+    }
+
+    /// A fresh task id, for durable operations scheduling work.
+    pub fn new_task(&self) -> TaskId {
+        let id = self.next_task.get();
+        self.next_task.set(id + 1);
+        TaskId(id)
+    }
+
+    /// Queues a command, for durable operations scheduling work.
+    pub fn command(&self, command: Command) {
+        self.commands.borrow_mut().push(command);
+    }
+
+    /// The task id the next step must start from (store it with the instance).
+    pub fn next_task(&self) -> u64 {
+        self.next_task.get()
+    }
+
+    /// The commands queued by this step, in order.
+    pub fn take_commands(&self) -> Vec<Command> {
+        self.commands.take()
+    }
+}

@@ -1,0 +1,72 @@
+//! The vocabulary between a suspended orchestration and whoever runs its work: task
+//! ids, the commands a step emits, what wakes it, and the results that come back.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Identifies one piece of scheduled work within an instance. Assigned in order by the
+/// orchestration context; the counter is part of the instance, not of user state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TaskId(pub u64);
+
+/// Work a step asks for, committed atomically with the step's new state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Run activity `name` with the encoded `input`; its result completes `task`.
+    CallActivity {
+        task: TaskId,
+        name: &'static str,
+        input: Vec<u8>,
+    },
+}
+
+/// When a suspended orchestration is ready to run its next step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Wake {
+    /// Once every one of these tasks has a result.
+    All(Vec<TaskId>),
+    /// Once any one of these tasks has a result.
+    Any(Vec<TaskId>),
+}
+
+impl Wake {
+    /// Whether the tasks that have results (`done`) satisfy this condition.
+    pub fn is_ready(&self, done: impl Fn(TaskId) -> bool) -> bool {
+        match self {
+            Wake::All(tasks) => tasks.iter().all(|t| done(*t)),
+            Wake::Any(tasks) => tasks.iter().any(|t| done(*t)),
+        }
+    }
+}
+
+/// The outcome of one task: its encoded output, or why it failed.
+pub type TaskResult = Result<Vec<u8>, String>;
+
+/// Results delivered to a step, by task.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Completions {
+    results: HashMap<TaskId, TaskResult>,
+}
+
+impl Completions {
+    /// No results.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records the result of `task`; a later result for the same task replaces it.
+    pub fn insert(&mut self, task: TaskId, result: TaskResult) {
+        self.results.insert(task, result);
+    }
+
+    /// Whether `task` has a result.
+    pub fn contains(&self, task: TaskId) -> bool {
+        self.results.contains_key(&task)
+    }
+
+    /// Takes the result of `task`, if it arrived.
+    pub fn take(&mut self, task: TaskId) -> Option<TaskResult> {
+        self.results.remove(&task)
+    }
+}

@@ -1,0 +1,113 @@
+//! An in-process driver for tests: runs an orchestration to completion, executing its
+//! activities inline, and carries nothing from one step to the next but the encoded
+//! state bytes. Every `.await` is therefore a full save / drop / restore round trip.
+
+use std::collections::HashMap;
+
+use crate::activity::{erase, Activity, ActivityContext, ErasedActivity};
+use crate::codec::{self, CodecError};
+use crate::orchestration::{Orchestration, OrchestrationContext, Step, StepError, StepInput};
+use crate::task::{Command, Completions};
+
+/// Runs orchestrations in-process with activities executed inline.
+#[derive(Default)]
+pub struct InlineRunner {
+    activities: HashMap<&'static str, ErasedActivity>,
+}
+
+/// How an inline run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InlineRun<T> {
+    /// The orchestrator's result; an error is the message of the error it returned.
+    pub result: Result<T, String>,
+    /// The encoded size of each state it saved, in order: one per `.await`.
+    pub checkpoints: Vec<usize>,
+}
+
+/// An inline run could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum InlineError {
+    #[error(transparent)]
+    Step(#[from] StepError),
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+    #[error("activity `{0}` is not registered with the runner")]
+    UnknownActivity(&'static str),
+    #[error("the orchestration suspended, but what it waits for can never arrive")]
+    Stuck,
+}
+
+impl InlineRunner {
+    /// A runner with no activities.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers `activity` under its name.
+    pub fn activity<A: Activity>(mut self, activity: A) -> Self {
+        let _ = activity;
+        self.activities.insert(A::NAME, erase::<A>());
+        self
+    }
+
+    /// Runs `orchestration` on `input` to its end.
+    pub async fn run<O: Orchestration>(
+        &self,
+        orchestration: O,
+        input: &O::Input,
+    ) -> Result<InlineRun<O::Output>, InlineError> {
+        let _ = orchestration;
+        let input = codec::encode(input, "orchestration input")?;
+        let mut next_task = 0;
+        let mut checkpoints = Vec::new();
+        let mut saved: Option<(Vec<u8>, Completions)> = None;
+        loop {
+            let ctx = OrchestrationContext::new("inline", next_task);
+            let step = match &mut saved {
+                None => O::step(&ctx, StepInput::Start { input: &input })?,
+                Some((state, completions)) => O::step(
+                    &ctx,
+                    StepInput::Resume {
+                        state,
+                        completions,
+                    },
+                )?,
+            };
+            next_task = ctx.next_task();
+            let suspension = match step {
+                Step::Completed(output) => {
+                    let output = codec::decode(&output, "orchestration output")?;
+                    return Ok(InlineRun {
+                        result: Ok(output),
+                        checkpoints,
+                    });
+                }
+                Step::Failed(message) => {
+                    return Ok(InlineRun {
+                        result: Err(message),
+                        checkpoints,
+                    })
+                }
+                Step::Suspended(suspension) => suspension,
+            };
+            checkpoints.push(suspension.state.len());
+            let mut completions = Completions::new();
+            for command in ctx.take_commands() {
+                match command {
+                    Command::CallActivity { task, name, input } => {
+                        let activity = self
+                            .activities
+                            .get(name)
+                            .ok_or(InlineError::UnknownActivity(name))?;
+                        let result = activity(ActivityContext::new("inline", 1), input).await;
+                        completions.insert(task, result);
+                    }
+                }
+            }
+            if !suspension.wake.is_ready(|task| completions.contains(task)) {
+                return Err(InlineError::Stuck);
+            }
+            saved = Some((suspension.state, completions));
+        }
+    }
+}
