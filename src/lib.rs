@@ -1,1 +1,21 @@
+//! # durable
+//!
+//! Durable orchestrations for Rust, written as plain `async fn`s. `#[orchestrator]`
+//! compiles the function into a state machine that checkpoints its live locals at
+//! every `.await`; after a crash the orchestration resumes from its last checkpoint
+//! without replaying anything. Activities (`#[activity]`) do the real work.
+//!
+//! See the README for what orchestrators may contain and the errors you get otherwise.
 
+pub use durable_core::{
+    testing, Activity, ActivityContext, ActivityError, Call,
+    Command, Completions, DurableOp, Orchestration, OrchestrationContext, Step, StepError,
+    StepInput, Suspension, TaskId, TaskResult, Wake, Waiter,
+};
+pub use durable_macros::{activity, orchestrator};
+
+#[cfg(feature = "rocksdb")]
+pub use durable_rocks as rocks;
+
+#[doc(hidden)]
+pub use durable_core::__private;

@@ -1,1 +1,55 @@
+//! `#[orchestrator]` and `#[activity]`.
+//!
+//! The entry points are thin: parsing and checking live in [`args`] and [`signature`],
+//! and the orchestrator compiler is a pipeline of plain modules:
+//! [`lower`] (split the body into blocks at every `.await` and at control flow that
+//! contains one), [`liveness`] (which locals each block boundary must keep), and
+//! [`emit`] (one state-machine function whose slots Rust's inference types).
 
+use proc_macro::TokenStream;
+
+mod activity;
+mod args;
+mod emit;
+mod fingerprint;
+mod ir;
+mod liveness;
+mod lower;
+mod orchestrator;
+mod patterns;
+mod scope;
+mod signature;
+mod verbatim;
+
+/// Compiles an `async fn` into a durable orchestration: a state machine that saves its
+/// live locals at every `.await` and resumes from there after a restart.
+///
+/// ```ignore
+/// #[orchestrator]
+/// async fn greet(ctx: OrchestrationContext, name: String) -> Result<String, ActivityError> {
+///     let greeting = ctx.call(hello, name).await?;
+///     Ok(greeting)
+/// }
+/// ```
+///
+/// The function becomes a zero-sized type of the same name implementing
+/// `durable::Orchestration`. `#[orchestrator(name = "...")]` sets the registered name.
+#[proc_macro_attribute]
+pub fn orchestrator(attr: TokenStream, item: TokenStream) -> TokenStream {
+    orchestrator::expand(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Turns an `async fn(input) -> Result<Output, Error>` (optionally with a leading
+/// `ActivityContext`) into an activity that orchestrators call with `ctx.call(name, input)`.
+///
+/// The function becomes a zero-sized type of the same name implementing
+/// `durable::Activity`; its body stays callable as `name::run(..)`.
+/// `#[activity(name = "...")]` sets the registered name.
+#[proc_macro_attribute]
+pub fn activity(attr: TokenStream, item: TokenStream) -> TokenStream {
+    activity::expand(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}

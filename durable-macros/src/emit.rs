@@ -1,0 +1,388 @@
+//! Emission: one machine function. Every saved local has a slot declared at the top;
+//! each block is a `match` arm keyed by its resume point, that takes the locals it reads
+//! out of their slots, runs the user's code, and at each exit puts back the locals the
+//! next block needs. Blocks are emitted in source order, so each slot's type is
+//! inferred from the first value put into it.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
+use quote::{format_ident, quote, quote_spanned};
+
+use crate::ir::{BindingId, BlockKind, Code, Entry, Exit, Machine, Target};
+use crate::liveness::target_block;
+use crate::verbatim::EXIT_MARKER;
+
+/// The span of `user`'s location with the macro's own hygiene, for generated names
+/// that must point at user code in errors.
+pub fn at(user: Span) -> Span {
+    Span::call_site().located_at(user)
+}
+
+/// A resume point and the slots its state carries, for the layout fingerprint.
+pub struct ResumePoint {
+    pub pc: u32,
+    pub slots: Vec<String>,
+}
+
+pub struct Emitted {
+    /// The statements of the machine function.
+    pub body: TokenStream,
+    pub layout: Vec<ResumePoint>,
+}
+
+/// What each exit puts back into slots, and which stashes some exit relies on.
+struct Plan {
+    puts: Vec<Vec<BindingId>>,
+    stashes: HashSet<usize>,
+}
+
+struct Emitter<'m> {
+    m: &'m Machine,
+    live: &'m [BTreeSet<BindingId>],
+    plan: Plan,
+    slots: HashMap<BindingId, Ident>,
+    pcs: Vec<Option<u32>>,
+}
+
+/// Which bindings an exit must put back, by name; bindings hidden by a later `let` of
+/// the same name are saved by that `let` (a stash) instead.
+fn plan(m: &Machine, live: &[BTreeSet<BindingId>]) -> syn::Result<Plan> {
+    let mut puts = Vec::with_capacity(m.exits.len());
+    let mut stashes = HashSet::new();
+    let mut errors: Option<syn::Error> = None;
+    for exit in &m.exits {
+        let block = &m.blocks[exit.block];
+        let mut out = Vec::new();
+        for &b in &live[target_block(&exit.target)] {
+            if !(block.uses.contains(&b) || exit.kills.contains(&b)) {
+                continue;
+            }
+            match visibility(m, exit, b) {
+                Visibility::Visible => out.push(b),
+                Visibility::Stashed(stash) => {
+                    stashes.insert(stash);
+                }
+                Visibility::OutOfScope => {}
+                Visibility::Hidden => {
+                    let ident = &m.bindings[b].ident;
+                    let e = syn::Error::new(
+                        ident.span(),
+                        format!(
+                            "`{ident}` is still needed after an `.await`, but a pattern binding of the \
+                             same name hides it there; rename one of them"
+                        ),
+                    );
+                    match &mut errors {
+                        Some(first) => first.combine(e),
+                        None => errors = Some(e),
+                    }
+                }
+            }
+        }
+        puts.push(out);
+    }
+    match errors {
+        Some(e) => Err(e),
+        None => Ok(Plan { puts, stashes }),
+    }
+}
+
+enum Visibility {
+    Visible,
+    Stashed(usize),
+    Hidden,
+    OutOfScope,
+}
+
+fn visibility(m: &Machine, exit: &Exit, b: BindingId) -> Visibility {
+    let name = m.bindings[b].ident.to_string();
+    let Some(pos) = exit.scope.iter().position(|(_, e)| *e == Entry::Binding(b)) else {
+        return Visibility::OutOfScope;
+    };
+    let Some((_, hider)) = exit.scope[pos + 1..].iter().find(|(n, _)| *n == name) else {
+        return Visibility::Visible;
+    };
+    match hider {
+        Entry::Binding(s) => match m.bindings[*s].shadows {
+            Some((old, Some(stash))) if old == b => Visibility::Stashed(stash),
+            _ => Visibility::Hidden,
+        },
+        Entry::Local | Entry::Ambient => Visibility::Hidden,
+    }
+}
+
+pub fn emit(m: &Machine, live: &[BTreeSet<BindingId>], start: TokenStream) -> syn::Result<Emitted> {
+    let plan = plan(m, live)?;
+    let mut order: Vec<usize> = (0..m.blocks.len())
+        .filter(|b| m.blocks[*b].order.is_some())
+        .collect();
+    order.sort_by_key(|b| m.blocks[*b].order);
+    let mut pcs = vec![None; m.blocks.len()];
+    for (pc, b) in order.iter().enumerate() {
+        pcs[*b] = Some(pc as u32);
+    }
+    let mut e = Emitter {
+        m,
+        live,
+        plan,
+        slots: HashMap::new(),
+        pcs,
+    };
+    e.name_slots();
+
+    let mut arms = TokenStream::new();
+    let mut layout = Vec::new();
+    for &b in &order {
+        let block = &m.blocks[b];
+        let pc = e.pc(b);
+        let header = match block.kind {
+            BlockKind::Start => start.clone(),
+            BlockKind::Resume(exit) => {
+                let Target::Suspend { waiter, .. } = &m.exits[exit].target else {
+                    unreachable!("resume blocks follow suspensions")
+                };
+                let result = block
+                    .declared
+                    .first()
+                    .map(|r| m.bindings[*r].ident.clone())
+                    .expect("a resume block declares the await's value first");
+                let saved = e.persisted(b);
+                layout.push(ResumePoint {
+                    pc,
+                    slots: saved.iter().map(|b| e.slots[b].to_string()).collect(),
+                });
+                let persist = e.persist_list(&saved);
+                quote! {
+                    let #result = ::durable::__private::step_try!(
+                        __step.resume(&mut #waiter, &mut [#persist])
+                    );
+                }
+            }
+            BlockKind::Join => TokenStream::new(),
+        };
+        let restores = block.uses.iter().map(|u| {
+            let binding = &m.bindings[*u];
+            let ident = &binding.ident;
+            let slot = &e.slots[u];
+            let mutability = binding.mutable.then(|| quote!(mut));
+            quote!(let #mutability #ident = #slot.take();)
+        });
+        let declarations = block
+            .referenced
+            .iter()
+            .filter(|r| !block.uses.contains(r) && !block.declared.contains(r))
+            .map(|r| {
+                let binding = &m.bindings[*r];
+                let ident = &binding.ident;
+                let mutability = binding.mutable.then(|| quote!(mut));
+                quote!(let #mutability #ident;)
+            });
+        let code = e.codes(&block.code);
+        arms.extend(quote! {
+            #pc => {
+                #header
+                #(#restores)*
+                #(#declarations)*
+                #code
+            }
+        });
+    }
+
+    let slot_decls = {
+        let mut slots: Vec<(&BindingId, &Ident)> = e.slots.iter().collect();
+        slots.sort();
+        slots
+            .into_iter()
+            .map(|(_, s)| quote!(let mut #s = ::durable::__private::Slot::new();))
+            .collect::<TokenStream>()
+    };
+    let waiter_decls: TokenStream = m
+        .exits
+        .iter()
+        .filter_map(|x| match &x.target {
+            Target::Suspend { waiter, .. } => {
+                Some(quote!(let mut #waiter = ::durable::__private::Slot::new();))
+            }
+            Target::Goto(_) => None,
+        })
+        .collect();
+    let items = &m.items;
+    let body = quote! {
+        #(#items)*
+        #slot_decls
+        #waiter_decls
+        let mut __pc: u32 = __step.pc();
+        '__durable: loop {
+            match __pc {
+                #arms
+                _ => {
+                    return ::core::result::Result::Ok(
+                        ::durable::__private::Flow::Fault(__step.bad_pc())
+                    )
+                }
+            }
+        }
+    };
+    Ok(Emitted { body, layout })
+}
+
+impl Emitter<'_> {
+    fn pc(&self, block: usize) -> u32 {
+        self.pcs[block].expect("every jump target is a started block")
+    }
+
+    /// Names a slot for every binding that crosses a block boundary.
+    fn name_slots(&mut self) {
+        let mut crossing: BTreeSet<BindingId> = BTreeSet::new();
+        for block in &self.m.blocks {
+            crossing.extend(block.uses.iter().copied());
+        }
+        for puts in &self.plan.puts {
+            crossing.extend(puts.iter().copied());
+        }
+        for (i, stash) in self.m.stashes.iter().enumerate() {
+            if self.plan.stashes.contains(&i) {
+                crossing.insert(stash.binding);
+            }
+        }
+        let mut taken: HashSet<String> = HashSet::new();
+        for b in crossing {
+            let ident = &self.m.bindings[b].ident;
+            let base = format!("__s_{}", ident.to_string().trim_start_matches('_'));
+            let mut name = base.clone();
+            let mut n = 1;
+            while !taken.insert(name.clone()) {
+                n += 1;
+                name = format!("{base}_{n}");
+            }
+            self.slots.insert(b, Ident::new(&name, at(ident.span())));
+        }
+    }
+
+    /// The slots saved with the state of the resume block `block`.
+    fn persisted(&self, block: usize) -> Vec<BindingId> {
+        self.live[block].iter().copied().collect()
+    }
+
+    fn persist_list(&self, saved: &[BindingId]) -> TokenStream {
+        let items = saved.iter().map(|b| {
+            let slot = &self.slots[b];
+            let span = at(self.m.bindings[*b].ident.span());
+            quote_spanned!(span=> ::durable::__private::persist(&mut #slot))
+        });
+        quote!(#(#items),*)
+    }
+
+    fn puts(&self, bindings: &[BindingId]) -> TokenStream {
+        bindings
+            .iter()
+            .map(|b| {
+                let slot = &self.slots[b];
+                let ident = &self.m.bindings[*b].ident;
+                quote!(#slot.put(#ident);)
+            })
+            .collect()
+    }
+
+    fn exit(&self, id: usize) -> TokenStream {
+        let exit = &self.m.exits[id];
+        let puts = self.puts(&self.plan.puts[id]);
+        match &exit.target {
+            Target::Goto(block) => {
+                let pc = self.pc(*block);
+                quote!({ #puts __pc = #pc; continue '__durable; })
+            }
+            Target::Suspend {
+                op,
+                span,
+                waiter,
+                resume,
+            } => {
+                let pc = self.pc(*resume);
+                let persist = self.persist_list(&self.persisted(*resume));
+                let schedule = quote_spanned!(at(*span)=> ::durable::__private::schedule(__ctx, #op));
+                quote!({
+                    #waiter.put(::durable::__private::step_try!(#schedule));
+                    #puts
+                    return ::core::result::Result::Ok(__step.suspend(#pc, &#waiter, &mut [#persist]));
+                })
+            }
+        }
+    }
+
+    fn codes(&self, codes: &[Code]) -> TokenStream {
+        codes.iter().map(|c| self.code(c)).collect()
+    }
+
+    fn code(&self, code: &Code) -> TokenStream {
+        match code {
+            Code::Tokens(tokens) => self.markers(tokens.clone()),
+            Code::Group(delim, inner) => {
+                TokenTree::Group(Group::new(*delim, self.codes(inner))).into()
+            }
+            Code::Exit(id) => self.exit(*id),
+            Code::Let {
+                head,
+                init,
+                tail,
+                stashes,
+            } => {
+                let saved: Vec<BindingId> = stashes
+                    .iter()
+                    .filter(|s| self.plan.stashes.contains(s))
+                    .map(|s| self.m.stashes[*s].binding)
+                    .collect();
+                let init = init.clone().map(|i| self.markers(i));
+                let tail = self.markers(tail.clone());
+                if saved.is_empty() {
+                    let init = init.map(|i| quote!(= #i));
+                    return quote!(#head #init #tail;);
+                }
+                let puts = self.puts(&saved);
+                match init {
+                    Some(init) => {
+                        let value = format_ident!("__value");
+                        quote!(#head = { let #value = #init; #puts #value } #tail;)
+                    }
+                    None => quote!(#puts #head #tail;),
+                }
+            }
+        }
+    }
+
+    /// Replaces the exit markers left in await-free code with the exits' code.
+    fn markers(&self, tokens: TokenStream) -> TokenStream {
+        let mut out = Vec::new();
+        let mut iter = tokens.into_iter().peekable();
+        while let Some(tt) = iter.next() {
+            match tt {
+                TokenTree::Ident(ident) if ident == EXIT_MARKER => {
+                    let bang = iter.next();
+                    let args = iter.next();
+                    let id = match &args {
+                        Some(TokenTree::Group(g)) => g.stream().to_string().parse::<usize>().ok(),
+                        _ => None,
+                    };
+                    match (bang, id) {
+                        (Some(TokenTree::Punct(p)), Some(id)) if p.as_char() == '!' => {
+                            out.extend(self.exit(id));
+                        }
+                        (bang, _) => {
+                            out.push(TokenTree::Ident(ident));
+                            out.extend(bang);
+                            out.extend(args);
+                        }
+                    }
+                }
+                TokenTree::Group(g) => {
+                    let mut group = Group::new(g.delimiter(), self.markers(g.stream()));
+                    group.set_span(g.span());
+                    out.push(TokenTree::Group(group));
+                }
+                other => out.push(other),
+            }
+        }
+        out.into_iter().collect()
+    }
+}

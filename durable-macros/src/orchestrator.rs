@@ -1,0 +1,90 @@
+//! `#[orchestrator]`: checks the signature, lowers the body, runs liveness, and emits
+//! a zero-sized handle type implementing `durable::Orchestration` whose step function
+//! contains the state machine.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{ItemFn, LitStr, Pat};
+
+use crate::lower::{Dest, Lowerer};
+use crate::signature::{self, Kind};
+use crate::{args, emit, fingerprint, liveness};
+
+pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let args = args::parse(attr, "orchestrator")?;
+    let item: ItemFn = syn::parse2(item)?;
+    let sig = signature::check(&item, Kind::Orchestrator)?;
+
+    let ident = &item.sig.ident;
+    let vis = &item.vis;
+    let attrs = &item.attrs;
+    let name = args
+        .name
+        .unwrap_or_else(|| LitStr::new(&ident.to_string(), ident.span()));
+    let output = sig.output;
+
+    let mut lowerer = Lowerer::new();
+    let Some(ctx_param) = sig.ctx else {
+        unreachable!("signature::check requires a context parameter")
+    };
+    let Pat::Ident(ctx_pat) = &*ctx_param.pat else {
+        unreachable!("signature::check requires a plain context binding")
+    };
+    let ctx = ctx_pat.ident.clone();
+    let ctx_ty = match &*ctx_param.ty {
+        syn::Type::Reference(r) => &*r.elem,
+        ty => ty,
+    };
+    lowerer.define_ambient(&ctx);
+    let (input_ty, start) = match sig.input {
+        Some(input) => {
+            let (pat, ty) = (&input.pat, &input.ty);
+            lowerer.define_pattern(pat);
+            (
+                quote!(#ty),
+                quote!(let #pat: #ty = ::durable::__private::step_try!(__step.input());),
+            )
+        }
+        None => (quote!(()), TokenStream::new()),
+    };
+    let end = item.block.brace_token.span.close();
+    lowerer.lower_stmts(item.block.stmts.clone(), Dest::Return, end);
+    let machine = lowerer.finish()?;
+    let live = liveness::live_in(&machine);
+    let emitted = emit::emit(&machine, &live, start)?;
+    let fingerprint = fingerprint::of(&emitted.layout);
+    let body = emitted.body;
+    let drive = quote_spanned! {output.span()=>
+        ::durable::__private::drive::<Self, _>(ctx, input, __machine)
+    };
+
+    Ok(quote! {
+        #(#attrs)*
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy, Debug, Default)]
+        #vis struct #ident;
+
+        impl ::durable::Orchestration for #ident {
+            type Input = #input_ty;
+            type Output = <#output as ::durable::__private::Outcome>::Ok;
+            const NAME: &'static str = #name;
+            const FINGERPRINT: u64 = #fingerprint;
+
+            fn step(
+                ctx: &::durable::OrchestrationContext,
+                input: ::durable::StepInput<'_>,
+            ) -> ::core::result::Result<::durable::Step, ::durable::StepError> {
+                #[allow(unreachable_code, unused_mut, unused_braces, clippy::needless_return)]
+                fn __machine(
+                    __ctx: &::durable::OrchestrationContext,
+                    __step: &mut ::durable::__private::StepIo<'_>,
+                ) -> <#output as ::durable::__private::Outcome>::Machine {
+                    let #ctx: &#ctx_ty = __ctx;
+                    #body
+                }
+                #drive
+            }
+        }
+    })
+}
