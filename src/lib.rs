@@ -8,7 +8,7 @@
 //! See the README for what orchestrators may contain and the errors you get otherwise.
 
 pub use durable_core::{
-    testing, Activity, ActivityContext, ActivityError, Call,
+    codec, testing, Activity, ActivityContext, ActivityError, Call,
     Command, Completions, DurableOp, Orchestration, OrchestrationContext, Step, StepError,
     StepInput, Suspension, TaskId, TaskResult, Wake, Waiter,
 };

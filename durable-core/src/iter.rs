@@ -110,8 +110,20 @@ impl LazyTag {
 }
 
 impl CollectTag {
-    pub fn saved<I: Iterator>(self, iter: I) -> VecDeque<I::Item> {
-        iter.collect()
+    pub fn saved<I: Iterator>(self, iter: I) -> Collected<I::Item> {
+        Collected(iter.collect())
+    }
+}
+
+/// The items of a `for` loop's iterator, collected when the loop starts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Collected<T>(VecDeque<T>);
+
+impl<T> Iterator for Collected<T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.0.pop_front()
     }
 }
 
@@ -140,6 +152,6 @@ mod tests {
         let collected = (&&IterKind(v.clone().into_iter()))
             .durable_iter_kind()
             .saved(v.into_iter());
-        let _: VecDeque<i32> = collected;
+        assert_eq!(collected.collect::<Vec<i32>>(), [1, 2, 3]);
     }
 }

@@ -19,6 +19,7 @@ use crate::codec::{self, CodecError};
 )]
 pub trait Persist: Serialize + DeserializeOwned + 'static {}
 
+#[diagnostic::do_not_recommend]
 impl<T: Serialize + DeserializeOwned + 'static> Persist for T {}
 
 /// A local's home between blocks of a state machine.

@@ -178,7 +178,7 @@ pub fn emit(m: &Machine, live: &[BTreeSet<BindingId>], start: TokenStream) -> sy
                 let mutability = binding.mutable.then(|| quote!(mut));
                 quote!(let #mutability #ident;)
             });
-        let code = e.codes(&block.code);
+        let code = e.codes(b, &block.code);
         arms.extend(quote! {
             #pc => {
                 #header
@@ -311,15 +311,15 @@ impl Emitter<'_> {
         }
     }
 
-    fn codes(&self, codes: &[Code]) -> TokenStream {
-        codes.iter().map(|c| self.code(c)).collect()
+    fn codes(&self, block: usize, codes: &[Code]) -> TokenStream {
+        codes.iter().map(|c| self.code(block, c)).collect()
     }
 
-    fn code(&self, code: &Code) -> TokenStream {
+    fn code(&self, block: usize, code: &Code) -> TokenStream {
         match code {
             Code::Tokens(tokens) => self.markers(tokens.clone()),
             Code::Group(delim, inner) => {
-                TokenTree::Group(Group::new(*delim, self.codes(inner))).into()
+                TokenTree::Group(Group::new(*delim, self.codes(block, inner))).into()
             }
             Code::Exit(id) => self.exit(*id),
             Code::Let {
@@ -327,7 +327,12 @@ impl Emitter<'_> {
                 init,
                 tail,
                 stashes,
+                bindings,
             } => {
+                let assigned = &self.m.blocks[block].assigned;
+                if init.is_none() && !bindings.iter().any(|b| assigned.contains(b)) {
+                    return TokenStream::new();
+                }
                 let saved: Vec<BindingId> = stashes
                     .iter()
                     .filter(|s| self.plan.stashes.contains(s))

@@ -62,6 +62,9 @@ pub enum Code {
         init: Option<TokenStream>,
         tail: TokenStream,
         stashes: Vec<StashId>,
+        /// What it binds; a `let x;` without a value is left out of blocks that never
+        /// assign `x` (those that do assign it declare it themselves).
+        bindings: Vec<BindingId>,
     },
 }
 
@@ -81,8 +84,10 @@ pub struct Block {
     pub code: Vec<Code>,
     /// Bindings read before any write in this block, in first-use order: restored on entry.
     pub uses: Vec<BindingId>,
-    /// Bindings this block refers to at all.
+    /// Bindings this block reads or assigns.
     pub referenced: Vec<BindingId>,
+    /// Bindings this block assigns (`x = ..`).
+    pub assigned: Vec<BindingId>,
     /// Bindings declared by a `let` (or pattern) in this block.
     pub declared: Vec<BindingId>,
     /// Position in emission (and resume point) order, once the block has started.

@@ -50,6 +50,7 @@ mod tests {
             code: Vec::new(),
             uses,
             referenced: Vec::new(),
+            assigned: Vec::new(),
             declared: Vec::new(),
             order: None,
         }

@@ -145,6 +145,7 @@ impl Lowerer {
             code: Vec::new(),
             uses: Vec::new(),
             referenced: Vec::new(),
+            assigned: Vec::new(),
             declared: Vec::new(),
             order: None,
         });
@@ -215,10 +216,14 @@ impl Lowerer {
         }
     }
 
+    /// Records an assignment `b = ..` on the current path.
     fn kill(&mut self, b: BindingId) {
         let block = &mut self.m.blocks[self.cursor.block];
         if !block.referenced.contains(&b) {
             block.referenced.push(b);
+        }
+        if !block.assigned.contains(&b) {
+            block.assigned.push(b);
         }
         self.cursor.kills.push(b);
     }
@@ -244,7 +249,7 @@ impl Lowerer {
             shadows,
         });
         self.m.blocks[self.cursor.block].declared.push(id);
-        self.kill(id);
+        self.cursor.kills.push(id);
         id
     }
 
@@ -284,17 +289,18 @@ impl Lowerer {
     /// fills in what it saves.
     pub fn exit_tokens(&mut self, block: BlockId, assign: Option<(BindingId, TokenStream)>) -> TokenStream {
         let marker = Ident::new(EXIT_MARKER, Span::call_site());
+        let id = |id: usize| proc_macro2::Literal::usize_unsuffixed(id);
         match assign {
             Some((t, value)) => {
                 self.kill(t);
-                let id = self.exit(Target::Goto(block));
+                let exit = id(self.exit(Target::Goto(block)));
                 self.cursor.kills.pop();
                 let t = self.ident_of(t);
-                quote!({ #t = #value; #marker!(#id) })
+                quote!({ #t = #value; #marker!(#exit) })
             }
             None => {
-                let id = self.exit(Target::Goto(block));
-                quote!(#marker!(#id))
+                let exit = id(self.exit(Target::Goto(block)));
+                quote!(#marker!(#exit))
             }
         }
     }
@@ -444,17 +450,20 @@ impl Lowerer {
             }
         }
         let mut stashes = Vec::new();
+        let mut bindings = Vec::new();
         for bound in patterns::bindings(&pat) {
             let b = self.define(bound.ident, bound.mutable, true);
             if let Some((_, Some(stash))) = self.m.bindings[b].shadows {
                 stashes.push(stash);
             }
+            bindings.push(b);
         }
         self.push(Code::Let {
             head: quote!(#(#attrs)* let #pat),
             init: init_ts,
             tail,
             stashes,
+            bindings,
         });
     }
 
@@ -703,6 +712,7 @@ impl Lowerer {
             }}),
             tail: TokenStream::new(),
             stashes: Vec::new(),
+            bindings: Vec::new(),
         });
         let head = self.new_block(BlockKind::Join);
         let exit = self.new_block(BlockKind::Join);
@@ -865,15 +875,13 @@ impl Lowerer {
     }
 
     /// Lowers a value-producing construct into a temporary and returns the temporary.
+    /// The temporary is declared (`let __vN;`) at the top of each block that assigns or
+    /// reads it, so no block declares it without a value.
     fn value_of(&mut self, e: Expr) -> Expr {
         let t = self.temp("v", e.span(), false);
+        self.m.blocks[self.cursor.block].declared.retain(|d| *d != t);
+        self.cursor.kills.retain(|k| *k != t);
         let ident = self.ident_of(t);
-        self.push(Code::Let {
-            head: quote!(let #ident),
-            init: None,
-            tail: TokenStream::new(),
-            stashes: Vec::new(),
-        });
         self.lower_control(e, Dest::Temp(t));
         syn::parse_quote!(#ident)
     }
@@ -909,6 +917,7 @@ impl Lowerer {
             init: Some(e.into_token_stream()),
             tail: TokenStream::new(),
             stashes: Vec::new(),
+            bindings: Vec::new(),
         });
         syn::parse_quote!(#ident)
     }

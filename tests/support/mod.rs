@@ -1,0 +1,154 @@
+//! Shared by the integration tests: activities, an error type, and the plain-`async fn`
+//! context that lets one orchestrator body run both as a state machine and directly.
+
+#![allow(dead_code)]
+
+use std::future::Future;
+
+use durable::testing::{InlineRun, InlineRunner};
+use durable::{activity, Activity, ActivityContext, ActivityError, Orchestration};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum TestError {
+    #[error("{0}")]
+    Activity(String),
+    #[error("rejected: {0}")]
+    Rejected(String),
+}
+
+impl From<ActivityError> for TestError {
+    fn from(e: ActivityError) -> Self {
+        TestError::Activity(e.to_string())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reading {
+    pub label: String,
+    pub values: Vec<u64>,
+}
+
+#[activity]
+pub async fn double(x: u64) -> Result<u64, String> {
+    Ok(x * 2)
+}
+
+#[activity]
+pub async fn add(pair: (u64, u64)) -> Result<u64, String> {
+    Ok(pair.0 + pair.1)
+}
+
+#[activity]
+pub async fn is_even(x: u64) -> Result<bool, String> {
+    Ok(x % 2 == 0)
+}
+
+#[activity]
+pub async fn echo(s: String) -> Result<String, String> {
+    Ok(s)
+}
+
+/// Fails for 13, the way a flaky service would.
+#[activity]
+pub async fn fail_on_13(x: u64) -> Result<u64, String> {
+    if x == 13 {
+        Err("unlucky 13".into())
+    } else {
+        Ok(x)
+    }
+}
+
+/// `None` for multiples of 3.
+#[activity]
+pub async fn lookup(x: u64) -> Result<Option<u64>, String> {
+    Ok((x % 3 != 0).then_some(x * 10))
+}
+
+#[activity(name = "read-sensor")]
+pub async fn read(ctx: ActivityContext, x: u64) -> Result<Reading, String> {
+    Ok(Reading {
+        label: format!("{}#{}", ctx.instance_id().len(), x),
+        values: (0..x % 5).collect(),
+    })
+}
+
+#[activity]
+pub async fn split(text: String) -> Result<Vec<String>, String> {
+    Ok(text.split_whitespace().map(str::to_owned).collect())
+}
+
+#[activity]
+pub async fn constant() -> Result<u64, String> {
+    Ok(7)
+}
+
+/// The context a plain `async fn` twin of an orchestrator gets: `call` runs the
+/// activity right away.
+pub struct Direct;
+
+impl Direct {
+    pub fn call<A: Activity>(
+        &self,
+        activity: A,
+        input: A::Input,
+    ) -> impl Future<Output = Result<A::Output, ActivityError>> {
+        let _ = activity;
+        async move {
+            A::execute(ActivityContext::new("inline", 1), input)
+                .await
+                .map_err(|e| ActivityError {
+                    activity: A::NAME.to_owned(),
+                    message: e.to_string(),
+                })
+        }
+    }
+}
+
+pub static DIRECT: Direct = Direct;
+
+pub fn runner() -> InlineRunner {
+    InlineRunner::new()
+        .activity(double)
+        .activity(add)
+        .activity(is_even)
+        .activity(echo)
+        .activity(fail_on_13)
+        .activity(lookup)
+        .activity(read)
+        .activity(split)
+        .activity(constant)
+}
+
+/// Runs `orchestration` as a state machine (state encoded, dropped and decoded at every
+/// `.await`) and its plain twin, asserts both give the same result, and returns the
+/// machine's run.
+pub async fn same<O, F, Fut>(orchestration: O, plain: F, input: O::Input) -> InlineRun<O::Output>
+where
+    O: Orchestration,
+    O::Input: Clone,
+    O::Output: PartialEq + std::fmt::Debug,
+    F: Fn(&'static Direct, O::Input) -> Fut,
+    Fut: Future<Output = Result<O::Output, TestError>>,
+{
+    let run = runner()
+        .run(orchestration, &input)
+        .await
+        .expect("the machine runs");
+    let direct = plain(&DIRECT, input).await.map_err(|e| format!("{e:#}"));
+    assert_eq!(run.result, direct, "state machine and plain async fn disagree");
+    run
+}
+
+/// Defines an orchestrator and its plain `async fn` twin from one body.
+#[macro_export]
+macro_rules! twins {
+    ($(#[$meta:meta])* $name:ident / $plain:ident ($ctx:ident, $input:ident: $in:ty) -> $out:ty $body:block) => {
+        $(#[$meta])*
+        #[durable::orchestrator]
+        async fn $name($ctx: durable::OrchestrationContext, $input: $in) -> Result<$out, TestError> $body
+
+        #[allow(unused_mut, unused_variables)]
+        async fn $plain($ctx: &'static Direct, $input: $in) -> Result<$out, TestError> $body
+    };
+}
