@@ -36,8 +36,9 @@ mod verbatim;
 /// `durable::Orchestration`. `#[orchestrator(name = "...")]` sets the registered name.
 #[proc_macro_attribute]
 pub fn orchestrator(attr: TokenStream, item: TokenStream) -> TokenStream {
-    orchestrator::expand(attr.into(), item.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
+    let item = proc_macro2::TokenStream::from(item);
+    orchestrator::expand(attr.into(), item.clone())
+        .unwrap_or_else(|e| on_error(e, item))
         .into()
 }
 
@@ -49,7 +50,23 @@ pub fn orchestrator(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// `#[activity(name = "...")]` sets the registered name.
 #[proc_macro_attribute]
 pub fn activity(attr: TokenStream, item: TokenStream) -> TokenStream {
-    activity::expand(attr.into(), item.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
+    let item = proc_macro2::TokenStream::from(item);
+    activity::expand(attr.into(), item.clone())
+        .unwrap_or_else(|e| on_error(e, item))
         .into()
+}
+
+/// The errors, plus the handle type the function would have become, so that code
+/// naming it does not pile further "cannot find" errors on top.
+fn on_error(error: syn::Error, item: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    let mut out = error.into_compile_error();
+    if let Ok(item) = syn::parse2::<syn::ItemFn>(item) {
+        let (vis, ident) = (&item.vis, &item.sig.ident);
+        out.extend(quote::quote! {
+            #[allow(non_camel_case_types)]
+            #[derive(Clone, Copy, Debug, Default)]
+            #vis struct #ident;
+        });
+    }
+    out
 }

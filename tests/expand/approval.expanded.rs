@@ -1,0 +1,294 @@
+use durable::{activity, orchestrator, ActivityError, OrchestrationContext};
+#[allow(non_camel_case_types)]
+struct request_approval;
+#[automatically_derived]
+#[doc(hidden)]
+#[allow(non_camel_case_types)]
+unsafe impl ::core::clone::TrivialClone for request_approval {}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::clone::Clone for request_approval {
+    #[inline]
+    fn clone(&self) -> request_approval {
+        *self
+    }
+}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::marker::Copy for request_approval {}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::fmt::Debug for request_approval {
+    #[inline]
+    fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+        ::core::fmt::Formatter::write_str(f, "request_approval")
+    }
+}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::default::Default for request_approval {
+    #[inline]
+    fn default() -> request_approval {
+        request_approval {}
+    }
+}
+impl request_approval {
+    ///Runs the body of activity `request_approval` directly, outside any orchestration.
+    async fn run(amount: u64) -> Result<bool, ActivityError> {
+        Ok(amount < 1000)
+    }
+}
+impl ::durable::Activity for request_approval {
+    type Input = u64;
+    type Output = <Result<bool, ActivityError> as ::durable::__private::Outcome>::Ok;
+    type Error = <Result<bool, ActivityError> as ::durable::__private::Outcome>::Err;
+    const NAME: &'static str = "request_approval";
+    fn execute(
+        ctx: ::durable::ActivityContext,
+        input: Self::Input,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            <Self as ::durable::Activity>::Output,
+            <Self as ::durable::Activity>::Error,
+        >,
+    > + ::core::marker::Send {
+        let _ = ctx;
+        Self::run(input)
+    }
+}
+#[allow(non_camel_case_types)]
+struct pay;
+#[automatically_derived]
+#[doc(hidden)]
+#[allow(non_camel_case_types)]
+unsafe impl ::core::clone::TrivialClone for pay {}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::clone::Clone for pay {
+    #[inline]
+    fn clone(&self) -> pay {
+        *self
+    }
+}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::marker::Copy for pay {}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::fmt::Debug for pay {
+    #[inline]
+    fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+        ::core::fmt::Formatter::write_str(f, "pay")
+    }
+}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::default::Default for pay {
+    #[inline]
+    fn default() -> pay {
+        pay {}
+    }
+}
+impl pay {
+    ///Runs the body of activity `pay` directly, outside any orchestration.
+    async fn run(amount: u64) -> Result<u64, ActivityError> {
+        Ok(amount)
+    }
+}
+impl ::durable::Activity for pay {
+    type Input = u64;
+    type Output = <Result<u64, ActivityError> as ::durable::__private::Outcome>::Ok;
+    type Error = <Result<u64, ActivityError> as ::durable::__private::Outcome>::Err;
+    const NAME: &'static str = "pay";
+    fn execute(
+        ctx: ::durable::ActivityContext,
+        input: Self::Input,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            <Self as ::durable::Activity>::Output,
+            <Self as ::durable::Activity>::Error,
+        >,
+    > + ::core::marker::Send {
+        let _ = ctx;
+        Self::run(input)
+    }
+}
+#[allow(non_camel_case_types)]
+struct approve_and_pay;
+#[automatically_derived]
+#[doc(hidden)]
+#[allow(non_camel_case_types)]
+unsafe impl ::core::clone::TrivialClone for approve_and_pay {}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::clone::Clone for approve_and_pay {
+    #[inline]
+    fn clone(&self) -> approve_and_pay {
+        *self
+    }
+}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::marker::Copy for approve_and_pay {}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::fmt::Debug for approve_and_pay {
+    #[inline]
+    fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+        ::core::fmt::Formatter::write_str(f, "approve_and_pay")
+    }
+}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::default::Default for approve_and_pay {
+    #[inline]
+    fn default() -> approve_and_pay {
+        approve_and_pay {}
+    }
+}
+impl ::durable::Orchestration for approve_and_pay {
+    type Input = u64;
+    type Output = <Result<u64, ActivityError> as ::durable::__private::Outcome>::Ok;
+    const NAME: &'static str = "approval";
+    const FINGERPRINT: u64 = 15279135293899370346u64;
+    fn step(
+        ctx: &::durable::OrchestrationContext,
+        input: ::durable::StepInput<'_>,
+    ) -> ::core::result::Result<::durable::Step, ::durable::StepError> {
+        #[allow(unreachable_code, unused_mut, unused_braces, clippy::needless_return)]
+        fn __machine(
+            __ctx: &::durable::OrchestrationContext,
+            __step: &mut ::durable::__private::StepIo<'_>,
+        ) -> <Result<u64, ActivityError> as ::durable::__private::Outcome>::Machine {
+            let ctx: &OrchestrationContext = __ctx;
+            let mut __s_amount = ::durable::__private::Slot::new();
+            let mut __s_v1 = ::durable::__private::Slot::new();
+            let mut __w1 = ::durable::__private::Slot::new();
+            let mut __w2 = ::durable::__private::Slot::new();
+            let mut __pc: u32 = __step.pc();
+            '__durable: loop {
+                match __pc {
+                    0u32 => {
+                        let amount: u64 = match __step.input() {
+                            ::core::result::Result::Ok(value) => value,
+                            ::core::result::Result::Err(fault) => {
+                                return ::core::result::Result::Ok(
+                                    ::durable_core::__private::Flow::Fault(
+                                        ::core::convert::From::from(fault),
+                                    ),
+                                );
+                            }
+                        };
+                        if amount == 0 {
+                            return ::durable::__private::done(Ok(0));
+                        }
+                        {
+                            __w1.put(
+                                match ::durable::__private::schedule(
+                                    __ctx,
+                                    ctx.call(request_approval, amount),
+                                ) {
+                                    ::core::result::Result::Ok(value) => value,
+                                    ::core::result::Result::Err(fault) => {
+                                        return ::core::result::Result::Ok(
+                                            ::durable_core::__private::Flow::Fault(
+                                                ::core::convert::From::from(fault),
+                                            ),
+                                        );
+                                    }
+                                },
+                            );
+                            __s_amount.put(amount);
+                            return ::core::result::Result::Ok(
+                                __step
+                                    .suspend(
+                                        1u32,
+                                        &__w1,
+                                        &mut [::durable::__private::persist(&mut __s_amount)],
+                                    ),
+                            );
+                        }
+                    }
+                    1u32 => {
+                        let __r1 = match __step
+                            .resume(
+                                &mut __w1,
+                                &mut [::durable::__private::persist(&mut __s_amount)],
+                            )
+                        {
+                            ::core::result::Result::Ok(value) => value,
+                            ::core::result::Result::Err(fault) => {
+                                return ::core::result::Result::Ok(
+                                    ::durable_core::__private::Flow::Fault(
+                                        ::core::convert::From::from(fault),
+                                    ),
+                                );
+                            }
+                        };
+                        let amount = __s_amount.take();
+                        let __v1;
+                        if __r1? {
+                            {
+                                __w2.put(
+                                    match ::durable::__private::schedule(
+                                        __ctx,
+                                        ctx.call(pay, amount),
+                                    ) {
+                                        ::core::result::Result::Ok(value) => value,
+                                        ::core::result::Result::Err(fault) => {
+                                            return ::core::result::Result::Ok(
+                                                ::durable_core::__private::Flow::Fault(
+                                                    ::core::convert::From::from(fault),
+                                                ),
+                                            );
+                                        }
+                                    },
+                                );
+                                return ::core::result::Result::Ok(
+                                    __step.suspend(2u32, &__w2, &mut []),
+                                );
+                            }
+                        } else {
+                            __v1 = 0;
+                            {
+                                __s_v1.put(__v1);
+                                __pc = 3u32;
+                                continue '__durable;
+                            }
+                        }
+                    }
+                    2u32 => {
+                        let __r2 = match __step.resume(&mut __w2, &mut []) {
+                            ::core::result::Result::Ok(value) => value,
+                            ::core::result::Result::Err(fault) => {
+                                return ::core::result::Result::Ok(
+                                    ::durable_core::__private::Flow::Fault(
+                                        ::core::convert::From::from(fault),
+                                    ),
+                                );
+                            }
+                        };
+                        let __v1;
+                        __v1 = __r2?;
+                        {
+                            __s_v1.put(__v1);
+                            __pc = 3u32;
+                            continue '__durable;
+                        }
+                    }
+                    3u32 => {
+                        let __v1 = __s_v1.take();
+                        let paid = __v1;
+                        return ::durable::__private::done(Ok(paid));
+                    }
+                    _ => {
+                        return ::core::result::Result::Ok(
+                            ::durable::__private::Flow::Fault(__step.bad_pc()),
+                        );
+                    }
+                }
+            }
+        }
+        ::durable::__private::drive::<Self, _>(ctx, input, __machine)
+    }
+}

@@ -1,0 +1,222 @@
+use durable::{activity, orchestrator, ActivityError, OrchestrationContext};
+#[allow(non_camel_case_types)]
+struct add_one;
+#[automatically_derived]
+#[doc(hidden)]
+#[allow(non_camel_case_types)]
+unsafe impl ::core::clone::TrivialClone for add_one {}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::clone::Clone for add_one {
+    #[inline]
+    fn clone(&self) -> add_one {
+        *self
+    }
+}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::marker::Copy for add_one {}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::fmt::Debug for add_one {
+    #[inline]
+    fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+        ::core::fmt::Formatter::write_str(f, "add_one")
+    }
+}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::default::Default for add_one {
+    #[inline]
+    fn default() -> add_one {
+        add_one {}
+    }
+}
+impl add_one {
+    ///Runs the body of activity `add_one` directly, outside any orchestration.
+    async fn run(x: u64) -> Result<u64, ActivityError> {
+        Ok(x + 1)
+    }
+}
+impl ::durable::Activity for add_one {
+    type Input = u64;
+    type Output = <Result<u64, ActivityError> as ::durable::__private::Outcome>::Ok;
+    type Error = <Result<u64, ActivityError> as ::durable::__private::Outcome>::Err;
+    const NAME: &'static str = "add_one";
+    fn execute(
+        ctx: ::durable::ActivityContext,
+        input: Self::Input,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            <Self as ::durable::Activity>::Output,
+            <Self as ::durable::Activity>::Error,
+        >,
+    > + ::core::marker::Send {
+        let _ = ctx;
+        Self::run(input)
+    }
+}
+#[allow(non_camel_case_types)]
+struct chain;
+#[automatically_derived]
+#[doc(hidden)]
+#[allow(non_camel_case_types)]
+unsafe impl ::core::clone::TrivialClone for chain {}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::clone::Clone for chain {
+    #[inline]
+    fn clone(&self) -> chain {
+        *self
+    }
+}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::marker::Copy for chain {}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::fmt::Debug for chain {
+    #[inline]
+    fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+        ::core::fmt::Formatter::write_str(f, "chain")
+    }
+}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::default::Default for chain {
+    #[inline]
+    fn default() -> chain {
+        chain {}
+    }
+}
+impl ::durable::Orchestration for chain {
+    type Input = u64;
+    type Output = <Result<u64, ActivityError> as ::durable::__private::Outcome>::Ok;
+    const NAME: &'static str = "chain";
+    const FINGERPRINT: u64 = 7557850366746497709u64;
+    fn step(
+        ctx: &::durable::OrchestrationContext,
+        input: ::durable::StepInput<'_>,
+    ) -> ::core::result::Result<::durable::Step, ::durable::StepError> {
+        #[allow(unreachable_code, unused_mut, unused_braces, clippy::needless_return)]
+        fn __machine(
+            __ctx: &::durable::OrchestrationContext,
+            __step: &mut ::durable::__private::StepIo<'_>,
+        ) -> <Result<u64, ActivityError> as ::durable::__private::Outcome>::Machine {
+            let ctx: &OrchestrationContext = __ctx;
+            let mut __s_total = ::durable::__private::Slot::new();
+            let mut __s_iter1 = ::durable::__private::Slot::new();
+            let mut __w1 = ::durable::__private::Slot::new();
+            let mut __pc: u32 = __step.pc();
+            '__durable: loop {
+                match __pc {
+                    0u32 => {
+                        let n: u64 = match __step.input() {
+                            ::core::result::Result::Ok(value) => value,
+                            ::core::result::Result::Err(fault) => {
+                                return ::core::result::Result::Ok(
+                                    ::durable_core::__private::Flow::Fault(
+                                        ::core::convert::From::from(fault),
+                                    ),
+                                );
+                            }
+                        };
+                        let mut total = 0;
+                        let mut __iter1 = {
+                            #[allow(unused_imports)]
+                            use ::durable::__private::iter::{
+                                CollectKind as _, LazyKind as _,
+                            };
+                            let kind = ::durable::__private::iter::IterKind(
+                                ::core::iter::IntoIterator::into_iter(0..n),
+                            );
+                            let tag = (&&kind).durable_iter_kind();
+                            tag.saved(kind.0)
+                        };
+                        {
+                            __s_total.put(total);
+                            __s_iter1.put(__iter1);
+                            __pc = 1u32;
+                            continue '__durable;
+                        }
+                    }
+                    1u32 => {
+                        let mut __iter1 = __s_iter1.take();
+                        match ::core::iter::Iterator::next(&mut __iter1) {
+                            ::core::option::Option::Some(i) => {
+                                __w1.put(
+                                    match ::durable::__private::schedule(
+                                        __ctx,
+                                        ctx.call(add_one, i),
+                                    ) {
+                                        ::core::result::Result::Ok(value) => value,
+                                        ::core::result::Result::Err(fault) => {
+                                            return ::core::result::Result::Ok(
+                                                ::durable_core::__private::Flow::Fault(
+                                                    ::core::convert::From::from(fault),
+                                                ),
+                                            );
+                                        }
+                                    },
+                                );
+                                __s_iter1.put(__iter1);
+                                return ::core::result::Result::Ok(
+                                    __step
+                                        .suspend(
+                                            2u32,
+                                            &__w1,
+                                            &mut [
+                                                ::durable::__private::persist(&mut __s_total),
+                                                ::durable::__private::persist(&mut __s_iter1),
+                                            ],
+                                        ),
+                                );
+                            }
+                            ::core::option::Option::None => {
+                                __pc = 3u32;
+                                continue '__durable;
+                            }
+                        }
+                    }
+                    2u32 => {
+                        let __r1 = match __step
+                            .resume(
+                                &mut __w1,
+                                &mut [
+                                    ::durable::__private::persist(&mut __s_total),
+                                    ::durable::__private::persist(&mut __s_iter1),
+                                ],
+                            )
+                        {
+                            ::core::result::Result::Ok(value) => value,
+                            ::core::result::Result::Err(fault) => {
+                                return ::core::result::Result::Ok(
+                                    ::durable_core::__private::Flow::Fault(
+                                        ::core::convert::From::from(fault),
+                                    ),
+                                );
+                            }
+                        };
+                        let mut total = __s_total.take();
+                        total += __r1?;
+                        {
+                            __s_total.put(total);
+                            __pc = 1u32;
+                            continue '__durable;
+                        }
+                    }
+                    3u32 => {
+                        let mut total = __s_total.take();
+                        return ::durable::__private::done(Ok(total));
+                    }
+                    _ => {
+                        return ::core::result::Result::Ok(
+                            ::durable::__private::Flow::Fault(__step.bad_pc()),
+                        );
+                    }
+                }
+            }
+        }
+        ::durable::__private::drive::<Self, _>(ctx, input, __machine)
+    }
+}

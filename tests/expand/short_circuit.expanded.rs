@@ -1,0 +1,373 @@
+use durable::{activity, orchestrator, ActivityError, OrchestrationContext};
+#[allow(non_camel_case_types)]
+struct is_valid;
+#[automatically_derived]
+#[doc(hidden)]
+#[allow(non_camel_case_types)]
+unsafe impl ::core::clone::TrivialClone for is_valid {}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::clone::Clone for is_valid {
+    #[inline]
+    fn clone(&self) -> is_valid {
+        *self
+    }
+}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::marker::Copy for is_valid {}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::fmt::Debug for is_valid {
+    #[inline]
+    fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+        ::core::fmt::Formatter::write_str(f, "is_valid")
+    }
+}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::default::Default for is_valid {
+    #[inline]
+    fn default() -> is_valid {
+        is_valid {}
+    }
+}
+impl is_valid {
+    ///Runs the body of activity `is_valid` directly, outside any orchestration.
+    async fn run(x: u64) -> Result<bool, ActivityError> {
+        Ok(x % 2 == 0)
+    }
+}
+impl ::durable::Activity for is_valid {
+    type Input = u64;
+    type Output = <Result<bool, ActivityError> as ::durable::__private::Outcome>::Ok;
+    type Error = <Result<bool, ActivityError> as ::durable::__private::Outcome>::Err;
+    const NAME: &'static str = "is_valid";
+    fn execute(
+        ctx: ::durable::ActivityContext,
+        input: Self::Input,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            <Self as ::durable::Activity>::Output,
+            <Self as ::durable::Activity>::Error,
+        >,
+    > + ::core::marker::Send {
+        let _ = ctx;
+        Self::run(input)
+    }
+}
+#[allow(non_camel_case_types)]
+struct price;
+#[automatically_derived]
+#[doc(hidden)]
+#[allow(non_camel_case_types)]
+unsafe impl ::core::clone::TrivialClone for price {}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::clone::Clone for price {
+    #[inline]
+    fn clone(&self) -> price {
+        *self
+    }
+}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::marker::Copy for price {}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::fmt::Debug for price {
+    #[inline]
+    fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+        ::core::fmt::Formatter::write_str(f, "price")
+    }
+}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::default::Default for price {
+    #[inline]
+    fn default() -> price {
+        price {}
+    }
+}
+impl price {
+    ///Runs the body of activity `price` directly, outside any orchestration.
+    async fn run(x: u64) -> Result<u64, ActivityError> {
+        Ok(x * 3)
+    }
+}
+impl ::durable::Activity for price {
+    type Input = u64;
+    type Output = <Result<u64, ActivityError> as ::durable::__private::Outcome>::Ok;
+    type Error = <Result<u64, ActivityError> as ::durable::__private::Outcome>::Err;
+    const NAME: &'static str = "price";
+    fn execute(
+        ctx: ::durable::ActivityContext,
+        input: Self::Input,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            <Self as ::durable::Activity>::Output,
+            <Self as ::durable::Activity>::Error,
+        >,
+    > + ::core::marker::Send {
+        let _ = ctx;
+        Self::run(input)
+    }
+}
+#[allow(non_camel_case_types)]
+struct quote;
+#[automatically_derived]
+#[doc(hidden)]
+#[allow(non_camel_case_types)]
+unsafe impl ::core::clone::TrivialClone for quote {}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::clone::Clone for quote {
+    #[inline]
+    fn clone(&self) -> quote {
+        *self
+    }
+}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::marker::Copy for quote {}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::fmt::Debug for quote {
+    #[inline]
+    fn fmt(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+        ::core::fmt::Formatter::write_str(f, "quote")
+    }
+}
+#[automatically_derived]
+#[allow(non_camel_case_types)]
+impl ::core::default::Default for quote {
+    #[inline]
+    fn default() -> quote {
+        quote {}
+    }
+}
+impl ::durable::Orchestration for quote {
+    type Input = Vec<u64>;
+    type Output = <Result<u64, ActivityError> as ::durable::__private::Outcome>::Ok;
+    const NAME: &'static str = "quote";
+    const FINGERPRINT: u64 = 4501042024587255971u64;
+    fn step(
+        ctx: &::durable::OrchestrationContext,
+        input: ::durable::StepInput<'_>,
+    ) -> ::core::result::Result<::durable::Step, ::durable::StepError> {
+        #[allow(unreachable_code, unused_mut, unused_braces, clippy::needless_return)]
+        fn __machine(
+            __ctx: &::durable::OrchestrationContext,
+            __step: &mut ::durable::__private::StepIo<'_>,
+        ) -> <Result<u64, ActivityError> as ::durable::__private::Outcome>::Machine {
+            let ctx: &OrchestrationContext = __ctx;
+            let mut __s_sum = ::durable::__private::Slot::new();
+            let mut __s_iter1 = ::durable::__private::Slot::new();
+            let mut __s_item = ::durable::__private::Slot::new();
+            let mut __s_v2 = ::durable::__private::Slot::new();
+            let mut __w1 = ::durable::__private::Slot::new();
+            let mut __w2 = ::durable::__private::Slot::new();
+            let mut __pc: u32 = __step.pc();
+            '__durable: loop {
+                match __pc {
+                    0u32 => {
+                        let items: Vec<u64> = match __step.input() {
+                            ::core::result::Result::Ok(value) => value,
+                            ::core::result::Result::Err(fault) => {
+                                return ::core::result::Result::Ok(
+                                    ::durable_core::__private::Flow::Fault(
+                                        ::core::convert::From::from(fault),
+                                    ),
+                                );
+                            }
+                        };
+                        let mut sum = 0;
+                        let mut __iter1 = {
+                            #[allow(unused_imports)]
+                            use ::durable::__private::iter::{
+                                CollectKind as _, LazyKind as _,
+                            };
+                            let kind = ::durable::__private::iter::IterKind(
+                                ::core::iter::IntoIterator::into_iter(items),
+                            );
+                            let tag = (&&kind).durable_iter_kind();
+                            tag.saved(kind.0)
+                        };
+                        {
+                            __s_sum.put(sum);
+                            __s_iter1.put(__iter1);
+                            __pc = 1u32;
+                            continue '__durable;
+                        }
+                    }
+                    1u32 => {
+                        let mut __iter1 = __s_iter1.take();
+                        let __v2;
+                        match ::core::iter::Iterator::next(&mut __iter1) {
+                            ::core::option::Option::Some(item) => {
+                                if item > 10 {
+                                    {
+                                        __w1.put(
+                                            match ::durable::__private::schedule(
+                                                __ctx,
+                                                ctx.call(is_valid, item),
+                                            ) {
+                                                ::core::result::Result::Ok(value) => value,
+                                                ::core::result::Result::Err(fault) => {
+                                                    return ::core::result::Result::Ok(
+                                                        ::durable_core::__private::Flow::Fault(
+                                                            ::core::convert::From::from(fault),
+                                                        ),
+                                                    );
+                                                }
+                                            },
+                                        );
+                                        __s_iter1.put(__iter1);
+                                        __s_item.put(item);
+                                        return ::core::result::Result::Ok(
+                                            __step
+                                                .suspend(
+                                                    2u32,
+                                                    &__w1,
+                                                    &mut [
+                                                        ::durable::__private::persist(&mut __s_sum),
+                                                        ::durable::__private::persist(&mut __s_iter1),
+                                                        ::durable::__private::persist(&mut __s_item),
+                                                    ],
+                                                ),
+                                        );
+                                    }
+                                } else {
+                                    __v2 = false;
+                                    {
+                                        __s_iter1.put(__iter1);
+                                        __s_item.put(item);
+                                        __s_v2.put(__v2);
+                                        __pc = 3u32;
+                                        continue '__durable;
+                                    }
+                                }
+                            }
+                            ::core::option::Option::None => {
+                                __pc = 6u32;
+                                continue '__durable;
+                            }
+                        }
+                    }
+                    2u32 => {
+                        let __r1 = match __step
+                            .resume(
+                                &mut __w1,
+                                &mut [
+                                    ::durable::__private::persist(&mut __s_sum),
+                                    ::durable::__private::persist(&mut __s_iter1),
+                                    ::durable::__private::persist(&mut __s_item),
+                                ],
+                            )
+                        {
+                            ::core::result::Result::Ok(value) => value,
+                            ::core::result::Result::Err(fault) => {
+                                return ::core::result::Result::Ok(
+                                    ::durable_core::__private::Flow::Fault(
+                                        ::core::convert::From::from(fault),
+                                    ),
+                                );
+                            }
+                        };
+                        let __v2;
+                        __v2 = __r1?;
+                        {
+                            __s_v2.put(__v2);
+                            __pc = 3u32;
+                            continue '__durable;
+                        }
+                    }
+                    3u32 => {
+                        let __v2 = __s_v2.take();
+                        let item = __s_item.take();
+                        if __v2 {
+                            {
+                                __w2.put(
+                                    match ::durable::__private::schedule(
+                                        __ctx,
+                                        ctx.call(price, item),
+                                    ) {
+                                        ::core::result::Result::Ok(value) => value,
+                                        ::core::result::Result::Err(fault) => {
+                                            return ::core::result::Result::Ok(
+                                                ::durable_core::__private::Flow::Fault(
+                                                    ::core::convert::From::from(fault),
+                                                ),
+                                            );
+                                        }
+                                    },
+                                );
+                                __s_item.put(item);
+                                return ::core::result::Result::Ok(
+                                    __step
+                                        .suspend(
+                                            4u32,
+                                            &__w2,
+                                            &mut [
+                                                ::durable::__private::persist(&mut __s_sum),
+                                                ::durable::__private::persist(&mut __s_iter1),
+                                                ::durable::__private::persist(&mut __s_item),
+                                            ],
+                                        ),
+                                );
+                            }
+                        } else {
+                            {
+                                __pc = 5u32;
+                                continue '__durable;
+                            }
+                        }
+                    }
+                    4u32 => {
+                        let __r2 = match __step
+                            .resume(
+                                &mut __w2,
+                                &mut [
+                                    ::durable::__private::persist(&mut __s_sum),
+                                    ::durable::__private::persist(&mut __s_iter1),
+                                    ::durable::__private::persist(&mut __s_item),
+                                ],
+                            )
+                        {
+                            ::core::result::Result::Ok(value) => value,
+                            ::core::result::Result::Err(fault) => {
+                                return ::core::result::Result::Ok(
+                                    ::durable_core::__private::Flow::Fault(
+                                        ::core::convert::From::from(fault),
+                                    ),
+                                );
+                            }
+                        };
+                        let mut sum = __s_sum.take();
+                        let item = __s_item.take();
+                        sum += __r2? + item;
+                        {
+                            __s_sum.put(sum);
+                            __pc = 5u32;
+                            continue '__durable;
+                        }
+                    }
+                    5u32 => {
+                        __pc = 1u32;
+                        continue '__durable;
+                    }
+                    6u32 => {
+                        let mut sum = __s_sum.take();
+                        return ::durable::__private::done(Ok(sum));
+                    }
+                    _ => {
+                        return ::core::result::Result::Ok(
+                            ::durable::__private::Flow::Fault(__step.bad_pc()),
+                        );
+                    }
+                }
+            }
+        }
+        ::durable::__private::drive::<Self, _>(ctx, input, __machine)
+    }
+}

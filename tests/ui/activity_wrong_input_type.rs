@@ -1,0 +1,12 @@
+use durable::{activity, orchestrator, ActivityError, OrchestrationContext};
+
+#[activity]
+async fn double(x: u64) -> Result<u64, String> {
+    Ok(x * 2)
+}
+
+#[orchestrator]
+async fn mistyped(ctx: OrchestrationContext, x: u64) -> Result<u64, ActivityError> {
+    ctx.call(double, "two").await
+}
+fn main() {}
