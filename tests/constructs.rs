@@ -299,3 +299,51 @@ async fn a_long_loop_keeps_a_constant_size_state() {
     );
     assert!(max - min <= 8, "state grew from {min} to {max} bytes");
 }
+
+twins!(shadows / shadows_plain(ctx, x: u64) -> (u64, u64, u64, u64) {
+    let v = x + 1;
+    let a = ctx.call(double, x).await?;
+    let s = v + a;
+    let w = {
+        let v = a * 3;
+        ctx.call(add, (v, s)).await?
+    };
+    let x = ctx.call(double, x).await?;
+    let total;
+    if x > 4 {
+        total = ctx.call(add, (x, w)).await?;
+    } else {
+        total = w;
+    }
+    Ok((v, w, x, total))
+});
+
+#[tokio::test]
+async fn shadowed_locals_and_deferred_initialization_keep_their_values() {
+    for x in 0..5 {
+        same(shadows, shadows_plain, x).await;
+    }
+}
+
+twins!(patterns / patterns_plain(ctx, (a, mut b): (u64, u64)) -> (u64, u64) {
+    b += ctx.call(double, a).await?;
+    let [first, .., last] = [a, b, ctx.call(constant, ()).await?];
+    b += first + last;
+    Ok((a, b))
+});
+
+#[tokio::test]
+async fn a_destructured_mutable_input() {
+    assert_eq!(same(patterns, patterns_plain, (2, 3)).await.result, Ok((2, 16)));
+}
+
+#[durable::orchestrator]
+async fn no_input(ctx: durable::OrchestrationContext) -> Result<u64, TestError> {
+    Ok(ctx.call(constant, ()).await? + 1)
+}
+
+#[tokio::test]
+async fn an_orchestrator_without_input() {
+    let run = runner().run(no_input, &()).await.unwrap();
+    assert_eq!(run.result, Ok(8));
+}

@@ -143,7 +143,7 @@ where
 /// Defines an orchestrator and its plain `async fn` twin from one body.
 #[macro_export]
 macro_rules! twins {
-    ($(#[$meta:meta])* $name:ident / $plain:ident ($ctx:ident, $input:ident: $in:ty) -> $out:ty $body:block) => {
+    ($(#[$meta:meta])* $name:ident / $plain:ident ($ctx:ident, $input:tt: $in:ty) -> $out:ty $body:block) => {
         $(#[$meta])*
         #[durable::orchestrator]
         async fn $name($ctx: durable::OrchestrationContext, $input: $in) -> Result<$out, TestError> $body
