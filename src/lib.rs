@@ -8,9 +8,9 @@
 //! See the README for what orchestrators may contain and the errors you get otherwise.
 
 pub use durable_core::{
-    codec, testing, Activity, ActivityContext, ActivityError, Call,
-    Command, Completions, DurableOp, Orchestration, OrchestrationContext, Step, StepError,
-    StepInput, Suspension, TaskId, TaskResult, Wake, Waiter,
+    codec, testing, Activity, ActivityContext, ActivityError, Call, Command, Completions,
+    DurableOp, Orchestration, OrchestrationContext, Step, StepError, StepInput, Suspension, TaskId,
+    TaskResult, Waiter, Wake,
 };
 pub use durable_macros::{activity, orchestrator};
 

@@ -172,7 +172,7 @@ twins!(fors / fors_plain(ctx, n: u64) -> Vec<u64> {
     for (pos, item) in items.into_iter().enumerate() {
         out.push(ctx.call(add, (pos as u64, item)).await?);
     }
-    let words = vec!["a".to_string(), "bb".to_string(), "ccc".to_string()];
+    let words = ["a".to_string(), "bb".to_string(), "ccc".to_string()];
     for w in words.iter().map(|w| w.len() as u64).filter(|l| *l != 2).rev() {
         out.push(ctx.call(double, w).await?);
     }
@@ -278,7 +278,11 @@ async fn values_moved_before_an_await_are_not_saved() {
     let run = same(moved, moved_plain, "a b c d e f g h".repeat(50)).await;
     // `text` is moved into the first call and `copy` is not read after an await, so
     // the states stay small even though the input is 750 bytes long.
-    assert!(run.checkpoints.iter().all(|size| *size < 100), "{:?}", run.checkpoints);
+    assert!(
+        run.checkpoints.iter().all(|size| *size < 100),
+        "{:?}",
+        run.checkpoints
+    );
 }
 
 twins!(state_stays_flat / state_stays_flat_plain(ctx, n: u64) -> u64 {
@@ -300,7 +304,9 @@ async fn a_long_loop_keeps_a_constant_size_state() {
     assert!(max - min <= 8, "state grew from {min} to {max} bytes");
 }
 
-twins!(shadows / shadows_plain(ctx, x: u64) -> (u64, u64, u64, u64) {
+twins!(
+    #[allow(clippy::needless_late_init)]
+    shadows / shadows_plain(ctx, x: u64) -> (u64, u64, u64, u64) {
     let v = x + 1;
     let a = ctx.call(double, x).await?;
     let s = v + a;
@@ -334,7 +340,10 @@ twins!(patterns / patterns_plain(ctx, (a, mut b): (u64, u64)) -> (u64, u64) {
 
 #[tokio::test]
 async fn a_destructured_mutable_input() {
-    assert_eq!(same(patterns, patterns_plain, (2, 3)).await.result, Ok((2, 16)));
+    assert_eq!(
+        same(patterns, patterns_plain, (2, 3)).await.result,
+        Ok((2, 16))
+    );
 }
 
 #[durable::orchestrator]

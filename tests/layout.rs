@@ -77,8 +77,14 @@ fn a_state_of_another_layout_is_refused_before_decoding() {
     );
     let message = err.to_string();
     assert!(message.contains("`v1`"), "{message}");
-    assert!(message.contains(&format!("{:#018x}", v1::FINGERPRINT)), "{message}");
-    assert!(message.contains(&format!("{:#018x}", v2::FINGERPRINT)), "{message}");
+    assert!(
+        message.contains(&format!("{:#018x}", v1::FINGERPRINT)),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("{:#018x}", v2::FINGERPRINT)),
+        "{message}"
+    );
 }
 
 #[test]

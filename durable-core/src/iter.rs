@@ -141,10 +141,12 @@ mod tests {
             it = crate::codec::decode(&bytes, "t").unwrap();
         }
         assert_eq!(seen, vec![250, 251, 252, 253, 254, 255]);
-        assert_eq!((3u32..=2).into_saved().count(), 0);
+        let (start, end) = (3u32, 2u32);
+        assert_eq!((start..=end).into_saved().count(), 0);
     }
 
     #[test]
+    #[allow(clippy::needless_borrow)]
     fn kind_selection_keeps_ranges_lazy_and_collects_the_rest() {
         let lazy = (&&IterKind(1u64..)).durable_iter_kind().saved(1u64..);
         let _: RangeFrom<u64> = lazy;

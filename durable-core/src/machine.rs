@@ -51,10 +51,7 @@ impl<T, E> Outcome for Result<T, E> {
 }
 
 /// Schedules the operation an orchestrator awaits.
-pub fn schedule<O: DurableOp>(
-    ctx: &OrchestrationContext,
-    op: O,
-) -> Result<O::Waiter, StepError> {
+pub fn schedule<O: DurableOp>(ctx: &OrchestrationContext, op: O) -> Result<O::Waiter, StepError> {
     op.schedule(ctx)
 }
 

@@ -65,13 +65,9 @@ impl InlineRunner {
             let ctx = OrchestrationContext::new("inline", next_task);
             let step = match &mut saved {
                 None => O::step(&ctx, StepInput::Start { input: &input })?,
-                Some((state, completions)) => O::step(
-                    &ctx,
-                    StepInput::Resume {
-                        state,
-                        completions,
-                    },
-                )?,
+                Some((state, completions)) => {
+                    O::step(&ctx, StepInput::Resume { state, completions })?
+                }
             };
             next_task = ctx.next_task();
             let suspension = match step {

@@ -18,7 +18,8 @@ pub fn parse(attr: TokenStream, macro_name: &str) -> syn::Result<Args> {
         match &meta {
             Meta::NameValue(nv) if nv.path.is_ident("name") => {
                 let Expr::Lit(ExprLit {
-                    lit: Lit::Str(name), ..
+                    lit: Lit::Str(name),
+                    ..
                 }) = &nv.value
                 else {
                     return Err(syn::Error::new_spanned(

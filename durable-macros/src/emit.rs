@@ -301,7 +301,8 @@ impl Emitter<'_> {
             } => {
                 let pc = self.pc(*resume);
                 let persist = self.persist_list(&self.persisted(*resume));
-                let schedule = quote_spanned!(at(*span)=> ::durable::__private::schedule(__ctx, #op));
+                let schedule =
+                    quote_spanned!(at(*span)=> ::durable::__private::schedule(__ctx, #op));
                 quote!({
                     #waiter.put(::durable::__private::step_try!(#schedule));
                     #puts

@@ -36,9 +36,15 @@ mod tests {
     #[test]
     fn differs_when_the_shape_differs() {
         let a = of(&[point(1, &["__s_x"]), point(3, &["__s_x", "__s_y"])]);
-        assert_eq!(a, of(&[point(1, &["__s_x"]), point(3, &["__s_x", "__s_y"])]));
+        assert_eq!(
+            a,
+            of(&[point(1, &["__s_x"]), point(3, &["__s_x", "__s_y"])])
+        );
         assert_ne!(a, of(&[point(1, &["__s_x"]), point(3, &["__s_y"])]));
-        assert_ne!(a, of(&[point(1, &["__s_x"]), point(2, &["__s_x", "__s_y"])]));
+        assert_ne!(
+            a,
+            of(&[point(1, &["__s_x"]), point(2, &["__s_x", "__s_y"])])
+        );
         assert_ne!(a, of(&[point(1, &["__s_x"])]));
         assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
     }

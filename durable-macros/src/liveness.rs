@@ -70,7 +70,12 @@ mod tests {
         // 0 -> 1 (loop head, reads 0) -> 2 (writes 1, reads 0) -> 1; 1 -> 3 (reads 1)
         let m = Machine {
             bindings: Vec::new(),
-            blocks: vec![block(vec![]), block(vec![0]), block(vec![0]), block(vec![1])],
+            blocks: vec![
+                block(vec![]),
+                block(vec![0]),
+                block(vec![0]),
+                block(vec![1]),
+            ],
             exits: vec![
                 goto(0, 1, vec![0, 1]),
                 goto(1, 2, vec![]),

@@ -39,7 +39,10 @@ pub enum Frame {
         dest: Dest,
     },
     /// A loop or labeled block left as written.
-    Verbatim { label: Option<String>, is_loop: bool },
+    Verbatim {
+        label: Option<String>,
+        is_loop: bool,
+    },
     /// A closure or async block: jumps cannot cross it.
     Barrier,
 }
@@ -287,7 +290,11 @@ impl Lowerer {
 
     /// Code for a jump to `block`, optionally assigning a temporary first; liveness later
     /// fills in what it saves.
-    pub fn exit_tokens(&mut self, block: BlockId, assign: Option<(BindingId, TokenStream)>) -> TokenStream {
+    pub fn exit_tokens(
+        &mut self,
+        block: BlockId,
+        assign: Option<(BindingId, TokenStream)>,
+    ) -> TokenStream {
         let marker = Ident::new(EXIT_MARKER, Span::call_site());
         let id = |id: usize| proc_macro2::Literal::usize_unsuffixed(id);
         match assign {
@@ -316,7 +323,7 @@ impl Lowerer {
                 (Frame::Barrier, _) => return None,
                 (Frame::Lowered { label: Some(l), .. }, Some(want))
                 | (Frame::Verbatim { label: Some(l), .. }, Some(want))
-                    if *l == want.ident.to_string() =>
+                    if want.ident == l =>
                 {
                     return Some(frame.clone())
                 }
@@ -412,7 +419,9 @@ impl Lowerer {
         if !has_tail {
             match dest {
                 Dest::Discard => {}
-                Dest::Return => self.tokens(quote_spanned!(end=> return ::durable::__private::done(());)),
+                Dest::Return => {
+                    self.tokens(quote_spanned!(end=> return ::durable::__private::done(());))
+                }
                 Dest::Temp(t) => {
                     self.kill(t);
                     let t = self.ident_of(t);
@@ -707,6 +716,7 @@ impl Lowerer {
                 let kind = ::durable::__private::iter::IterKind(
                     ::core::iter::IntoIterator::into_iter(#iterable),
                 );
+                #[allow(clippy::needless_borrow)]
                 let tag = (&&kind).durable_iter_kind();
                 tag.saved(kind.0)
             }}),
@@ -784,7 +794,8 @@ impl Lowerer {
                 Expr::Call(c)
             }
             Expr::Binary(b)
-                if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) && has_await(&b.right) =>
+                if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_))
+                    && has_await(&b.right) =>
             {
                 let (left, right) = (b.left, b.right);
                 let cond: Expr = match b.op {
@@ -879,7 +890,9 @@ impl Lowerer {
     /// reads it, so no block declares it without a value.
     fn value_of(&mut self, e: Expr) -> Expr {
         let t = self.temp("v", e.span(), false);
-        self.m.blocks[self.cursor.block].declared.retain(|d| *d != t);
+        self.m.blocks[self.cursor.block]
+            .declared
+            .retain(|d| *d != t);
         self.cursor.kills.retain(|k| *k != t);
         let ident = self.ident_of(t);
         self.lower_control(e, Dest::Temp(t));

@@ -69,10 +69,16 @@ mod tests {
 
     #[test]
     fn finds_bindings_and_skips_constants() {
-        assert_eq!(names("(a, mut b)"), [("a".into(), false), ("b".into(), true)]);
+        assert_eq!(
+            names("(a, mut b)"),
+            [("a".into(), false), ("b".into(), true)]
+        );
         assert_eq!(names("Some(x)"), [("x".into(), false)]);
         assert_eq!(names("None"), []);
-        assert_eq!(names("Point { x, y: ref yy }"), [("x".into(), false), ("yy".into(), false)]);
+        assert_eq!(
+            names("Point { x, y: ref yy }"),
+            [("x".into(), false), ("yy".into(), false)]
+        );
         assert_eq!(names("[first, .., last]").len(), 2);
         assert_eq!(names("n @ 1..=3"), [("n".into(), false)]);
         assert_eq!(names("A(v) | B(v)"), [("v".into(), false)]);

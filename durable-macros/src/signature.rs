@@ -72,11 +72,7 @@ fn is_context(ty: &Type, kind: Kind) -> bool {
 pub fn check(item: &ItemFn, kind: Kind) -> syn::Result<Signature<'_>> {
     let sig = &item.sig;
     if sig.asyncness.is_none() {
-        return Err(err(
-            sig.fn_token.span(),
-            kind,
-            "needs an `async fn`",
-        ));
+        return Err(err(sig.fn_token.span(), kind, "needs an `async fn`"));
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
         return Err(err(
@@ -98,7 +94,11 @@ pub fn check(item: &ItemFn, kind: Kind) -> syn::Result<Signature<'_>> {
     for arg in &sig.inputs {
         match arg {
             FnArg::Receiver(r) => {
-                return Err(err(r.span(), kind, "cannot take `self`: use a free function"))
+                return Err(err(
+                    r.span(),
+                    kind,
+                    "cannot take `self`: use a free function",
+                ))
             }
             FnArg::Typed(pt) => params.push(pt),
         }
@@ -128,14 +128,23 @@ pub fn check(item: &ItemFn, kind: Kind) -> syn::Result<Signature<'_>> {
     if let Some(ctx) = ctx {
         if !is_context(&ctx.ty, kind) {
             let what = match kind {
-                Kind::Orchestrator => "takes the context `ctx: OrchestrationContext` as its first parameter",
-                Kind::Activity => "takes the context `ctx: ActivityContext` only as its first of two parameters",
+                Kind::Orchestrator => {
+                    "takes the context `ctx: OrchestrationContext` as its first parameter"
+                }
+                Kind::Activity => {
+                    "takes the context `ctx: ActivityContext` only as its first of two parameters"
+                }
             };
             return Err(err(ctx.ty.span(), kind, what));
         }
-        if kind == Kind::Orchestrator && !matches!(&*ctx.pat, Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none())
+        if kind == Kind::Orchestrator
+            && !matches!(&*ctx.pat, Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none())
         {
-            return Err(err(ctx.pat.span(), kind, "binds the context to a plain name, such as `ctx`"));
+            return Err(err(
+                ctx.pat.span(),
+                kind,
+                "binds the context to a plain name, such as `ctx`",
+            ));
         }
     }
     if let Some(input) = input {
@@ -160,7 +169,11 @@ pub fn check(item: &ItemFn, kind: Kind) -> syn::Result<Signature<'_>> {
     let is_result = matches!(&**output, Type::Path(p)
         if p.qself.is_none() && p.path.segments.last().is_some_and(|s| s.ident == "Result"));
     if !is_result {
-        return Err(err(output.span(), kind, "must return `Result<Output, Error>`"));
+        return Err(err(
+            output.span(),
+            kind,
+            "must return `Result<Output, Error>`",
+        ));
     }
     Ok(Signature { ctx, input, output })
 }

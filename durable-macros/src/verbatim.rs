@@ -131,7 +131,10 @@ impl<'l> Verbatim<'l> {
         let Some(frame) = self.l.find_frame(label) else {
             return;
         };
-        let Frame::Lowered { head, exit, dest, .. } = frame else {
+        let Frame::Lowered {
+            head, exit, dest, ..
+        } = frame
+        else {
             return;
         };
         let value = match e {
@@ -196,7 +199,10 @@ impl VisitMut for Verbatim<'_> {
                          await in the orchestrator's own body, or move this work into an #[activity]",
                     );
                 } else {
-                    self.fail(span, "durable-macros: an `.await` escaped lowering (please report this)");
+                    self.fail(
+                        span,
+                        "durable-macros: an `.await` escaped lowering (please report this)",
+                    );
                 }
                 visit_mut::visit_expr_await_mut(self, a);
             }
@@ -331,8 +337,8 @@ pub fn format_captures(s: &str) -> Vec<String> {
                 chars.next();
                 continue;
             }
-            let name: String = std::iter::from_fn(|| chars.next_if(|c| *c != '}' && *c != ':'))
-                .collect();
+            let name: String =
+                std::iter::from_fn(|| chars.next_if(|c| *c != '}' && *c != ':')).collect();
             let name = name.trim();
             let is_ident = name
                 .chars()
@@ -345,7 +351,11 @@ pub fn format_captures(s: &str) -> Vec<String> {
             let rest: String = std::iter::from_fn(|| chars.next_if(|c| *c != '}')).collect();
             for width in rest.split('$').rev().skip(1) {
                 let name = width.trim_start_matches(|c: char| !c.is_alphanumeric() && c != '_');
-                if name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_') {
+                if name
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_alphabetic() || c == '_')
+                {
                     out.push(name.to_owned());
                 }
             }

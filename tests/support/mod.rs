@@ -136,7 +136,10 @@ where
         .await
         .expect("the machine runs");
     let direct = plain(&DIRECT, input).await.map_err(|e| format!("{e:#}"));
-    assert_eq!(run.result, direct, "state machine and plain async fn disagree");
+    assert_eq!(
+        run.result, direct,
+        "state machine and plain async fn disagree"
+    );
     run
 }
 
@@ -148,6 +151,7 @@ macro_rules! twins {
         #[durable::orchestrator]
         async fn $name($ctx: durable::OrchestrationContext, $input: $in) -> Result<$out, TestError> $body
 
+        $(#[$meta])*
         #[allow(unused_mut, unused_variables)]
         async fn $plain($ctx: &'static Direct, $input: $in) -> Result<$out, TestError> $body
     };
