@@ -356,3 +356,102 @@ async fn an_orchestrator_without_input() {
     let run = runner().run(no_input, &()).await.unwrap();
     assert_eq!(run.result, Ok(8));
 }
+
+twins!(pages / pages_plain(ctx, count: u64) -> Vec<u64> {
+    let mut cursor: Option<u64> = Some(0);
+    let mut all = Vec::new();
+    loop {
+        let page = ctx.call(double, cursor.take().unwrap_or_default()).await?;
+        all.push(page);
+        match (page < count * 2).then_some(page / 2 + 1) {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let label;
+    if all.len() > 2 {
+        label = "long";
+    } else {
+        label = "short";
+    }
+    let tag = ctx.call(echo, label.to_string()).await?;
+    all.push(tag.len() as u64);
+    Ok(all)
+});
+
+#[tokio::test]
+async fn locals_assigned_in_branches_without_await() {
+    for n in 0..5 {
+        same(pages, pages_plain, n).await;
+    }
+}
+
+twins!(diverging_arms / diverging_arms_plain(ctx, ids: Vec<u64>) -> u64 {
+    let mut total = 0;
+    for id in ids {
+        let price = match ctx.call(lookup, id).await? {
+            Some(p) => ctx.call(double, p).await?,
+            None => {
+                total += 1;
+                continue;
+            }
+        };
+        total += price;
+    }
+    if total > 1000 {
+        return Ok(1000);
+    }
+    Ok(total)
+});
+
+#[tokio::test]
+async fn match_arms_that_continue_have_no_value() {
+    same(diverging_arms, diverging_arms_plain, vec![1, 3, 4, 6, 50]).await;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct User {
+    name: String,
+    age: u64,
+}
+
+twins!(macro_fields / macro_fields_plain(ctx, age: u64) -> String {
+    let name = ctx.call(echo, "ada".to_string()).await?;
+    let user = User { name, age };
+    let saved = ctx.call(echo, user.name.clone()).await?;
+    let line = format!("saved {} aged {} as {saved}", user.name, user.age);
+    assert!(user.age == age, "{} changed", user.name);
+    Ok(line)
+});
+
+#[tokio::test]
+async fn field_names_in_macros_are_not_reads_of_locals() {
+    same(macro_fields, macro_fields_plain, 36).await;
+}
+
+twins!(places / places_plain(ctx, lines: Vec<(String, u64)>) -> Vec<(String, u64)> {
+    let mut totals = std::collections::BTreeMap::new();
+    let mut by_name: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+    for (customer, item) in lines {
+        *totals.entry(customer.clone()).or_insert(0) += ctx.call(double, item).await?;
+        by_name.entry(customer).or_default().push(ctx.call(add, (item, 1)).await?);
+    }
+    let mut out: Vec<(String, u64)> = totals.into_iter().collect();
+    out.extend(by_name.into_iter().map(|(k, v)| (k, v.iter().sum())));
+    Ok(out)
+});
+
+#[tokio::test]
+async fn awaited_values_written_through_borrowed_places() {
+    let lines = vec![("a".into(), 1), ("b".into(), 2), ("a".into(), 3)];
+    let run = same(places, places_plain, lines).await;
+    assert_eq!(
+        run.result,
+        Ok(vec![
+            ("a".into(), 8),
+            ("b".into(), 4),
+            ("a".into(), 6),
+            ("b".into(), 3)
+        ])
+    );
+}

@@ -10,6 +10,7 @@ use proc_macro::TokenStream;
 
 mod activity;
 mod args;
+mod assign;
 mod emit;
 mod fingerprint;
 mod ir;

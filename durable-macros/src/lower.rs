@@ -11,6 +11,9 @@ use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{Expr, Local, Pat, Stmt};
 
+use std::collections::BTreeSet;
+
+use crate::assign;
 use crate::ir::{
     Binding, BindingId, Block, BlockId, BlockKind, Code, Entry, Exit, Machine, Stash, Target,
 };
@@ -51,9 +54,12 @@ pub enum Frame {
 struct Cursor {
     block: BlockId,
     root: Vec<Code>,
-    groups: Vec<(Delimiter, Vec<Code>, usize)>,
+    groups: Vec<(Delimiter, Vec<Code>, usize, bool)>,
     /// Bindings written on the current path through the block.
     kills: Vec<BindingId>,
+    /// Whether the current path has already left (`return`, `break`, `continue`, ...):
+    /// no jump is emitted from dead code, so liveness does not flow along it.
+    dead: bool,
 }
 
 impl Cursor {
@@ -63,12 +69,13 @@ impl Cursor {
             root: Vec::new(),
             groups: Vec::new(),
             kills: Vec::new(),
+            dead: false,
         }
     }
 
     fn buffer(&mut self) -> &mut Vec<Code> {
         match self.groups.last_mut() {
-            Some((_, code, _)) => code,
+            Some((_, code, _, _)) => code,
             None => &mut self.root,
         }
     }
@@ -183,12 +190,15 @@ impl Lowerer {
 
     fn open(&mut self, delim: Delimiter) {
         let mark = self.cursor.kills.len();
-        self.cursor.groups.push((delim, Vec::new(), mark));
+        let dead = self.cursor.dead;
+        self.cursor.groups.push((delim, Vec::new(), mark, dead));
     }
 
     fn close(&mut self) {
-        let (delim, code, mark) = self.cursor.groups.pop().expect("open and close are paired");
+        let (delim, code, mark, dead) =
+            self.cursor.groups.pop().expect("open and close are paired");
         self.cursor.kills.truncate(mark);
+        self.cursor.dead = dead;
         self.push(Code::Group(delim, code));
     }
 
@@ -216,6 +226,17 @@ impl Lowerer {
         }
         if !self.cursor.kills.contains(&b) && !block.uses.contains(&b) {
             block.uses.push(b);
+        }
+    }
+
+    /// Records a write to `b` that needs no earlier value (inside await-free code).
+    pub fn write_binding(&mut self, b: BindingId) {
+        let block = &mut self.m.blocks[self.cursor.block];
+        if !block.referenced.contains(&b) {
+            block.referenced.push(b);
+        }
+        if !block.assigned.contains(&b) {
+            block.assigned.push(b);
         }
     }
 
@@ -313,6 +334,9 @@ impl Lowerer {
     }
 
     fn goto(&mut self, block: BlockId) {
+        if self.cursor.dead {
+            return;
+        }
         let id = self.exit(Target::Goto(block));
         self.push(Code::Exit(id));
     }
@@ -340,7 +364,23 @@ impl Lowerer {
 
     /// Walks await-free code: records reads, rewrites exits, reports bad awaits.
     fn visit_expr(&mut self, e: &mut Expr) {
-        let mut v = Verbatim::new(self);
+        self.visit_with_writes(e, BTreeSet::new());
+    }
+
+    /// Walks an await-free statement-level expression, then records the locals it
+    /// assigns on every completing path as written.
+    fn visit_statement(&mut self, e: &mut Expr) {
+        let written = assign::expr(e).unwrap_or_default();
+        self.visit_with_writes(e, written.clone());
+        for name in written {
+            if let Some(Entry::Binding(b)) = self.scope.resolve(&name) {
+                self.kill(b);
+            }
+        }
+    }
+
+    fn visit_with_writes(&mut self, e: &mut Expr, writes: BTreeSet<String>) {
+        let mut v = Verbatim::new(self, writes);
         v.visit_expr_mut(e);
         if let Some(err) = v.error {
             self.error(err);
@@ -348,7 +388,7 @@ impl Lowerer {
     }
 
     fn visit_stmt(&mut self, s: &mut Stmt) {
-        let mut v = Verbatim::new(self);
+        let mut v = Verbatim::new(self, BTreeSet::new());
         v.visit_stmt_mut(s);
         if let Some(err) = v.error {
             self.error(err);
@@ -357,31 +397,11 @@ impl Lowerer {
 
     /// Emits an await-free expression as a statement, or as the value of `dest`.
     fn emit_value(&mut self, mut e: Expr, dest: Dest) {
+        self.visit_statement(&mut e);
         match dest {
-            Dest::Discard => {
-                if let Expr::Assign(a) = &mut e {
-                    let target = match &*a.left {
-                        Expr::Path(p) if p.qself.is_none() => p.path.get_ident().cloned(),
-                        _ => None,
-                    };
-                    if let Some(Entry::Binding(b)) =
-                        target.and_then(|t| self.scope.resolve(&t.to_string()))
-                    {
-                        self.visit_expr(&mut a.right);
-                        self.kill(b);
-                        self.tokens(quote!(#e;));
-                        return;
-                    }
-                }
-                self.visit_expr(&mut e);
-                self.tokens(quote!(#e;));
-            }
-            Dest::Return => {
-                self.visit_expr(&mut e);
-                self.tokens(quote!(return ::durable::__private::done(#e);));
-            }
+            Dest::Discard => self.tokens(quote!(#e;)),
+            Dest::Return => self.tokens(quote!(return ::durable::__private::done(#e);)),
             Dest::Temp(t) => {
-                self.visit_expr(&mut e);
                 self.kill(t);
                 let t = self.ident_of(t);
                 self.tokens(quote!(#t = #e;));
@@ -401,7 +421,9 @@ impl Lowerer {
     pub fn lower_stmts(&mut self, stmts: Vec<Stmt>, dest: Dest, end: Span) {
         let n = stmts.len();
         let mut has_tail = false;
+        let mut diverges = false;
         for (i, stmt) in stmts.into_iter().enumerate() {
+            diverges = assign::stmt(&stmt).is_none();
             match stmt {
                 Stmt::Local(local) => self.lower_local(local),
                 Stmt::Item(item) => self.m.items.push(item.into_token_stream()),
@@ -415,18 +437,23 @@ impl Lowerer {
                     self.lower_expr_stmt(e, if tail { dest } else { Dest::Discard });
                 }
             }
+            if diverges {
+                // whichever block the statement ended in, the path has left it
+                self.cursor.dead = true;
+            }
         }
-        if !has_tail {
-            match dest {
-                Dest::Discard => {}
-                Dest::Return => {
-                    self.tokens(quote_spanned!(end=> return ::durable::__private::done(());))
-                }
-                Dest::Temp(t) => {
-                    self.kill(t);
-                    let t = self.ident_of(t);
-                    self.tokens(quote!(#t = ();));
-                }
+        if has_tail || diverges {
+            return;
+        }
+        match dest {
+            Dest::Discard => {}
+            Dest::Return => {
+                self.tokens(quote_spanned!(end=> return ::durable::__private::done(());))
+            }
+            Dest::Temp(t) => {
+                self.kill(t);
+                let t = self.ident_of(t);
+                self.tokens(quote!(#t = ();));
             }
         }
     }
@@ -445,7 +472,12 @@ impl Lowerer {
         let mut init_ts = None;
         let mut tail = TokenStream::new();
         if let Some(init) = init {
-            init_ts = Some(self.residual(*init.expr).into_token_stream());
+            let mut value = *init.expr;
+            if has_await(&value) {
+                value = self.lower_expr(value);
+            }
+            self.visit_statement(&mut value);
+            init_ts = Some(value.into_token_stream());
             if let Some((else_token, mut diverge)) = init.diverge {
                 if has_await(&diverge) {
                     self.error(syn::Error::new(
@@ -553,10 +585,10 @@ impl Lowerer {
                     exit,
                     dest: Dest::Discard,
                 });
-                let pat = self.condition(*w.cond);
+                let pats = self.condition(*w.cond);
                 self.branch(Delimiter::Brace, |l| {
                     l.scope.push();
-                    if let Some(pat) = &pat {
+                    for pat in &pats {
                         l.define_pattern(pat);
                     }
                     l.lower_block(w.body, Dest::Discard);
@@ -578,28 +610,28 @@ impl Lowerer {
     }
 
     /// Emits `if <cond>` / `if let <pat> = <cond>` for a condition that may await, and
-    /// returns the pattern whose bindings the branch must declare.
-    fn condition(&mut self, cond: Expr) -> Option<Pat> {
+    /// returns the patterns whose bindings the branch must declare.
+    fn condition(&mut self, cond: Expr) -> Vec<Pat> {
         match cond {
             Expr::Let(l) => {
                 let scrutinee = self.residual(*l.expr);
                 let pat = *l.pat;
                 self.tokens(quote!(if let #pat = #scrutinee));
-                Some(pat)
+                vec![pat]
             }
             c => {
-                if let Expr::Binary(b) = &c {
-                    if matches!(b.op, syn::BinOp::And(_)) && contains_let(&c) && has_await(&c) {
-                        self.error(syn::Error::new(
-                            c.span(),
-                            "`.await` inside a `let` chain is not supported in an #[orchestrator]; \
-                             await into a local before the `if`",
-                        ));
-                    }
+                let mut pats = Vec::new();
+                let_patterns(&c, &mut pats);
+                if !pats.is_empty() && has_await(&c) {
+                    self.error(syn::Error::new(
+                        c.span(),
+                        "`.await` inside a `let` chain is not supported in an #[orchestrator]; \
+                         await into a local before the `if`",
+                    ));
                 }
                 let c = self.residual(c);
                 self.tokens(quote!(if #c));
-                None
+                pats
             }
         }
     }
@@ -628,9 +660,9 @@ impl Lowerer {
         }
         let join = self.new_block(BlockKind::Join);
         self.scope.push();
-        let pat = self.condition(*i.cond);
+        let pats = self.condition(*i.cond);
         self.branch(Delimiter::Brace, |l| {
-            if let Some(pat) = &pat {
+            for pat in &pats {
                 l.define_pattern(pat);
             }
             l.lower_block(i.then_branch, dest);
@@ -782,7 +814,13 @@ impl Lowerer {
                 Expr::Field(f)
             }
             Expr::MethodCall(mut m) => {
-                let mut ops: Vec<&mut Expr> = vec![&mut *m.receiver];
+                // A receiver without `.await` stays in place, evaluated after the
+                // arguments: it is usually a borrow (`map.entry(k).or_default()`), which
+                // cannot be held across an `.await`.
+                let mut ops: Vec<&mut Expr> = Vec::new();
+                if has_await(&m.receiver) {
+                    ops.push(&mut *m.receiver);
+                }
                 ops.extend(m.args.iter_mut());
                 self.operands(ops);
                 Expr::MethodCall(m)
@@ -803,6 +841,11 @@ impl Lowerer {
                     _ => syn::parse_quote!(if #left { true } else { #right }),
                 };
                 self.value_of(cond)
+            }
+            Expr::Binary(mut b) if is_compound_assign(&b.op) => {
+                // `place op= value`: the value first, and the place stays a place.
+                self.operands(vec![&mut *b.right, &mut *b.left]);
+                Expr::Binary(b)
             }
             Expr::Binary(mut b) => {
                 self.operands(vec![&mut *b.left, &mut *b.right]);
@@ -956,11 +999,32 @@ impl Lowerer {
     }
 }
 
-fn contains_let(e: &Expr) -> bool {
+fn is_compound_assign(op: &syn::BinOp) -> bool {
+    use syn::BinOp::*;
+    matches!(
+        op,
+        AddAssign(_)
+            | SubAssign(_)
+            | MulAssign(_)
+            | DivAssign(_)
+            | RemAssign(_)
+            | BitXorAssign(_)
+            | BitAndAssign(_)
+            | BitOrAssign(_)
+            | ShlAssign(_)
+            | ShrAssign(_)
+    )
+}
+
+/// The patterns of the `let`s in a condition (`if let`, or a `let` chain).
+fn let_patterns(e: &Expr, out: &mut Vec<Pat>) {
     match e {
-        Expr::Let(_) => true,
-        Expr::Binary(b) => contains_let(&b.left) || contains_let(&b.right),
-        Expr::Paren(p) => contains_let(&p.expr),
-        _ => false,
+        Expr::Let(l) => out.push((*l.pat).clone()),
+        Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
+            let_patterns(&b.left, out);
+            let_patterns(&b.right, out);
+        }
+        Expr::Paren(p) => let_patterns(&p.expr, out),
+        _ => {}
     }
 }

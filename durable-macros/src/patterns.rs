@@ -60,7 +60,7 @@ mod tests {
     use syn::parse::Parser;
 
     fn names(src: &str) -> Vec<(String, bool)> {
-        let pat = Pat::parse_single.parse_str(src).unwrap();
+        let pat = Pat::parse_multi.parse_str(src).unwrap();
         bindings(&pat)
             .into_iter()
             .map(|b| (b.ident.to_string(), b.mutable))

@@ -3,11 +3,15 @@
 //! the lowering split into blocks become exits. On the way it records which tracked
 //! bindings the code reads and reports `.await`s the machine cannot checkpoint.
 
+use std::collections::BTreeSet;
+
 use proc_macro2::{Ident, Span, TokenStream, TokenTree};
-use quote::quote;
+use quote::{quote, ToTokens};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
 use syn::visit::Visit;
 use syn::visit_mut::{self, VisitMut};
-use syn::{Expr, Label, Macro, Stmt};
+use syn::{Expr, Label, Macro, Stmt, Token};
 
 use crate::ir::Entry;
 use crate::lower::{Dest, Frame, Lowerer};
@@ -15,6 +19,10 @@ use crate::patterns;
 
 /// The placeholder an exit leaves in await-free code until liveness says what it saves.
 pub const EXIT_MARKER: &str = "__durable_exit";
+
+const AWAIT_IN_MACRO: &str =
+    "`.await` inside a macro invocation cannot be checkpointed in an #[orchestrator]; \
+     await into a local first (`let value = op.await;`) and pass the local to the macro";
 
 /// Whether `expr` awaits outside closures, async blocks and nested items.
 pub fn has_await(expr: &Expr) -> bool {
@@ -48,14 +56,21 @@ pub struct Verbatim<'l> {
     pub l: &'l mut Lowerer,
     /// How many closures / async blocks deep the walk is.
     nested: usize,
+    /// How many macro invocations deep the walk is.
+    in_macro: usize,
+    /// Names the statement being walked assigns on every path that completes: an
+    /// assignment to one of them is a write that needs no earlier value.
+    writes: BTreeSet<String>,
     pub error: Option<syn::Error>,
 }
 
 impl<'l> Verbatim<'l> {
-    pub fn new(l: &'l mut Lowerer) -> Self {
+    pub fn new(l: &'l mut Lowerer, writes: BTreeSet<String>) -> Self {
         Self {
             l,
             nested: 0,
+            in_macro: 0,
+            writes,
             error: None,
         }
     }
@@ -80,33 +95,76 @@ impl<'l> Verbatim<'l> {
         }
     }
 
-    fn mac(&mut self, mac: &Macro) {
-        self.tokens(mac.tokens.clone());
+    /// Macro arguments that parse as expressions are walked as code (named format
+    /// arguments by their value); anything else is scanned as tokens.
+    fn mac(&mut self, mac: &mut Macro) {
+        self.in_macro += 1;
+        let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
+        match parser.parse2(mac.tokens.clone()) {
+            Ok(mut args) => {
+                for arg in args.iter_mut() {
+                    match arg {
+                        Expr::Assign(a) if matches!(&*a.left, Expr::Path(p) if p.path.get_ident().is_some()) => {
+                            self.visit_expr_mut(&mut a.right)
+                        }
+                        Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Str(s),
+                            ..
+                        }) => self.captures(s),
+                        other => self.visit_expr_mut(other),
+                    }
+                }
+                mac.tokens = args.into_token_stream();
+            }
+            Err(_) => self.tokens(mac.tokens.clone()),
+        }
+        self.in_macro -= 1;
     }
 
-    /// Macro arguments are tokens: every identifier that names a tracked binding counts
-    /// as a read, as does every `{name}` captured by a format string.
+    fn captures(&mut self, s: &syn::LitStr) {
+        for name in format_captures(&s.value()) {
+            self.use_ident(&Ident::new(&name, s.span()));
+        }
+    }
+
+    /// Tokens that are not expressions: every identifier that names a tracked binding
+    /// counts as a read, except field and method names (after `.`), path segments, macro
+    /// names and `name =` / `name:` labels; so does every `{name}` a string captures.
     fn tokens(&mut self, tokens: TokenStream) {
-        let mut prev_dot = false;
-        for tt in tokens {
-            match &tt {
-                TokenTree::Ident(ident) if prev_dot && ident == "await" => self.fail(
-                    ident.span(),
-                    "`.await` inside a macro invocation cannot be checkpointed in an #[orchestrator]; \
-                     await into a local first (`let value = op.await;`) and pass the local to the macro",
-                ),
-                TokenTree::Ident(ident) => self.use_ident(ident),
+        let tts: Vec<TokenTree> = tokens.into_iter().collect();
+        let punct = |i: usize| match tts.get(i) {
+            Some(TokenTree::Punct(p)) => Some(p.as_char()),
+            _ => None,
+        };
+        for (i, tt) in tts.iter().enumerate() {
+            match tt {
+                TokenTree::Ident(ident)
+                    if i > 0 && punct(i - 1) == Some('.') && ident == "await" =>
+                {
+                    self.fail(ident.span(), AWAIT_IN_MACRO)
+                }
+                TokenTree::Ident(ident) => {
+                    let after_dot = i > 0 && punct(i - 1) == Some('.');
+                    let after_path =
+                        i > 1 && punct(i - 1) == Some(':') && punct(i - 2) == Some(':');
+                    let label = match (punct(i + 1), punct(i + 2)) {
+                        (Some(':'), Some(':')) | (Some('!'), _) => true,
+                        (Some('='), Some('=')) => false,
+                        (Some('=') | Some(':'), _) => true,
+                        _ => false,
+                    };
+                    if !(after_dot || after_path || label) {
+                        self.use_ident(ident);
+                    }
+                }
                 TokenTree::Group(g) => self.tokens(g.stream()),
                 TokenTree::Literal(lit) => {
                     if let Ok(syn::Lit::Str(s)) = syn::parse2::<syn::Lit>(quote!(#lit)) {
-                        for name in format_captures(&s.value()) {
-                            self.use_ident(&Ident::new(&name, lit.span()));
-                        }
+                        self.captures(&s);
                     }
                 }
                 TokenTree::Punct(_) => {}
             }
-            prev_dot = matches!(&tt, TokenTree::Punct(p) if p.as_char() == '.');
         }
     }
 
@@ -192,7 +250,9 @@ impl VisitMut for Verbatim<'_> {
             }
             Expr::Await(a) => {
                 let span = a.await_token.span;
-                if self.nested > 0 {
+                if self.in_macro > 0 {
+                    self.fail(span, AWAIT_IN_MACRO);
+                } else if self.nested > 0 {
                     self.fail(
                         span,
                         "`.await` inside a closure or `async` block cannot be checkpointed in an #[orchestrator]; \
@@ -288,9 +348,21 @@ impl VisitMut for Verbatim<'_> {
                     self.l.scope.pop();
                 }
             }
-            Expr::Macro(m) => {
-                let mac = m.mac.clone();
-                self.mac(&mac);
+            Expr::Macro(m) => self.mac(&mut m.mac),
+            Expr::Assign(a) if self.nested == 0 => {
+                self.visit_expr_mut(&mut a.right);
+                let written = match &*a.left {
+                    Expr::Path(p) => p.path.get_ident().cloned(),
+                    _ => None,
+                };
+                match written.filter(|w| self.writes.contains(&w.to_string())) {
+                    Some(ident) => {
+                        if let Some(Entry::Binding(b)) = self.l.scope.resolve(&ident.to_string()) {
+                            self.l.write_binding(b);
+                        }
+                    }
+                    None => self.visit_expr_mut(&mut a.left),
+                }
             }
             _ => visit_mut::visit_expr_mut(self, e),
         }
@@ -316,10 +388,7 @@ impl VisitMut for Verbatim<'_> {
                 self.add_locals(&local.pat);
             }
             Stmt::Item(_) => {}
-            Stmt::Macro(m) => {
-                let mac = m.mac.clone();
-                self.mac(&mac);
-            }
+            Stmt::Macro(m) => self.mac(&mut m.mac),
             Stmt::Expr(e, _) => self.visit_expr_mut(e),
         }
     }
