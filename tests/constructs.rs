@@ -455,3 +455,23 @@ async fn awaited_values_written_through_borrowed_places() {
         ])
     );
 }
+
+twins!(hidden_by_verbatim_let / hidden_by_verbatim_let_plain(ctx, limit: u64) -> (u64, String) {
+    let mut total = 0;
+    let mut log = String::new();
+    loop {
+        total += ctx.call(double, 3).await?;
+        if total > limit {
+            let total = total * 100;
+            log.push_str(&format!("over at {total};"));
+            break;
+        }
+    }
+    Ok((total, log))
+});
+
+#[tokio::test]
+async fn a_let_in_await_free_code_may_hide_a_local_needed_after_the_loop() {
+    let run = same(hidden_by_verbatim_let, hidden_by_verbatim_let_plain, 20).await;
+    assert_eq!(run.result, Ok((24, "over at 2400;".to_string())));
+}

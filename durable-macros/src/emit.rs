@@ -11,7 +11,7 @@ use quote::{format_ident, quote, quote_spanned};
 
 use crate::ir::{BindingId, BlockKind, Code, Entry, Exit, Machine, Target};
 use crate::liveness::target_block;
-use crate::verbatim::EXIT_MARKER;
+use crate::verbatim::{EXIT_MARKER, STASH_MARKER};
 
 /// The span of `user`'s location with the macro's own hygiene, for generated names
 /// that must point at user code in errors.
@@ -69,8 +69,9 @@ fn plan(m: &Machine, live: &[BTreeSet<BindingId>]) -> syn::Result<Plan> {
                     let e = syn::Error::new(
                         ident.span(),
                         format!(
-                            "`{ident}` is still needed after an `.await`, but a pattern binding of the \
-                             same name hides it there; rename one of them"
+                            "`{ident}` is still needed after an `.await`, but where control leaves \
+                             this block a pattern or closure binding of the same name hides it; \
+                             rename one of them"
                         ),
                     );
                     match &mut errors {
@@ -108,7 +109,8 @@ fn visibility(m: &Machine, exit: &Exit, b: BindingId) -> Visibility {
             Some((old, Some(stash))) if old == b => Visibility::Stashed(stash),
             _ => Visibility::Hidden,
         },
-        Entry::Local | Entry::Ambient => Visibility::Hidden,
+        Entry::Hiding(stash) if m.stashes[*stash].binding == b => Visibility::Stashed(*stash),
+        Entry::Hiding(_) | Entry::Local | Entry::Ambient => Visibility::Hidden,
     }
 }
 
@@ -357,6 +359,32 @@ impl Emitter<'_> {
         }
     }
 
+    /// `[ids], value` of a stash marker: the value, after saving the hidden bindings
+    /// that some exit needs.
+    fn stash(&self, args: TokenStream) -> TokenStream {
+        let mut tokens = args.into_iter();
+        let ids: Vec<usize> = match tokens.next() {
+            Some(TokenTree::Group(g)) => g
+                .stream()
+                .into_iter()
+                .filter_map(|t| t.to_string().parse().ok())
+                .collect(),
+            _ => Vec::new(),
+        };
+        let _comma = tokens.next();
+        let value = self.markers(tokens.collect());
+        let saved: Vec<BindingId> = ids
+            .iter()
+            .filter(|s| self.plan.stashes.contains(s))
+            .map(|s| self.m.stashes[*s].binding)
+            .collect();
+        if saved.is_empty() {
+            return value;
+        }
+        let puts = self.puts(&saved);
+        quote!({ let __value = #value; #puts __value })
+    }
+
     /// Replaces the exit markers left in await-free code with the exits' code.
     fn markers(&self, tokens: TokenStream) -> TokenStream {
         let mut out = Vec::new();
@@ -380,6 +408,13 @@ impl Emitter<'_> {
                             out.extend(args);
                         }
                     }
+                }
+                TokenTree::Ident(ident) if ident == STASH_MARKER => {
+                    let _bang = iter.next();
+                    let Some(TokenTree::Group(args)) = iter.next() else {
+                        unreachable!("stash markers are written with arguments")
+                    };
+                    out.extend(self.stash(args.stream()));
                 }
                 TokenTree::Group(g) => {
                     let mut group = Group::new(g.delimiter(), self.markers(g.stream()));

@@ -47,6 +47,8 @@ pub enum Entry {
     Binding(BindingId),
     /// A binding local to await-free code; it never crosses a block boundary.
     Local,
+    /// A `let` in await-free code that hides a tracked binding and can stash it first.
+    Hiding(StashId),
     /// The orchestration context: bound anew in every step, never saved.
     Ambient,
 }

@@ -15,7 +15,8 @@ use std::collections::BTreeSet;
 
 use crate::assign;
 use crate::ir::{
-    Binding, BindingId, Block, BlockId, BlockKind, Code, Entry, Exit, Machine, Stash, Target,
+    Binding, BindingId, Block, BlockId, BlockKind, Code, Entry, Exit, Machine, Stash, StashId,
+    Target,
 };
 use crate::patterns;
 use crate::scope::Scope;
@@ -258,10 +259,7 @@ impl Lowerer {
         let id = self.m.bindings.len();
         let shadows = match self.scope.resolve(&ident.to_string()) {
             Some(Entry::Binding(old)) => {
-                let stash_id = stash.then(|| {
-                    self.m.stashes.push(Stash { binding: old });
-                    self.m.stashes.len() - 1
-                });
+                let stash_id = stash.then(|| self.new_stash(old));
                 Some((old, stash_id))
             }
             _ => None,
@@ -275,6 +273,12 @@ impl Lowerer {
         self.m.blocks[self.cursor.block].declared.push(id);
         self.cursor.kills.push(id);
         id
+    }
+
+    /// A stash that saves binding `b` before a `let` hides it.
+    pub fn new_stash(&mut self, b: BindingId) -> StashId {
+        self.m.stashes.push(Stash { binding: b });
+        self.m.stashes.len() - 1
     }
 
     pub fn define_pattern(&mut self, pat: &Pat) {

@@ -20,6 +20,11 @@ use crate::patterns;
 /// The placeholder an exit leaves in await-free code until liveness says what it saves.
 pub const EXIT_MARKER: &str = "__durable_exit";
 
+/// The placeholder around the value of a `let` in await-free code that hides a tracked
+/// binding: `__durable_stash!([stash ids], value)`. If some exit in the `let`'s scope
+/// needs the hidden binding, emission saves it to its slot before the `let` binds.
+pub const STASH_MARKER: &str = "__durable_stash";
+
 const AWAIT_IN_MACRO: &str =
     "`.await` inside a macro invocation cannot be checkpointed in an #[orchestrator]; \
      await into a local first (`let value = op.await;`) and pass the local to the macro";
@@ -385,7 +390,24 @@ impl VisitMut for Verbatim<'_> {
                         self.visit_expr_mut(diverge);
                     }
                 }
-                self.add_locals(&local.pat);
+                let mut stashes = Vec::new();
+                for bound in patterns::bindings(&local.pat) {
+                    let name = bound.ident.to_string();
+                    let entry = match self.l.scope.resolve(&name) {
+                        Some(Entry::Binding(b)) if self.nested == 0 && local.init.is_some() => {
+                            let stash = self.l.new_stash(b);
+                            stashes.push(proc_macro2::Literal::usize_unsuffixed(stash));
+                            Entry::Hiding(stash)
+                        }
+                        _ => Entry::Local,
+                    };
+                    self.l.scope.add(name, entry);
+                }
+                if let (false, Some(init)) = (stashes.is_empty(), &mut local.init) {
+                    let value = &init.expr;
+                    let marker = Ident::new(STASH_MARKER, Span::call_site());
+                    *init.expr = Expr::Verbatim(quote!(#marker!([#(#stashes),*], #value)));
+                }
             }
             Stmt::Item(_) => {}
             Stmt::Macro(m) => self.mac(&mut m.mac),

@@ -130,6 +130,7 @@ impl ::durable::Orchestration for chain {
                             let kind = ::durable::__private::iter::IterKind(
                                 ::core::iter::IntoIterator::into_iter(0..n),
                             );
+                            #[allow(clippy::needless_borrow)]
                             let tag = (&&kind).durable_iter_kind();
                             tag.saved(kind.0)
                         };

@@ -190,6 +190,7 @@ impl ::durable::Orchestration for quote {
                             let kind = ::durable::__private::iter::IterKind(
                                 ::core::iter::IntoIterator::into_iter(items),
                             );
+                            #[allow(clippy::needless_borrow)]
                             let tag = (&&kind).durable_iter_kind();
                             tag.saved(kind.0)
                         };
