@@ -475,3 +475,28 @@ async fn a_let_in_await_free_code_may_hide_a_local_needed_after_the_loop() {
     let run = same(hidden_by_verbatim_let, hidden_by_verbatim_let_plain, 20).await;
     assert_eq!(run.result, Ok((24, "over at 2400;".to_string())));
 }
+
+fn doubled(ctx: &durable::OrchestrationContext, x: u64) -> durable::Call<double> {
+    ctx.call(double, x * 2)
+}
+
+#[durable::orchestrator]
+async fn helpers(ctx: durable::OrchestrationContext, x: u64) -> Result<u64, TestError> {
+    let a = doubled(&ctx, x).await?;
+    let by_value = ctx.clone();
+    let b = by_value.call(add, (a, 1)).await?;
+    Ok(b + ctx.instance_id().len() as u64)
+}
+
+#[durable::orchestrator]
+async fn borrowed_context(ctx: &durable::OrchestrationContext, x: u64) -> Result<u64, TestError> {
+    Ok(doubled(ctx, x).await? + 1)
+}
+
+#[tokio::test]
+async fn the_context_can_be_passed_to_helpers_by_reference_or_clone() {
+    let run = runner().run(helpers, &3).await.unwrap();
+    assert_eq!(run.result, Ok(12 + 1 + "inline".len() as u64));
+    let run = runner().run(borrowed_context, &3).await.unwrap();
+    assert_eq!(run.result, Ok(13));
+}

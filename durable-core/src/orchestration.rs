@@ -2,6 +2,7 @@
 //! and the contract of one step.
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -84,9 +85,16 @@ pub enum StepError {
 /// What an orchestrator's code sees as `ctx`: how to start durable operations, and the
 /// instance it runs for.
 ///
-/// A context lives for one step; the runtime builds a new one for the next.
-#[derive(Debug)]
+/// A context lives for one step; the runtime builds a new one for the next. It is a
+/// cheap handle: clones share the step's state, so it can be passed around by value or
+/// by reference.
+#[derive(Debug, Clone)]
 pub struct OrchestrationContext {
+    inner: Rc<StepState>,
+}
+
+#[derive(Debug)]
+struct StepState {
     instance_id: String,
     next_task: Cell<u64>,
     commands: RefCell<Vec<Command>>,
@@ -96,15 +104,17 @@ impl OrchestrationContext {
     /// A context for a step of `instance_id` whose next task id is `next_task`.
     pub fn new(instance_id: impl Into<String>, next_task: u64) -> Self {
         Self {
-            instance_id: instance_id.into(),
-            next_task: Cell::new(next_task),
-            commands: RefCell::new(Vec::new()),
+            inner: Rc::new(StepState {
+                instance_id: instance_id.into(),
+                next_task: Cell::new(next_task),
+                commands: RefCell::new(Vec::new()),
+            }),
         }
     }
 
     /// The id of the running instance.
     pub fn instance_id(&self) -> &str {
-        &self.instance_id
+        &self.inner.instance_id
     }
 
     /// Calls `activity` with `input`; `.await` it for `Result<Output, ActivityError>`.
@@ -115,23 +125,23 @@ impl OrchestrationContext {
 
     /// A fresh task id, for durable operations scheduling work.
     pub fn new_task(&self) -> TaskId {
-        let id = self.next_task.get();
-        self.next_task.set(id + 1);
+        let id = self.inner.next_task.get();
+        self.inner.next_task.set(id + 1);
         TaskId(id)
     }
 
     /// Queues a command, for durable operations scheduling work.
     pub fn command(&self, command: Command) {
-        self.commands.borrow_mut().push(command);
+        self.inner.commands.borrow_mut().push(command);
     }
 
     /// The task id the next step must start from (store it with the instance).
     pub fn next_task(&self) -> u64 {
-        self.next_task.get()
+        self.inner.next_task.get()
     }
 
     /// The commands queued by this step, in order.
     pub fn take_commands(&self) -> Vec<Command> {
-        self.commands.take()
+        self.inner.commands.take()
     }
 }

@@ -32,9 +32,10 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         unreachable!("signature::check requires a plain context binding")
     };
     let ctx = ctx_pat.ident.clone();
-    let ctx_ty = match &*ctx_param.ty {
-        syn::Type::Reference(r) => &*r.elem,
-        ty => ty,
+    let ctx_ty = &ctx_param.ty;
+    let bind_ctx = match &**ctx_ty {
+        syn::Type::Reference(_) => quote!(let #ctx: #ctx_ty = __ctx;),
+        _ => quote!(let #ctx: #ctx_ty = ::core::clone::Clone::clone(__ctx);),
     };
     lowerer.define_ambient(&ctx);
     let (input_ty, start) = match sig.input {
@@ -80,7 +81,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
                     __ctx: &::durable::OrchestrationContext,
                     __step: &mut ::durable::__private::StepIo<'_>,
                 ) -> <#output as ::durable::__private::Outcome>::Machine {
-                    let #ctx: &#ctx_ty = __ctx;
+                    #bind_ctx
                     #body
                 }
                 #drive

@@ -160,7 +160,7 @@ impl ::durable::Orchestration for approve_and_pay {
             __ctx: &::durable::OrchestrationContext,
             __step: &mut ::durable::__private::StepIo<'_>,
         ) -> <Result<u64, ActivityError> as ::durable::__private::Outcome>::Machine {
-            let ctx: &OrchestrationContext = __ctx;
+            let ctx: OrchestrationContext = ::core::clone::Clone::clone(__ctx);
             let mut __s_amount = ::durable::__private::Slot::new();
             let mut __s_v1 = ::durable::__private::Slot::new();
             let mut __w1 = ::durable::__private::Slot::new();

@@ -160,7 +160,7 @@ impl ::durable::Orchestration for quote {
             __ctx: &::durable::OrchestrationContext,
             __step: &mut ::durable::__private::StepIo<'_>,
         ) -> <Result<u64, ActivityError> as ::durable::__private::Outcome>::Machine {
-            let ctx: &OrchestrationContext = __ctx;
+            let ctx: OrchestrationContext = ::core::clone::Clone::clone(__ctx);
             let mut __s_sum = ::durable::__private::Slot::new();
             let mut __s_iter1 = ::durable::__private::Slot::new();
             let mut __s_item = ::durable::__private::Slot::new();
