@@ -8,9 +8,10 @@
 //! See the README for what orchestrators may contain and the errors you get otherwise.
 
 pub use durable_core::{
-    codec, testing, Activity, ActivityContext, ActivityError, Call, Command, Completions,
-    DurableOp, Orchestration, OrchestrationContext, Step, StepError, StepInput, Suspension, TaskId,
-    TaskResult, Waiter, Wake,
+    codec, store, testing, Activity, ActivityContext, ActivityError, Call, Client, ClientError,
+    Command, Completions, DurableOp, InstanceStatus, MemoryStore, Orchestration,
+    OrchestrationContext, Runtime, RuntimeBuilder, RuntimeStatus, Step, StepError, StepInput,
+    Store, StoreError, Suspension, TaskId, TaskResult, Waiter, Wake,
 };
 pub use durable_macros::{activity, orchestrator};
 

@@ -357,7 +357,9 @@ async fn an_orchestrator_without_input() {
     assert_eq!(run.result, Ok(8));
 }
 
-twins!(pages / pages_plain(ctx, count: u64) -> Vec<u64> {
+twins!(
+    #[allow(clippy::needless_late_init)]
+    pages / pages_plain(ctx, count: u64) -> Vec<u64> {
     let mut cursor: Option<u64> = Some(0);
     let mut all = Vec::new();
     loop {

@@ -31,6 +31,13 @@ pub enum Wake {
 }
 
 impl Wake {
+    /// Whether `task` is one of the tasks this condition is about.
+    pub fn waits_for(&self, task: TaskId) -> bool {
+        match self {
+            Wake::All(tasks) | Wake::Any(tasks) => tasks.contains(&task),
+        }
+    }
+
     /// Whether the tasks that have results (`done`) satisfy this condition.
     pub fn is_ready(&self, done: impl Fn(TaskId) -> bool) -> bool {
         match self {

@@ -1,0 +1,202 @@
+//! An in-memory [`Store`], for tests and for trying things out: nothing survives the
+//! process. It keeps the same contract as the persistent stores (leases, one atomic
+//! commit per step), so the runtime behaves the same on it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::store::{
+    now_millis, ActivityTask, InstanceRecord, Lease, LockedActivity, LockedInstance, Message,
+    Millis, StepCommit, Store, StoreError,
+};
+use crate::task::{TaskId, TaskResult};
+
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    instances: HashMap<String, InstanceRecord>,
+    inbox: HashMap<String, BTreeMap<u64, Message>>,
+    instance_leases: HashMap<String, Lease>,
+    activities: BTreeMap<(String, TaskId), ActivityTask>,
+    activity_leases: HashMap<(String, TaskId), Lease>,
+    next_seq: u64,
+    next_token: u64,
+}
+
+impl Inner {
+    fn lease(&mut self, now: Millis, duration: Duration) -> Lease {
+        self.next_token += 1;
+        Lease {
+            token: self.next_token,
+            expires: now + duration.as_millis() as Millis,
+        }
+    }
+
+    fn enqueue(&mut self, instance: &str, message: Message) {
+        self.next_seq += 1;
+        let seq = self.next_seq;
+        self.inbox
+            .entry(instance.to_owned())
+            .or_default()
+            .insert(seq, message);
+    }
+}
+
+/// Whether the messages waiting for `record` let it take a step: a start, results that
+/// satisfy its wake condition, or results it no longer waits for (to be dropped).
+pub(crate) fn runnable<'a>(
+    record: &InstanceRecord,
+    messages: impl Iterator<Item = &'a Message> + Clone,
+) -> bool {
+    let mut tasks = messages.clone().filter_map(|m| match m {
+        Message::TaskCompleted { task, .. } => Some(*task),
+        Message::Start => None,
+    });
+    if messages.clone().any(|m| matches!(m, Message::Start)) {
+        return true;
+    }
+    match &record.wake {
+        None => tasks.next().is_some(),
+        Some(wake) => {
+            let arrived: Vec<TaskId> = tasks.collect();
+            wake.is_ready(|t| arrived.contains(&t)) || arrived.iter().any(|t| !wake.waits_for(*t))
+        }
+    }
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // a poisoned lock only means a panic elsewhere mid-update of plain maps
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Store for MemoryStore {
+    async fn create(&self, record: InstanceRecord) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if inner.instances.contains_key(&record.id) {
+            return Err(StoreError::AlreadyExists(record.id));
+        }
+        let id = record.id.clone();
+        inner.instances.insert(id.clone(), record);
+        inner.enqueue(&id, Message::Start);
+        Ok(())
+    }
+
+    async fn instance(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError> {
+        Ok(self.lock().instances.get(id).cloned())
+    }
+
+    async fn lock_instance(&self, lease: Duration) -> Result<Option<LockedInstance>, StoreError> {
+        let now = now_millis();
+        let mut inner = self.lock();
+        let inner = &mut *inner;
+        let candidate = inner.inbox.iter().find_map(|(id, messages)| {
+            let free = inner
+                .instance_leases
+                .get(id)
+                .is_none_or(|l| l.expires <= now);
+            let record = inner.instances.get(id)?;
+            (free && !messages.is_empty() && runnable(record, messages.values()))
+                .then(|| id.clone())
+        });
+        let Some(id) = candidate else {
+            return Ok(None);
+        };
+        let granted = inner.lease(now, lease);
+        inner.instance_leases.insert(id.clone(), granted.clone());
+        let record = inner.instances[&id].clone();
+        let messages = inner.inbox[&id]
+            .iter()
+            .map(|(seq, m)| (*seq, m.clone()))
+            .collect();
+        Ok(Some(LockedInstance {
+            record,
+            messages,
+            lease: granted,
+        }))
+    }
+
+    async fn commit_step(&self, lease: &Lease, commit: StepCommit) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let id = commit.record.id.clone();
+        if inner.instance_leases.get(&id) != Some(lease) {
+            return Err(StoreError::LeaseLost);
+        }
+        if let Some(inbox) = inner.inbox.get_mut(&id) {
+            for seq in &commit.consumed {
+                inbox.remove(seq);
+            }
+            if inbox.is_empty() {
+                inner.inbox.remove(&id);
+            }
+        }
+        for task in commit.activities {
+            inner
+                .activities
+                .insert((task.instance.clone(), task.task), task);
+        }
+        inner.instances.insert(id.clone(), commit.record);
+        inner.instance_leases.remove(&id);
+        Ok(())
+    }
+
+    async fn abandon_instance(&self, id: &str, lease: &Lease) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if inner.instance_leases.get(id) == Some(lease) {
+            inner.instance_leases.remove(id);
+        }
+        Ok(())
+    }
+
+    async fn lock_activity(&self, lease: Duration) -> Result<Option<LockedActivity>, StoreError> {
+        let now = now_millis();
+        let mut inner = self.lock();
+        let key = inner.activities.keys().find(|k| {
+            inner
+                .activity_leases
+                .get(*k)
+                .is_none_or(|l| l.expires <= now)
+        });
+        let Some(key) = key.cloned() else {
+            return Ok(None);
+        };
+        let granted = inner.lease(now, lease);
+        inner.activity_leases.insert(key.clone(), granted.clone());
+        Ok(Some(LockedActivity {
+            task: inner.activities[&key].clone(),
+            lease: granted,
+        }))
+    }
+
+    async fn complete_activity(
+        &self,
+        locked: &LockedActivity,
+        result: TaskResult,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let key = (locked.task.instance.clone(), locked.task.task);
+        if inner.activity_leases.get(&key) != Some(&locked.lease) {
+            return Err(StoreError::LeaseLost);
+        }
+        inner.activity_leases.remove(&key);
+        inner.activities.remove(&key);
+        inner.enqueue(
+            &locked.task.instance,
+            Message::TaskCompleted {
+                task: locked.task.task,
+                result,
+            },
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,395 @@
+//! The runtime: registered orchestrations and activities, and the tokio tasks that run
+//! them against a [`Store`]. Embed it in any tokio program:
+//!
+//! ```ignore
+//! let runtime = Runtime::builder(MemoryStore::new())
+//!     .orchestration(checkout)
+//!     .activity(price)
+//!     .start();
+//! let client = runtime.client();
+//! let id = client.start(checkout, None, &order).await?;
+//! let receipt = client.wait(checkout, &id, Duration::from_secs(5)).await?;
+//! runtime.shutdown().await;
+//! ```
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+use tracing::{debug, info_span, warn, Instrument};
+
+use crate::activity::{erase, Activity, ActivityContext, ErasedActivity};
+use crate::client::Client;
+use crate::orchestration::{Orchestration, OrchestrationContext, Step, StepError, StepInput};
+use crate::store::{
+    now_millis, ActivityTask, LockedActivity, LockedInstance, Message, RuntimeStatus, StepCommit,
+    Store,
+};
+use crate::task::{Command, Completions};
+
+type StepFn = fn(&OrchestrationContext, StepInput<'_>) -> Result<Step, StepError>;
+
+/// What the runtime knows how to run, by registered name.
+#[derive(Default)]
+pub(crate) struct Registry {
+    orchestrations: HashMap<&'static str, StepFn>,
+    activities: HashMap<&'static str, ErasedActivity>,
+}
+
+pub(crate) struct Shared<S> {
+    pub(crate) store: Arc<S>,
+    registry: Registry,
+    /// Signalled when an instance may have become runnable.
+    pub(crate) instance_work: Notify,
+    /// Signalled when an activity task was scheduled.
+    activity_work: Notify,
+    /// Signalled when an instance ended.
+    pub(crate) ended: Notify,
+    lease: Duration,
+    pub(crate) poll: Duration,
+}
+
+/// Configures and starts a [`Runtime`].
+pub struct RuntimeBuilder<S> {
+    store: Arc<S>,
+    registry: Registry,
+    orchestration_workers: usize,
+    activity_workers: usize,
+    lease: Duration,
+    poll: Duration,
+}
+
+impl<S: Store> RuntimeBuilder<S> {
+    /// Registers an orchestration under its name.
+    pub fn orchestration<O: Orchestration>(mut self, orchestration: O) -> Self {
+        let _ = orchestration;
+        self.registry.orchestrations.insert(O::NAME, O::step);
+        self
+    }
+
+    /// Registers an activity under its name.
+    pub fn activity<A: Activity>(mut self, activity: A) -> Self {
+        let _ = activity;
+        self.registry.activities.insert(A::NAME, erase::<A>());
+        self
+    }
+
+    /// How many orchestration steps and activity calls run at once (defaults: 2 and 16).
+    pub fn concurrency(mut self, orchestration_workers: usize, activity_workers: usize) -> Self {
+        self.orchestration_workers = orchestration_workers.max(1);
+        self.activity_workers = activity_workers.max(1);
+        self
+    }
+
+    /// How long a claim on work lasts before another worker may take it over
+    /// (default 30 s): the longest an activity may run without being retried elsewhere.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// How often idle workers look for work that another process queued (default 50 ms);
+    /// work queued by this process wakes them at once.
+    pub fn poll_interval(mut self, poll: Duration) -> Self {
+        self.poll = poll;
+        self
+    }
+
+    /// Starts the workers on the current tokio runtime.
+    pub fn start(self) -> Runtime<S> {
+        let shared = Arc::new(Shared {
+            store: self.store,
+            registry: self.registry,
+            instance_work: Notify::new(),
+            activity_work: Notify::new(),
+            ended: Notify::new(),
+            lease: self.lease,
+            poll: self.poll,
+        });
+        let (stop, stopped) = watch::channel(false);
+        let mut workers = Vec::new();
+        for n in 0..self.orchestration_workers {
+            let (shared, stopped) = (shared.clone(), stopped.clone());
+            workers.push(tokio::spawn(
+                orchestration_worker(shared, stopped)
+                    .instrument(info_span!("orchestrations", worker = n)),
+            ));
+        }
+        for n in 0..self.activity_workers {
+            let (shared, stopped) = (shared.clone(), stopped.clone());
+            workers.push(tokio::spawn(
+                activity_worker(shared, stopped).instrument(info_span!("activities", worker = n)),
+            ));
+        }
+        Runtime {
+            shared,
+            workers,
+            stop,
+        }
+    }
+}
+
+/// Running workers. Dropping it without [`Runtime::shutdown`] leaves them running until
+/// the tokio runtime ends.
+pub struct Runtime<S> {
+    shared: Arc<Shared<S>>,
+    workers: Vec<JoinHandle<()>>,
+    stop: watch::Sender<bool>,
+}
+
+impl<S: Store> Runtime<S> {
+    /// A builder over `store` with nothing registered.
+    pub fn builder(store: S) -> RuntimeBuilder<S> {
+        RuntimeBuilder {
+            store: Arc::new(store),
+            registry: Registry::default(),
+            orchestration_workers: 2,
+            activity_workers: 16,
+            lease: Duration::from_secs(30),
+            poll: Duration::from_millis(50),
+        }
+    }
+
+    /// A client to start and query instances.
+    pub fn client(&self) -> Client<S> {
+        Client::new(self.shared.clone())
+    }
+
+    /// The store the runtime works on.
+    pub fn store(&self) -> &S {
+        &self.shared.store
+    }
+
+    /// Stops taking new work, lets the steps and activity calls in progress finish and
+    /// commit, and returns when every worker has stopped.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for worker in self.workers {
+            if let Err(e) = worker.await {
+                warn!("a worker ended abnormally: {e}");
+            }
+        }
+    }
+}
+
+/// Waits for new work, a poll tick, or the stop signal; returns whether to stop.
+async fn idle(notify: &Notify, poll: Duration, stopped: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = notify.notified() => false,
+        _ = tokio::time::sleep(poll) => false,
+        _ = stopped.changed() => true,
+    }
+}
+
+async fn orchestration_worker<S: Store>(
+    shared: Arc<Shared<S>>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    while !*stopped.borrow() {
+        match shared.store.lock_instance(shared.lease).await {
+            Ok(Some(locked)) => {
+                let span = info_span!("step", instance = %locked.record.id, orchestration = %locked.record.name);
+                run_step(&shared, locked).instrument(span).await;
+            }
+            Ok(None) => {
+                if idle(&shared.instance_work, shared.poll, &mut stopped).await {
+                    return;
+                }
+            }
+            Err(e) => {
+                warn!("cannot claim an instance: {e}");
+                if idle(&shared.instance_work, shared.poll, &mut stopped).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Runs one step of a claimed instance and commits it.
+async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstance) {
+    let LockedInstance {
+        mut record,
+        messages,
+        lease,
+    } = locked;
+    let consumed = messages.iter().map(|(seq, _)| *seq).collect();
+    let mut activities = Vec::new();
+    if !record.status.is_terminal() {
+        let (step, next_task, commands) = step_instance(shared, &record, messages);
+        record.next_task = next_task;
+        match step {
+            Ok(Step::Suspended(suspension)) => {
+                record.status = RuntimeStatus::Running;
+                record.state = Some(suspension.state);
+                record.wake = Some(suspension.wake);
+            }
+            Ok(Step::Completed(output)) => {
+                record.status = RuntimeStatus::Completed;
+                record.output = Some(output);
+                record.state = None;
+                record.wake = None;
+            }
+            Ok(Step::Failed(message)) => fail(&mut record, message),
+            Err(error) => fail(&mut record, error),
+        }
+        if !record.status.is_terminal() {
+            activities = commands
+                .into_iter()
+                .map(|command| match command {
+                    Command::CallActivity { task, name, input } => ActivityTask {
+                        instance: record.id.clone(),
+                        task,
+                        name: name.to_owned(),
+                        input,
+                    },
+                })
+                .collect();
+        }
+    }
+    record.updated = now_millis();
+    let ended = record.status.is_terminal();
+    let scheduled = !activities.is_empty();
+    let commit = StepCommit {
+        record,
+        consumed,
+        activities,
+    };
+    match shared.store.commit_step(&lease, commit).await {
+        Ok(()) => {
+            if scheduled {
+                shared.activity_work.notify_waiters();
+            }
+            if ended {
+                shared.ended.notify_waiters();
+            }
+            shared.instance_work.notify_one();
+        }
+        Err(e) => warn!("step not committed: {e}"),
+    }
+}
+
+fn fail(record: &mut crate::store::InstanceRecord, error: impl ToString) {
+    record.status = RuntimeStatus::Failed;
+    record.error = Some(error.to_string());
+    record.state = None;
+    record.wake = None;
+}
+
+/// Runs the orchestration's step function on the messages; a panic in user code fails
+/// the instance instead of the worker.
+fn step_instance<S>(
+    shared: &Shared<S>,
+    record: &crate::store::InstanceRecord,
+    messages: Vec<(u64, Message)>,
+) -> (Result<Step, String>, u64, Vec<Command>) {
+    let Some(step) = shared.registry.orchestrations.get(record.name.as_str()) else {
+        let error = format!("no orchestration named `{}` is registered", record.name);
+        return (Err(error), record.next_task, Vec::new());
+    };
+    let mut completions = Completions::new();
+    let mut start = false;
+    for (_, message) in messages {
+        match message {
+            Message::Start => start = true,
+            Message::TaskCompleted { task, result } => {
+                if record.wake.as_ref().is_some_and(|w| w.waits_for(task)) {
+                    completions.insert(task, result);
+                } else {
+                    debug!(task = task.0, "dropping a result nobody waits for");
+                }
+            }
+        }
+    }
+    let ctx = OrchestrationContext::new(record.id.clone(), record.next_task);
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| match (&record.state, start) {
+        (None, true) => step(
+            &ctx,
+            StepInput::Start {
+                input: &record.input,
+            },
+        ),
+        (Some(state), _) => step(
+            &ctx,
+            StepInput::Resume {
+                state,
+                completions: &mut completions,
+            },
+        ),
+        (None, false) => Ok(Step::Failed(
+            "the instance has results but neither a start nor a checkpoint".into(),
+        )),
+    }));
+    let result = match outcome {
+        Ok(Ok(step)) => Ok(step),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(panic) => Err(format!(
+            "the orchestration panicked: {}",
+            panic_message(&*panic)
+        )),
+    };
+    (result, ctx.next_task(), ctx.take_commands())
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic payload".into())
+}
+
+async fn activity_worker<S: Store>(shared: Arc<Shared<S>>, mut stopped: watch::Receiver<bool>) {
+    while !*stopped.borrow() {
+        match shared.store.lock_activity(shared.lease).await {
+            Ok(Some(locked)) => {
+                let span = info_span!("activity", instance = %locked.task.instance, name = %locked.task.name, task = locked.task.task.0);
+                run_activity(&shared, locked).instrument(span).await;
+            }
+            Ok(None) => {
+                if idle(&shared.activity_work, shared.poll, &mut stopped).await {
+                    return;
+                }
+            }
+            Err(e) => {
+                warn!("cannot claim an activity: {e}");
+                if idle(&shared.activity_work, shared.poll, &mut stopped).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Runs one claimed activity call (on its own task, so a panic is caught) and commits
+/// its result.
+async fn run_activity<S: Store>(shared: &Shared<S>, locked: LockedActivity) {
+    let result = match shared.registry.activities.get(locked.task.name.as_str()) {
+        None => Err(format!(
+            "no activity named `{}` is registered",
+            locked.task.name
+        )),
+        Some(activity) => {
+            let ctx = ActivityContext::new(locked.task.instance.clone(), 1);
+            match tokio::spawn(activity(ctx, locked.task.input.clone())).await {
+                Ok(result) => result,
+                Err(e) if e.is_panic() => Err(format!(
+                    "activity `{}` panicked: {}",
+                    locked.task.name,
+                    panic_message(&*e.into_panic())
+                )),
+                Err(e) => Err(format!(
+                    "activity `{}` was cancelled: {e}",
+                    locked.task.name
+                )),
+            }
+        }
+    };
+    match shared.store.complete_activity(&locked, result).await {
+        Ok(()) => shared.instance_work.notify_one(),
+        Err(e) => warn!("activity result not committed: {e}"),
+    }
+}

@@ -1,0 +1,233 @@
+//! The storage contract of the runtime.
+//!
+//! Written for more than one process: work is claimed with a [`Lease`] that expires, so
+//! a worker that dies loses its claim and another picks the work up; nothing assumes it
+//! is the only process. Each orchestration step is committed with one call,
+//! [`Store::commit_step`], which an implementation must apply atomically: the new
+//! record (status, checkpoint, wake condition), the messages it consumed, and the
+//! activity tasks it scheduled.
+
+use std::future::Future;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::task::{TaskId, TaskResult, Wake};
+
+/// Milliseconds since the Unix epoch.
+pub type Millis = u64;
+
+/// The current time in [`Millis`].
+pub fn now_millis() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
+/// Where an instance is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RuntimeStatus {
+    /// Created, its first step has not run.
+    Pending,
+    /// Suspended at an `.await`, or running a step.
+    Running,
+    Completed,
+    Failed,
+}
+
+impl RuntimeStatus {
+    /// Whether the instance has ended.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, RuntimeStatus::Completed | RuntimeStatus::Failed)
+    }
+}
+
+/// Everything stored about an instance besides its inbox. Its size does not grow with
+/// the number of steps: the checkpoint replaces the previous one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceRecord {
+    pub id: String,
+    /// The orchestration's registered name.
+    pub name: String,
+    pub status: RuntimeStatus,
+    /// The encoded input.
+    pub input: Vec<u8>,
+    /// The encoded output, once completed.
+    pub output: Option<Vec<u8>>,
+    /// Why it failed, once failed.
+    pub error: Option<String>,
+    pub created: Millis,
+    pub updated: Millis,
+    /// The last checkpoint, while suspended.
+    pub state: Option<Vec<u8>>,
+    /// What the checkpoint waits for.
+    pub wake: Option<Wake>,
+    /// The first task id the next step may use.
+    pub next_task: u64,
+}
+
+/// Something that happened to an instance, waiting in its inbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Message {
+    /// Run the first step.
+    Start,
+    /// A task of the instance finished.
+    TaskCompleted { task: TaskId, result: TaskResult },
+}
+
+/// An activity call waiting to run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityTask {
+    pub instance: String,
+    pub task: TaskId,
+    pub name: String,
+    pub input: Vec<u8>,
+}
+
+/// A claim on work, valid until it expires. A commit under a lease that expired and was
+/// taken over by another worker fails with [`StoreError::LeaseLost`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub token: u64,
+    pub expires: Millis,
+}
+
+/// An instance claimed for one step, with the messages to apply.
+#[derive(Debug, Clone)]
+pub struct LockedInstance {
+    pub record: InstanceRecord,
+    /// `(sequence number, message)`, oldest first.
+    pub messages: Vec<(u64, Message)>,
+    pub lease: Lease,
+}
+
+/// An activity task claimed for one attempt.
+#[derive(Debug, Clone)]
+pub struct LockedActivity {
+    pub task: ActivityTask,
+    pub lease: Lease,
+}
+
+/// The outcome of one step, committed atomically.
+#[derive(Debug, Clone)]
+pub struct StepCommit {
+    pub record: InstanceRecord,
+    /// Sequence numbers of the messages the step applied.
+    pub consumed: Vec<u64>,
+    /// Activity calls the step scheduled.
+    pub activities: Vec<ActivityTask>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("an instance with id `{0}` already exists")]
+    AlreadyExists(String),
+    #[error("no instance with id `{0}`")]
+    NotFound(String),
+    #[error("the lease on this work expired and another worker took it over")]
+    LeaseLost,
+    #[error("store: {0}")]
+    Backend(String),
+}
+
+/// Where instances, their inboxes and activity tasks live.
+pub trait Store: Send + Sync + 'static {
+    /// Creates an instance and queues its [`Message::Start`], atomically; fails with
+    /// [`StoreError::AlreadyExists`] if the id is taken.
+    fn create(&self, record: InstanceRecord)
+        -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The record of an instance.
+    fn instance(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<InstanceRecord>, StoreError>> + Send;
+
+    /// Claims an instance that has messages and no live lease.
+    fn lock_instance(
+        &self,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Option<LockedInstance>, StoreError>> + Send;
+
+    /// Commits a step of an instance claimed with `lease` and releases the claim.
+    fn commit_step(
+        &self,
+        lease: &Lease,
+        commit: StepCommit,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Gives up a claim without committing: the messages stay for the next worker.
+    fn abandon_instance(
+        &self,
+        id: &str,
+        lease: &Lease,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Claims an activity task with no live lease.
+    fn lock_activity(
+        &self,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Option<LockedActivity>, StoreError>> + Send;
+
+    /// Deletes a claimed activity task and queues its result for the instance, atomically.
+    fn complete_activity(
+        &self,
+        locked: &LockedActivity,
+        result: TaskResult,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A shared store: several runtimes (or a runtime and a test) on the same data.
+impl<S: Store> Store for std::sync::Arc<S> {
+    fn create(
+        &self,
+        record: InstanceRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).create(record)
+    }
+
+    fn instance(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<InstanceRecord>, StoreError>> + Send {
+        (**self).instance(id)
+    }
+
+    fn lock_instance(
+        &self,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Option<LockedInstance>, StoreError>> + Send {
+        (**self).lock_instance(lease)
+    }
+
+    fn commit_step(
+        &self,
+        lease: &Lease,
+        commit: StepCommit,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).commit_step(lease, commit)
+    }
+
+    fn abandon_instance(
+        &self,
+        id: &str,
+        lease: &Lease,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).abandon_instance(id, lease)
+    }
+
+    fn lock_activity(
+        &self,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Option<LockedActivity>, StoreError>> + Send {
+        (**self).lock_activity(lease)
+    }
+
+    fn complete_activity(
+        &self,
+        locked: &LockedActivity,
+        result: TaskResult,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).complete_activity(locked, result)
+    }
+}

@@ -1,0 +1,195 @@
+//! The runtime on the in-memory store: instances started through the client run to
+//! completion on tokio workers; faults fail one instance and leave the rest running.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use durable::{
+    activity, orchestrator, ClientError, MemoryStore, OrchestrationContext, Runtime, RuntimeStatus,
+    StoreError,
+};
+use support::*;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+#[orchestrator]
+async fn chain(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError> {
+    let mut total = 0;
+    for i in 0..n {
+        total += ctx.call(double, i).await?;
+    }
+    Ok(total)
+}
+
+#[activity]
+async fn slow(x: u64) -> Result<u64, String> {
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    Ok(x)
+}
+
+#[orchestrator]
+async fn patient(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+    Ok(ctx.call(slow, x).await?)
+}
+
+#[activity]
+async fn explode(x: u64) -> Result<u64, String> {
+    if x == 0 {
+        panic!("boom");
+    }
+    Ok(x)
+}
+
+#[orchestrator]
+async fn fragile(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+    Ok(ctx.call(explode, x).await?)
+}
+
+#[orchestrator]
+async fn panicky(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+    let v = ctx.call(double, x).await?;
+    let items: Vec<u64> = Vec::new();
+    Ok(items[v as usize])
+}
+
+#[orchestrator]
+async fn unregistered(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+    Ok(ctx.call(double, x).await?)
+}
+
+fn runtime(store: Arc<MemoryStore>) -> Runtime<Arc<MemoryStore>> {
+    Runtime::builder(store)
+        .orchestration(chain)
+        .orchestration(fragile)
+        .orchestration(panicky)
+        .activity(double)
+        .activity(explode)
+        .poll_interval(Duration::from_millis(5))
+        .start()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_run_to_completion() {
+    let runtime = runtime(Arc::default());
+    let client = runtime.client();
+    let ids: Vec<String> = futures_ids(&client, 50).await;
+    for (n, id) in ids.iter().enumerate() {
+        let expected: u64 = (0..n as u64).map(|i| i * 2).sum();
+        assert_eq!(client.wait(chain, id, WAIT).await.unwrap(), Ok(expected));
+        let status = client.status(id).await.unwrap().unwrap();
+        assert_eq!(status.status, RuntimeStatus::Completed);
+        assert_eq!(status.name, "chain");
+    }
+    runtime.shutdown().await;
+}
+
+async fn futures_ids(client: &durable::Client<Arc<MemoryStore>>, n: u64) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        ids.push(client.start(chain, None, &i).await.unwrap());
+    }
+    ids
+}
+
+#[tokio::test]
+async fn an_instance_id_is_used_once() {
+    let runtime = runtime(Arc::default());
+    let client = runtime.client();
+    assert_eq!(
+        client.start(chain, Some("order-1"), &3).await.unwrap(),
+        "order-1"
+    );
+    let again = client.start(chain, Some("order-1"), &4).await;
+    assert!(matches!(
+        again,
+        Err(ClientError::Store(StoreError::AlreadyExists(id))) if id == "order-1"
+    ));
+    assert_eq!(client.wait(chain, "order-1", WAIT).await.unwrap(), Ok(6));
+    runtime.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_fail_their_instance_and_nothing_else() {
+    let runtime = runtime(Arc::default());
+    let client = runtime.client();
+    let boom = client.start(fragile, None, &0).await.unwrap();
+    let fine = client.start(fragile, None, &5).await.unwrap();
+    let index = client.start(panicky, None, &1).await.unwrap();
+    let unknown = client.start(unregistered, None, &1).await.unwrap();
+    let chained = client.start(chain, None, &4).await.unwrap();
+
+    let failed = client
+        .wait(fragile, &boom, WAIT)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        failed.contains("activity `explode` panicked: boom"),
+        "{failed}"
+    );
+    assert_eq!(client.wait(fragile, &fine, WAIT).await.unwrap(), Ok(5));
+    let failed = client
+        .wait(panicky, &index, WAIT)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(failed.contains("the orchestration panicked"), "{failed}");
+    let failed = client
+        .wait(unregistered, &unknown, WAIT)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(
+        failed,
+        "no orchestration named `unregistered` is registered"
+    );
+    assert_eq!(client.wait(chain, &chained, WAIT).await.unwrap(), Ok(12));
+    runtime.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_runtime_on_the_same_store_finishes_what_the_old_one_started() {
+    let store = Arc::new(MemoryStore::new());
+    let first = runtime(store.clone());
+    let client = first.client();
+    let mut ids = Vec::new();
+    for n in 0..20u64 {
+        ids.push((n, client.start(chain, None, &(n * 10)).await.unwrap()));
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    first.shutdown().await;
+
+    let second = runtime(store);
+    let client = second.client();
+    for (n, id) in ids {
+        let expected: u64 = (0..n * 10).map(|i| i * 2).sum();
+        assert_eq!(client.wait(chain, &id, WAIT).await.unwrap(), Ok(expected));
+    }
+    second.shutdown().await;
+}
+
+#[tokio::test]
+async fn waiting_reports_timeouts_unknown_ids_and_wrong_types() {
+    let runtime = Runtime::builder(MemoryStore::new())
+        .orchestration(patient)
+        .activity(slow)
+        .start();
+    let client = runtime.client();
+    let id = client.start(patient, None, &3).await.unwrap();
+    assert!(matches!(
+        client.wait(patient, &id, Duration::from_millis(30)).await,
+        Err(ClientError::Timeout(_))
+    ));
+    assert!(matches!(
+        client.wait(fragile, &id, WAIT).await,
+        Err(ClientError::WrongOrchestration { .. })
+    ));
+    assert_eq!(client.wait(patient, &id, WAIT).await.unwrap(), Ok(3));
+    assert!(matches!(
+        client.wait(chain, "nope", WAIT).await,
+        Err(ClientError::Store(StoreError::NotFound(_)))
+    ));
+    runtime.shutdown().await;
+}
