@@ -47,28 +47,6 @@ impl Inner {
     }
 }
 
-/// Whether the messages waiting for `record` let it take a step: a start, results that
-/// satisfy its wake condition, or results it no longer waits for (to be dropped).
-pub(crate) fn runnable<'a>(
-    record: &InstanceRecord,
-    messages: impl Iterator<Item = &'a Message> + Clone,
-) -> bool {
-    let mut tasks = messages.clone().filter_map(|m| match m {
-        Message::TaskCompleted { task, .. } => Some(*task),
-        Message::Start => None,
-    });
-    if messages.clone().any(|m| matches!(m, Message::Start)) {
-        return true;
-    }
-    match &record.wake {
-        None => tasks.next().is_some(),
-        Some(wake) => {
-            let arrived: Vec<TaskId> = tasks.collect();
-            wake.is_ready(|t| arrived.contains(&t)) || arrived.iter().any(|t| !wake.waits_for(*t))
-        }
-    }
-}
-
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
@@ -106,7 +84,7 @@ impl Store for MemoryStore {
                 .get(id)
                 .is_none_or(|l| l.expires <= now);
             let record = inner.instances.get(id)?;
-            (free && !messages.is_empty() && runnable(record, messages.values()))
+            (free && !messages.is_empty() && crate::store::runnable(record, messages.values()))
                 .then(|| id.clone())
         });
         let Some(id) = candidate else {

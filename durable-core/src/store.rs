@@ -130,6 +130,28 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// Whether the messages waiting for `record` let it take a step: a start, results that
+/// satisfy its wake condition, or results it no longer waits for (to be dropped).
+pub fn runnable<'a>(
+    record: &InstanceRecord,
+    messages: impl Iterator<Item = &'a Message> + Clone,
+) -> bool {
+    let mut tasks = messages.clone().filter_map(|m| match m {
+        Message::TaskCompleted { task, .. } => Some(*task),
+        Message::Start => None,
+    });
+    if messages.clone().any(|m| matches!(m, Message::Start)) {
+        return true;
+    }
+    match &record.wake {
+        None => tasks.next().is_some(),
+        Some(wake) => {
+            let arrived: Vec<TaskId> = tasks.collect();
+            wake.is_ready(|t| arrived.contains(&t)) || arrived.iter().any(|t| !wake.waits_for(*t))
+        }
+    }
+}
+
 /// Where instances, their inboxes and activity tasks live.
 pub trait Store: Send + Sync + 'static {
     /// Creates an instance and queues its [`Message::Start`], atomically; fails with

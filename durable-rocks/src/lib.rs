@@ -1,1 +1,364 @@
-pub use rocksdb;
+//! [`RocksStore`]: the durable-core [`Store`] on an embedded RocksDB, the default store.
+//!
+//! Layout, one column family each:
+//! - `instances`: instance id -> [`InstanceRecord`] (the checkpoint replaces itself);
+//! - `inbox`: instance id, 0, sequence (big-endian) -> [`Message`];
+//! - `activities`: instance id, 0, task id (big-endian) -> [`ActivityTask`].
+//!
+//! Every step is one `WriteBatch`. Which instances have messages and which activity
+//! tasks are queued is also kept in memory (rebuilt on open), so claiming work does not
+//! scan the database; leases live in memory too, since RocksDB allows one process per
+//! directory.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use durable_core::codec;
+use durable_core::store::{
+    now_millis, ActivityTask, InstanceRecord, Lease, LockedActivity, LockedInstance, Message,
+    Millis, StepCommit, Store, StoreError,
+};
+use durable_core::{TaskId, TaskResult};
+use rocksdb::{
+    ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB,
+};
+
+const INSTANCES: &str = "instances";
+const INBOX: &str = "inbox";
+const ACTIVITIES: &str = "activities";
+
+/// How hard a commit is pushed to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Written to the WAL without fsync: survives a process crash (the default).
+    #[default]
+    Process,
+    /// fsync'd before the commit returns: survives power loss.
+    PowerLoss,
+}
+
+pub struct RocksStore {
+    db: DB,
+    write: WriteOptions,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Instances with at least one message.
+    pending: BTreeSet<String>,
+    instance_leases: HashMap<String, Lease>,
+    /// Queued activity tasks.
+    activities: BTreeSet<(String, TaskId)>,
+    activity_leases: HashMap<(String, TaskId), Lease>,
+    next_seq: u64,
+    next_token: u64,
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn key(instance: &str, n: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(instance.len() + 9);
+    k.extend_from_slice(instance.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&n.to_be_bytes());
+    k
+}
+
+fn split_key(k: &[u8]) -> Option<(String, u64)> {
+    let (id, n) = k.split_at(k.len().checked_sub(9)?);
+    let n = n.strip_prefix(&[0])?;
+    Some((
+        String::from_utf8(id.to_vec()).ok()?,
+        u64::from_be_bytes(n.try_into().ok()?),
+    ))
+}
+
+impl RocksStore {
+    /// Opens (or creates) a store in `path` with the default durability.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, Durability::default())
+    }
+
+    /// Opens (or creates) a store in `path`. Fails with a clear error if another
+    /// process has it open.
+    pub fn open_with(path: impl AsRef<Path>, durability: Durability) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        let cfs = [INSTANCES, INBOX, ACTIVITIES]
+            .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
+        let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| {
+            if e.to_string().contains("lock") {
+                StoreError::Backend(format!(
+                    "{} is in use by another process ({e})",
+                    path.display()
+                ))
+            } else {
+                backend(e)
+            }
+        })?;
+        let mut write = WriteOptions::default();
+        write.set_sync(durability == Durability::PowerLoss);
+        let store = Self {
+            db,
+            write,
+            state: Mutex::new(State::default()),
+        };
+        store.rebuild()?;
+        Ok(store)
+    }
+
+    fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
+        self.db
+            .cf_handle(name)
+            .expect("column families are created on open")
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Rebuilds the in-memory indexes: queued messages and activity tasks. Leases are
+    /// not persisted, so work claimed by a process that died is free again.
+    fn rebuild(&self) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        for item in self.db.iterator_cf(self.cf(INBOX), IteratorMode::Start) {
+            let (k, _) = item.map_err(backend)?;
+            if let Some((id, seq)) = split_key(&k) {
+                state.next_seq = state.next_seq.max(seq);
+                state.pending.insert(id);
+            }
+        }
+        for item in self
+            .db
+            .iterator_cf(self.cf(ACTIVITIES), IteratorMode::Start)
+        {
+            let (k, _) = item.map_err(backend)?;
+            if let Some((id, task)) = split_key(&k) {
+                state.activities.insert((id, TaskId(task)));
+            }
+        }
+        Ok(())
+    }
+
+    fn record(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError> {
+        match self.db.get_cf(self.cf(INSTANCES), id).map_err(backend)? {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(
+                codec::decode(&bytes, "instance record").map_err(backend)?,
+            )),
+        }
+    }
+
+    fn messages(&self, id: &str) -> Result<Vec<(u64, Message)>, StoreError> {
+        let prefix = key(id, 0);
+        let prefix = &prefix[..prefix.len() - 8];
+        let mut out = Vec::new();
+        let iter = self.db.iterator_cf(
+            self.cf(INBOX),
+            IteratorMode::From(prefix, Direction::Forward),
+        );
+        for item in iter {
+            let (k, v) = item.map_err(backend)?;
+            if !k.starts_with(prefix) || k.len() != prefix.len() + 8 {
+                break;
+            }
+            let Some((_, seq)) = split_key(&k) else { break };
+            out.push((seq, codec::decode(&v, "message").map_err(backend)?));
+        }
+        Ok(out)
+    }
+
+    fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.db.write_opt(batch, &self.write).map_err(backend)
+    }
+}
+
+fn lease(state: &mut State, now: Millis, duration: Duration) -> Lease {
+    state.next_token += 1;
+    Lease {
+        token: state.next_token,
+        expires: now + duration.as_millis() as Millis,
+    }
+}
+
+fn encode<T: serde::Serialize>(value: &T, what: &'static str) -> Result<Vec<u8>, StoreError> {
+    codec::encode(value, what).map_err(backend)
+}
+
+impl Store for RocksStore {
+    async fn create(&self, record: InstanceRecord) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        if self.record(&record.id)?.is_some() {
+            return Err(StoreError::AlreadyExists(record.id));
+        }
+        state.next_seq += 1;
+        let mut batch = WriteBatch::default();
+        batch.put_cf(
+            self.cf(INSTANCES),
+            &record.id,
+            encode(&record, "instance record")?,
+        );
+        batch.put_cf(
+            self.cf(INBOX),
+            key(&record.id, state.next_seq),
+            encode(&Message::Start, "message")?,
+        );
+        self.write(batch)?;
+        state.pending.insert(record.id);
+        Ok(())
+    }
+
+    async fn instance(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError> {
+        self.record(id)
+    }
+
+    async fn lock_instance(
+        &self,
+        duration: Duration,
+    ) -> Result<Option<LockedInstance>, StoreError> {
+        let now = now_millis();
+        let mut state = self.lock();
+        let candidates: Vec<String> = state
+            .pending
+            .iter()
+            .filter(|id| {
+                state
+                    .instance_leases
+                    .get(*id)
+                    .is_none_or(|l| l.expires <= now)
+            })
+            .cloned()
+            .collect();
+        for id in candidates {
+            let messages = self.messages(&id)?;
+            if messages.is_empty() {
+                state.pending.remove(&id);
+                continue;
+            }
+            let Some(record) = self.record(&id)? else {
+                continue;
+            };
+            if !durable_core::store::runnable(&record, messages.iter().map(|(_, m)| m)) {
+                continue;
+            }
+            let granted = lease(&mut state, now, duration);
+            state.instance_leases.insert(id, granted.clone());
+            return Ok(Some(LockedInstance {
+                record,
+                messages,
+                lease: granted,
+            }));
+        }
+        Ok(None)
+    }
+
+    async fn commit_step(&self, lease: &Lease, commit: StepCommit) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let id = commit.record.id.clone();
+        if state.instance_leases.get(&id) != Some(lease) {
+            return Err(StoreError::LeaseLost);
+        }
+        let mut batch = WriteBatch::default();
+        batch.put_cf(
+            self.cf(INSTANCES),
+            &id,
+            encode(&commit.record, "instance record")?,
+        );
+        for seq in &commit.consumed {
+            batch.delete_cf(self.cf(INBOX), key(&id, *seq));
+        }
+        for task in &commit.activities {
+            batch.put_cf(
+                self.cf(ACTIVITIES),
+                key(&task.instance, task.task.0),
+                encode(task, "activity task")?,
+            );
+        }
+        self.write(batch)?;
+        for task in commit.activities {
+            state.activities.insert((task.instance, task.task));
+        }
+        state.instance_leases.remove(&id);
+        Ok(())
+    }
+
+    async fn abandon_instance(&self, id: &str, lease: &Lease) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        if state.instance_leases.get(id) == Some(lease) {
+            state.instance_leases.remove(id);
+        }
+        Ok(())
+    }
+
+    async fn lock_activity(
+        &self,
+        duration: Duration,
+    ) -> Result<Option<LockedActivity>, StoreError> {
+        let now = now_millis();
+        let mut state = self.lock();
+        let next = state
+            .activities
+            .iter()
+            .find(|k| {
+                state
+                    .activity_leases
+                    .get(*k)
+                    .is_none_or(|l| l.expires <= now)
+            })
+            .cloned();
+        let Some((id, task)) = next else {
+            return Ok(None);
+        };
+        let Some(bytes) = self
+            .db
+            .get_cf(self.cf(ACTIVITIES), key(&id, task.0))
+            .map_err(backend)?
+        else {
+            state.activities.remove(&(id, task));
+            return Ok(None);
+        };
+        let activity: ActivityTask = codec::decode(&bytes, "activity task").map_err(backend)?;
+        let granted = lease(&mut state, now, duration);
+        state.activity_leases.insert((id, task), granted.clone());
+        Ok(Some(LockedActivity {
+            task: activity,
+            lease: granted,
+        }))
+    }
+
+    async fn complete_activity(
+        &self,
+        locked: &LockedActivity,
+        result: TaskResult,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let k = (locked.task.instance.clone(), locked.task.task);
+        if state.activity_leases.get(&k) != Some(&locked.lease) {
+            return Err(StoreError::LeaseLost);
+        }
+        state.next_seq += 1;
+        let message = Message::TaskCompleted {
+            task: locked.task.task,
+            result,
+        };
+        let mut batch = WriteBatch::default();
+        batch.delete_cf(self.cf(ACTIVITIES), key(&k.0, k.1 .0));
+        batch.put_cf(
+            self.cf(INBOX),
+            key(&k.0, state.next_seq),
+            encode(&message, "message")?,
+        );
+        self.write(batch)?;
+        state.activity_leases.remove(&k);
+        state.activities.remove(&k);
+        state.pending.insert(k.0);
+        Ok(())
+    }
+}
