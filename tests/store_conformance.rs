@@ -1,0 +1,149 @@
+//! The Store contract, checked against every store: creation is idempotent on id,
+//! claims are exclusive until they expire, a commit under a lost lease is refused, and
+//! results reach the inbox of their instance.
+
+use std::time::Duration;
+
+use durable::rocks::RocksStore;
+use durable::store::{
+    now_millis, ActivityTask, InstanceRecord, Message, RuntimeStatus, StepCommit, Store,
+    StoreError,
+};
+use durable::{TaskId, Wake};
+
+fn record(id: &str) -> InstanceRecord {
+    InstanceRecord {
+        id: id.into(),
+        name: "orchestration".into(),
+        status: RuntimeStatus::Pending,
+        input: vec![1, 2, 3],
+        output: None,
+        error: None,
+        created: now_millis(),
+        updated: now_millis(),
+        state: None,
+        wake: None,
+        next_task: 0,
+    }
+}
+
+const LEASE: Duration = Duration::from_secs(30);
+
+async fn conformance<S: Store>(store: S) {
+    // create: once per id, with a start message
+    let a = record("a");
+    store.create(a.clone()).await.unwrap();
+    assert_eq!(
+        store.create(record("a")).await,
+        Err(StoreError::AlreadyExists("a".into()))
+    );
+    assert_eq!(store.instance("a").await.unwrap(), Some(a));
+    assert_eq!(store.instance("missing").await.unwrap(), None);
+
+    // claim: exclusive while the lease lives
+    let locked = store.lock_instance(LEASE).await.unwrap().expect("a is runnable");
+    assert_eq!(locked.record.id, "a");
+    assert_eq!(locked.messages.len(), 1);
+    assert_eq!(locked.messages[0].1, Message::Start);
+    assert!(store.lock_instance(LEASE).await.unwrap().is_none());
+
+    // commit: record, consumed messages and scheduled activities at once
+    let mut next = locked.record.clone();
+    next.status = RuntimeStatus::Running;
+    next.state = Some(vec![9]);
+    next.wake = Some(Wake::All(vec![TaskId(0)]));
+    next.next_task = 1;
+    let task = ActivityTask {
+        instance: "a".into(),
+        task: TaskId(0),
+        name: "work".into(),
+        input: vec![7],
+    };
+    store
+        .commit_step(
+            &locked.lease,
+            StepCommit {
+                record: next.clone(),
+                consumed: locked.messages.iter().map(|(s, _)| *s).collect(),
+                activities: vec![task.clone()],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.instance("a").await.unwrap(), Some(next.clone()));
+    assert!(store.lock_instance(LEASE).await.unwrap().is_none(), "inbox is empty");
+
+    // a second commit under the released lease is refused
+    let again = store
+        .commit_step(
+            &locked.lease,
+            StepCommit {
+                record: next.clone(),
+                consumed: vec![],
+                activities: vec![],
+            },
+        )
+        .await;
+    assert_eq!(again, Err(StoreError::LeaseLost));
+
+    // activities: claimed once, completing queues the result for the instance
+    let claimed = store.lock_activity(LEASE).await.unwrap().expect("a task");
+    assert_eq!(claimed.task, task);
+    assert!(store.lock_activity(LEASE).await.unwrap().is_none());
+    store.complete_activity(&claimed, Ok(vec![42])).await.unwrap();
+    assert_eq!(
+        store.complete_activity(&claimed, Ok(vec![42])).await,
+        Err(StoreError::LeaseLost)
+    );
+    let locked = store.lock_instance(LEASE).await.unwrap().expect("result arrived");
+    assert_eq!(
+        locked.messages.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>(),
+        vec![Message::TaskCompleted {
+            task: TaskId(0),
+            result: Ok(vec![42])
+        }]
+    );
+
+    // an expired claim can be taken over, and the old holder's commit is refused
+    store.abandon_instance("a", &locked.lease).await.unwrap();
+    let short = store
+        .lock_instance(Duration::from_millis(1))
+        .await
+        .unwrap()
+        .expect("abandoned work is free");
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let taken = store.lock_instance(LEASE).await.unwrap().expect("expired lease");
+    let stale = store
+        .commit_step(
+            &short.lease,
+            StepCommit {
+                record: next.clone(),
+                consumed: vec![],
+                activities: vec![],
+            },
+        )
+        .await;
+    assert_eq!(stale, Err(StoreError::LeaseLost));
+    store
+        .commit_step(
+            &taken.lease,
+            StepCommit {
+                record: next,
+                consumed: taken.messages.iter().map(|(s, _)| *s).collect(),
+                activities: vec![],
+            },
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn memory_store() {
+    conformance(durable::MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn rocks_store() {
+    let dir = tempfile::tempdir().unwrap();
+    conformance(RocksStore::open(dir.path()).unwrap()).await;
+}
