@@ -23,7 +23,7 @@ async fn v2(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
 }
 
 fn first_state<O: Orchestration>(input: &O::Input) -> Vec<u8> {
-    let ctx = OrchestrationContext::new("i", 0);
+    let ctx = OrchestrationContext::new("i", 0, 0);
     let input = durable::codec::encode(input, "input").unwrap();
     match O::step(&ctx, StepInput::Start { input: &input }).unwrap() {
         Step::Suspended(s) => s.state,
@@ -32,7 +32,7 @@ fn first_state<O: Orchestration>(input: &O::Input) -> Vec<u8> {
 }
 
 fn resume<O: Orchestration>(state: &[u8]) -> Result<Step, StepError> {
-    let ctx = OrchestrationContext::new("i", 1);
+    let ctx = OrchestrationContext::new("i", 1, 0);
     let mut completions = Completions::new();
     completions.insert(
         durable::TaskId(0),
@@ -113,7 +113,7 @@ fn an_unknown_resume_point_is_an_error() {
 
 #[test]
 fn a_bad_input_or_a_missing_result_is_an_error() {
-    let ctx = OrchestrationContext::new("i", 0);
+    let ctx = OrchestrationContext::new("i", 0, 0);
     let step = v1::step(&ctx, StepInput::Start { input: &[0xff] });
     assert!(matches!(step, Err(StepError::Codec(_))));
     let state = first_state::<v1>(&5);

@@ -21,8 +21,17 @@ async fn chain(ctx: OrchestrationContext, n: u64) -> Result<(u64, String), TestE
     Ok((total, label))
 }
 
+#[orchestrator]
+async fn reminder(ctx: OrchestrationContext, millis: u64) -> Result<u64, TestError> {
+    let due = ctx.now() + Duration::from_millis(millis);
+    ctx.timer_until(due).await;
+    let late = ctx.now().duration_since(due).is_ok();
+    Ok(ctx.call(double, u64::from(late)).await?)
+}
+
 fn runtime(store: RocksStore) -> Runtime<RocksStore> {
     Runtime::builder(store)
+        .orchestration(reminder)
         .orchestration(chain)
         .activity(double)
         .activity(echo)
@@ -43,6 +52,7 @@ async fn instances_finish_after_the_store_is_closed_and_reopened() {
     for n in 0..30u64 {
         ids.push((n, client.start(chain, None, &(n * 3)).await.unwrap()));
     }
+    let reminded = client.start(reminder, None, &300).await.unwrap();
     tokio::time::sleep(Duration::from_millis(30)).await;
     first.shutdown().await;
     drop(client); // the last handle on the first store: closes it
@@ -55,6 +65,7 @@ async fn instances_finish_after_the_store_is_closed_and_reopened() {
             Ok(expected(n * 3))
         );
     }
+    assert_eq!(client.wait(reminder, &reminded, WAIT).await.unwrap(), Ok(2));
     let status = client.status(&ids[0].1).await.unwrap().unwrap();
     assert_eq!(status.status, RuntimeStatus::Completed);
     second.shutdown().await;

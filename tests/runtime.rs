@@ -59,8 +59,21 @@ async fn unregistered(ctx: OrchestrationContext, x: u64) -> Result<u64, TestErro
     Ok(ctx.call(double, x).await?)
 }
 
+#[orchestrator]
+async fn monitor(ctx: OrchestrationContext, checks: u64) -> Result<(u64, bool), TestError> {
+    let started = ctx.now();
+    let mut polls = 0;
+    for _ in 0..checks {
+        ctx.timer(Duration::from_millis(20)).await;
+        polls += ctx.call(double, 1).await?;
+    }
+    let elapsed = ctx.now().duration_since(started).unwrap_or_default();
+    Ok((polls, elapsed >= Duration::from_millis(20 * checks)))
+}
+
 fn runtime(store: Arc<MemoryStore>) -> Runtime<Arc<MemoryStore>> {
     Runtime::builder(store)
+        .orchestration(monitor)
         .orchestration(chain)
         .orchestration(fragile)
         .orchestration(panicky)
@@ -191,5 +204,17 @@ async fn waiting_reports_timeouts_unknown_ids_and_wrong_types() {
         client.wait(chain, "nope", WAIT).await,
         Err(ClientError::Store(StoreError::NotFound(_)))
     ));
+    runtime.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn durable_timers_wait_their_time() {
+    let runtime = runtime(Arc::default());
+    let client = runtime.client();
+    let id = client.start(monitor, None, &4).await.unwrap();
+    assert_eq!(
+        client.wait(monitor, &id, WAIT).await.unwrap(),
+        Ok((8, true))
+    );
     runtime.shutdown().await;
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use durable::rocks::RocksStore;
 use durable::store::{
     now_millis, ActivityTask, InstanceRecord, Message, RuntimeStatus, StepCommit, Store,
-    StoreError,
+    StoreError, TimerTask,
 };
 use durable::{TaskId, Wake};
 
@@ -41,7 +41,11 @@ async fn conformance<S: Store>(store: S) {
     assert_eq!(store.instance("missing").await.unwrap(), None);
 
     // claim: exclusive while the lease lives
-    let locked = store.lock_instance(LEASE).await.unwrap().expect("a is runnable");
+    let locked = store
+        .lock_instance(LEASE)
+        .await
+        .unwrap()
+        .expect("a is runnable");
     assert_eq!(locked.record.id, "a");
     assert_eq!(locked.messages.len(), 1);
     assert_eq!(locked.messages[0].1, Message::Start);
@@ -66,12 +70,20 @@ async fn conformance<S: Store>(store: S) {
                 record: next.clone(),
                 consumed: locked.messages.iter().map(|(s, _)| *s).collect(),
                 activities: vec![task.clone()],
+                timers: vec![TimerTask {
+                    due: 1_000,
+                    instance: "a".into(),
+                    task: TaskId(1),
+                }],
             },
         )
         .await
         .unwrap();
     assert_eq!(store.instance("a").await.unwrap(), Some(next.clone()));
-    assert!(store.lock_instance(LEASE).await.unwrap().is_none(), "inbox is empty");
+    assert!(
+        store.lock_instance(LEASE).await.unwrap().is_none(),
+        "inbox is empty"
+    );
 
     // a second commit under the released lease is refused
     let again = store
@@ -81,23 +93,64 @@ async fn conformance<S: Store>(store: S) {
                 record: next.clone(),
                 consumed: vec![],
                 activities: vec![],
+                timers: vec![],
             },
         )
         .await;
     assert_eq!(again, Err(StoreError::LeaseLost));
 
+    // timers: fire once when due, in one write with their message, and say what is next
+    assert_eq!(store.fire_timers(999).await.unwrap(), (0, Some(1_000)));
+    assert_eq!(store.fire_timers(1_000).await.unwrap(), (1, None));
+    assert_eq!(store.fire_timers(5_000).await.unwrap(), (0, None));
+    let timer_fired = store
+        .lock_instance(LEASE)
+        .await
+        .unwrap()
+        .expect("timer message");
+    assert_eq!(
+        timer_fired.messages[0].1,
+        Message::TaskCompleted {
+            task: TaskId(1),
+            result: Ok(vec![])
+        }
+    );
+    store
+        .commit_step(
+            &timer_fired.lease,
+            StepCommit {
+                record: next.clone(),
+                consumed: timer_fired.messages.iter().map(|(s, _)| *s).collect(),
+                activities: vec![],
+                timers: vec![],
+            },
+        )
+        .await
+        .unwrap();
+
     // activities: claimed once, completing queues the result for the instance
     let claimed = store.lock_activity(LEASE).await.unwrap().expect("a task");
     assert_eq!(claimed.task, task);
     assert!(store.lock_activity(LEASE).await.unwrap().is_none());
-    store.complete_activity(&claimed, Ok(vec![42])).await.unwrap();
+    store
+        .complete_activity(&claimed, Ok(vec![42]))
+        .await
+        .unwrap();
     assert_eq!(
         store.complete_activity(&claimed, Ok(vec![42])).await,
         Err(StoreError::LeaseLost)
     );
-    let locked = store.lock_instance(LEASE).await.unwrap().expect("result arrived");
+    let locked = store
+        .lock_instance(LEASE)
+        .await
+        .unwrap()
+        .expect("result arrived");
     assert_eq!(
-        locked.messages.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>(),
+        locked
+            .messages
+            .iter()
+            .map(|(_, m)| m.clone())
+            .collect::<Vec<_>>(),
         vec![Message::TaskCompleted {
             task: TaskId(0),
             result: Ok(vec![42])
@@ -112,7 +165,11 @@ async fn conformance<S: Store>(store: S) {
         .unwrap()
         .expect("abandoned work is free");
     tokio::time::sleep(Duration::from_millis(5)).await;
-    let taken = store.lock_instance(LEASE).await.unwrap().expect("expired lease");
+    let taken = store
+        .lock_instance(LEASE)
+        .await
+        .unwrap()
+        .expect("expired lease");
     let stale = store
         .commit_step(
             &short.lease,
@@ -120,6 +177,7 @@ async fn conformance<S: Store>(store: S) {
                 record: next.clone(),
                 consumed: vec![],
                 activities: vec![],
+                timers: vec![],
             },
         )
         .await;
@@ -131,6 +189,7 @@ async fn conformance<S: Store>(store: S) {
                 record: next,
                 consumed: taken.messages.iter().map(|(s, _)| *s).collect(),
                 activities: vec![],
+                timers: vec![],
             },
         )
         .await

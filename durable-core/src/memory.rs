@@ -2,13 +2,13 @@
 //! process. It keeps the same contract as the persistent stores (leases, one atomic
 //! commit per step), so the runtime behaves the same on it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::store::{
     now_millis, ActivityTask, InstanceRecord, Lease, LockedActivity, LockedInstance, Message,
-    Millis, StepCommit, Store, StoreError,
+    Millis, StepCommit, Store, StoreError, TimerTask,
 };
 use crate::task::{TaskId, TaskResult};
 
@@ -24,6 +24,7 @@ struct Inner {
     instance_leases: HashMap<String, Lease>,
     activities: BTreeMap<(String, TaskId), ActivityTask>,
     activity_leases: HashMap<(String, TaskId), Lease>,
+    timers: BTreeSet<TimerTask>,
     next_seq: u64,
     next_token: u64,
 }
@@ -123,6 +124,7 @@ impl Store for MemoryStore {
                 .activities
                 .insert((task.instance.clone(), task.task), task);
         }
+        inner.timers.extend(commit.timers);
         inner.instances.insert(id.clone(), commit.record);
         inner.instance_leases.remove(&id);
         Ok(())
@@ -176,5 +178,22 @@ impl Store for MemoryStore {
             },
         );
         Ok(())
+    }
+
+    async fn fire_timers(&self, now: Millis) -> Result<(usize, Option<Millis>), StoreError> {
+        let mut inner = self.lock();
+        let mut fired = 0;
+        while let Some(timer) = inner.timers.first().filter(|t| t.due <= now).cloned() {
+            inner.timers.remove(&timer);
+            inner.enqueue(
+                &timer.instance,
+                Message::TaskCompleted {
+                    task: timer.task,
+                    result: Ok(Vec::new()),
+                },
+            );
+            fired += 1;
+        }
+        Ok((fired, inner.timers.first().map(|t| t.due)))
     }
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::activity::{Activity, ActivityError};
 use crate::codec;
 use crate::orchestration::{OrchestrationContext, StepError};
-use crate::task::{Command, Completions, TaskId, Wake};
+use crate::task::{Command, Completions, Millis, TaskId, Wake};
 
 /// Something an orchestrator can `.await`: activity calls (and, as the runtime grows,
 /// timers, external events, sub-orchestrations, joins and races).
@@ -102,5 +102,53 @@ impl<A: Activity> Waiter for CallWaiter<A> {
                 message,
             })),
         }
+    }
+}
+
+/// A durable timer: `ctx.timer(duration)` or `ctx.timer_until(time)`.
+#[must_use = "a durable operation does nothing until an orchestrator awaits it"]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timer {
+    due: Millis,
+}
+
+impl Timer {
+    pub(crate) fn new(due: Millis) -> Self {
+        Self { due }
+    }
+}
+
+impl DurableOp for Timer {
+    type Output = ();
+    type Waiter = TimerWaiter;
+
+    fn schedule(self, ctx: &OrchestrationContext) -> Result<TimerWaiter, StepError> {
+        let task = ctx.new_task();
+        ctx.command(Command::StartTimer {
+            task,
+            due: self.due,
+        });
+        Ok(TimerWaiter { task })
+    }
+}
+
+/// The saved half of a [`Timer`].
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TimerWaiter {
+    task: TaskId,
+}
+
+impl Waiter for TimerWaiter {
+    type Output = ();
+
+    fn wake(&self) -> Wake {
+        Wake::All(vec![self.task])
+    }
+
+    fn complete(self, completions: &mut Completions) -> Result<(), StepError> {
+        completions
+            .take(self.task)
+            .map(drop)
+            .ok_or(StepError::MissingResult(self.task))
     }
 }

@@ -9,8 +9,10 @@ use serde::Serialize;
 
 use crate::activity::Activity;
 use crate::codec::CodecError;
-use crate::op::Call;
-use crate::task::{Command, Completions, TaskId, Wake};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::op::{Call, Timer};
+use crate::task::{Command, Completions, Millis, TaskId, Wake};
 
 /// An orchestration, implemented by `#[orchestrator]` on an `async fn`.
 ///
@@ -96,16 +98,19 @@ pub struct OrchestrationContext {
 #[derive(Debug)]
 struct StepState {
     instance_id: String,
+    now: Millis,
     next_task: Cell<u64>,
     commands: RefCell<Vec<Command>>,
 }
 
 impl OrchestrationContext {
-    /// A context for a step of `instance_id` whose next task id is `next_task`.
-    pub fn new(instance_id: impl Into<String>, next_task: u64) -> Self {
+    /// A context for a step of `instance_id` that runs at `now` and whose next task id
+    /// is `next_task`.
+    pub fn new(instance_id: impl Into<String>, next_task: u64, now: Millis) -> Self {
         Self {
             inner: Rc::new(StepState {
                 instance_id: instance_id.into(),
+                now,
                 next_task: Cell::new(next_task),
                 commands: RefCell::new(Vec::new()),
             }),
@@ -115,6 +120,29 @@ impl OrchestrationContext {
     /// The id of the running instance.
     pub fn instance_id(&self) -> &str {
         &self.inner.instance_id
+    }
+
+    /// The time this step started. Hold it in a local to keep it across an `.await`.
+    pub fn now(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(self.inner.now)
+    }
+
+    /// A durable timer that fires `duration` after this step's time; `.await` it for
+    /// `()`. It survives restarts, and fires late rather than never.
+    pub fn timer(&self, duration: Duration) -> Timer {
+        let due = self
+            .inner
+            .now
+            .saturating_add(duration.as_millis() as Millis);
+        Timer::new(due)
+    }
+
+    /// A durable timer that fires at `time` (at once if it has passed).
+    pub fn timer_until(&self, time: SystemTime) -> Timer {
+        let due = time
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as Millis);
+        Timer::new(due)
     }
 
     /// Calls `activity` with `input`; `.await` it for `Result<Output, ActivityError>`.

@@ -26,7 +26,7 @@ use crate::client::Client;
 use crate::orchestration::{Orchestration, OrchestrationContext, Step, StepError, StepInput};
 use crate::store::{
     now_millis, ActivityTask, LockedActivity, LockedInstance, Message, RuntimeStatus, StepCommit,
-    Store,
+    Store, TimerTask,
 };
 use crate::task::{Command, Completions};
 
@@ -46,6 +46,8 @@ pub(crate) struct Shared<S> {
     pub(crate) instance_work: Notify,
     /// Signalled when an activity task was scheduled.
     activity_work: Notify,
+    /// Signalled when a timer was started.
+    timer_work: Notify,
     /// Signalled when an instance ended.
     pub(crate) ended: Notify,
     lease: Duration,
@@ -105,6 +107,7 @@ impl<S: Store> RuntimeBuilder<S> {
             registry: self.registry,
             instance_work: Notify::new(),
             activity_work: Notify::new(),
+            timer_work: Notify::new(),
             ended: Notify::new(),
             lease: self.lease,
             poll: self.poll,
@@ -124,6 +127,9 @@ impl<S: Store> RuntimeBuilder<S> {
                 activity_worker(shared, stopped).instrument(info_span!("activities", worker = n)),
             ));
         }
+        let timers =
+            tokio::spawn(timer_service(shared.clone(), stopped).instrument(info_span!("timers")));
+        workers.push(timers);
         Runtime {
             shared,
             workers,
@@ -218,6 +224,7 @@ async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstance) {
     } = locked;
     let consumed = messages.iter().map(|(seq, _)| *seq).collect();
     let mut activities = Vec::new();
+    let mut timers = Vec::new();
     if !record.status.is_terminal() {
         let (step, next_task, commands) = step_instance(shared, &record, messages);
         record.next_task = next_task;
@@ -237,31 +244,40 @@ async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstance) {
             Err(error) => fail(&mut record, error),
         }
         if !record.status.is_terminal() {
-            activities = commands
-                .into_iter()
-                .map(|command| match command {
-                    Command::CallActivity { task, name, input } => ActivityTask {
+            for command in commands {
+                match command {
+                    Command::CallActivity { task, name, input } => activities.push(ActivityTask {
                         instance: record.id.clone(),
                         task,
                         name: name.to_owned(),
                         input,
-                    },
-                })
-                .collect();
+                    }),
+                    Command::StartTimer { task, due } => timers.push(TimerTask {
+                        due,
+                        instance: record.id.clone(),
+                        task,
+                    }),
+                }
+            }
         }
     }
     record.updated = now_millis();
     let ended = record.status.is_terminal();
     let scheduled = !activities.is_empty();
+    let timed = !timers.is_empty();
     let commit = StepCommit {
         record,
         consumed,
         activities,
+        timers,
     };
     match shared.store.commit_step(&lease, commit).await {
         Ok(()) => {
             if scheduled {
                 shared.activity_work.notify_waiters();
+            }
+            if timed {
+                shared.timer_work.notify_one();
             }
             if ended {
                 shared.ended.notify_waiters();
@@ -304,7 +320,7 @@ fn step_instance<S>(
             }
         }
     }
-    let ctx = OrchestrationContext::new(record.id.clone(), record.next_task);
+    let ctx = OrchestrationContext::new(record.id.clone(), record.next_task, now_millis());
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| match (&record.state, start) {
         (None, true) => step(
             &ctx,
@@ -391,5 +407,33 @@ async fn run_activity<S: Store>(shared: &Shared<S>, locked: LockedActivity) {
     match shared.store.complete_activity(&locked, result).await {
         Ok(()) => shared.instance_work.notify_one(),
         Err(e) => warn!("activity result not committed: {e}"),
+    }
+}
+
+/// Fires due timers: sleeps until the next one is due, a new one is started, or the
+/// poll interval passes (timers started by another process).
+async fn timer_service<S: Store>(shared: Arc<Shared<S>>, mut stopped: watch::Receiver<bool>) {
+    while !*stopped.borrow() {
+        let now = now_millis();
+        let wait = match shared.store.fire_timers(now).await {
+            Ok((fired, next)) => {
+                if fired > 0 {
+                    debug!(fired, "timers fired");
+                    shared.instance_work.notify_one();
+                }
+                next.map_or(shared.poll, |due| {
+                    Duration::from_millis(due.saturating_sub(now)).min(shared.poll)
+                })
+            }
+            Err(e) => {
+                warn!("cannot fire timers: {e}");
+                shared.poll
+            }
+        };
+        tokio::select! {
+            _ = shared.timer_work.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = stopped.changed() => return,
+        }
     }
 }

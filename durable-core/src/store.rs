@@ -14,8 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::task::{TaskId, TaskResult, Wake};
 
-/// Milliseconds since the Unix epoch.
-pub type Millis = u64;
+pub use crate::task::Millis;
 
 /// The current time in [`Millis`].
 pub fn now_millis() -> Millis {
@@ -108,6 +107,14 @@ pub struct LockedActivity {
     pub lease: Lease,
 }
 
+/// A durable timer: at `due`, `task` of `instance` completes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TimerTask {
+    pub due: Millis,
+    pub instance: String,
+    pub task: TaskId,
+}
+
 /// The outcome of one step, committed atomically.
 #[derive(Debug, Clone)]
 pub struct StepCommit {
@@ -116,6 +123,8 @@ pub struct StepCommit {
     pub consumed: Vec<u64>,
     /// Activity calls the step scheduled.
     pub activities: Vec<ActivityTask>,
+    /// Durable timers the step started.
+    pub timers: Vec<TimerTask>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -197,6 +206,13 @@ pub trait Store: Send + Sync + 'static {
         locked: &LockedActivity,
         result: TaskResult,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Fires the timers due at `now`: each one's deletion and its completion message
+    /// are one atomic write. Returns how many fired and when the next one is due.
+    fn fire_timers(
+        &self,
+        now: Millis,
+    ) -> impl Future<Output = Result<(usize, Option<Millis>), StoreError>> + Send;
 }
 
 /// A shared store: several runtimes (or a runtime and a test) on the same data.
@@ -251,5 +267,12 @@ impl<S: Store> Store for std::sync::Arc<S> {
         result: TaskResult,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         (**self).complete_activity(locked, result)
+    }
+
+    fn fire_timers(
+        &self,
+        now: Millis,
+    ) -> impl Future<Output = Result<(usize, Option<Millis>), StoreError>> + Send {
+        (**self).fire_timers(now)
     }
 }

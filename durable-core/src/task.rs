@@ -5,6 +5,9 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+/// Milliseconds since the Unix epoch.
+pub type Millis = u64;
+
 /// Identifies one piece of scheduled work within an instance. Assigned in order by the
 /// orchestration context; the counter is part of the instance, not of user state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -19,6 +22,8 @@ pub enum Command {
         name: &'static str,
         input: Vec<u8>,
     },
+    /// Complete `task` at time `due`.
+    StartTimer { task: TaskId, due: Millis },
 }
 
 /// When a suspended orchestration is ready to run its next step.

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use crate::activity::{erase, Activity, ActivityContext, ErasedActivity};
 use crate::codec::{self, CodecError};
 use crate::orchestration::{Orchestration, OrchestrationContext, Step, StepError, StepInput};
+use crate::store::now_millis;
 use crate::task::{Command, Completions};
 
 /// Runs orchestrations in-process with activities executed inline.
@@ -62,7 +63,7 @@ impl InlineRunner {
         let mut checkpoints = Vec::new();
         let mut saved: Option<(Vec<u8>, Completions)> = None;
         loop {
-            let ctx = OrchestrationContext::new("inline", next_task);
+            let ctx = OrchestrationContext::new("inline", next_task, now_millis());
             let step = match &mut saved {
                 None => O::step(&ctx, StepInput::Start { input: &input })?,
                 Some((state, completions)) => {
@@ -98,6 +99,8 @@ impl InlineRunner {
                         let result = activity(ActivityContext::new("inline", 1), input).await;
                         completions.insert(task, result);
                     }
+                    // time is not waited for in-process: a timer fires at once
+                    Command::StartTimer { task, .. } => completions.insert(task, Ok(Vec::new())),
                 }
             }
             if !suspension.wake.is_ready(|task| completions.contains(task)) {

@@ -3,7 +3,9 @@
 //! Layout, one column family each:
 //! - `instances`: instance id -> [`InstanceRecord`] (the checkpoint replaces itself);
 //! - `inbox`: instance id, 0, sequence (big-endian) -> [`Message`];
-//! - `activities`: instance id, 0, task id (big-endian) -> [`ActivityTask`].
+//! - `activities`: instance id, 0, task id (big-endian) -> [`ActivityTask`];
+//! - `timers`: due time (big-endian), instance id, 0, task id (big-endian) -> `()`,
+//!   so timers sort by due time.
 //!
 //! Every step is one `WriteBatch`. Which instances have messages and which activity
 //! tasks are queued is also kept in memory (rebuilt on open), so claiming work does not
@@ -18,7 +20,7 @@ use std::time::Duration;
 use durable_core::codec;
 use durable_core::store::{
     now_millis, ActivityTask, InstanceRecord, Lease, LockedActivity, LockedInstance, Message,
-    Millis, StepCommit, Store, StoreError,
+    Millis, StepCommit, Store, StoreError, TimerTask,
 };
 use durable_core::{TaskId, TaskResult};
 use rocksdb::{
@@ -28,6 +30,7 @@ use rocksdb::{
 const INSTANCES: &str = "instances";
 const INBOX: &str = "inbox";
 const ACTIVITIES: &str = "activities";
+const TIMERS: &str = "timers";
 
 /// How hard a commit is pushed to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -53,6 +56,8 @@ struct State {
     /// Queued activity tasks.
     activities: BTreeSet<(String, TaskId)>,
     activity_leases: HashMap<(String, TaskId), Lease>,
+    /// Started timers, by due time.
+    timers: BTreeSet<TimerTask>,
     next_seq: u64,
     next_token: u64,
 }
@@ -67,6 +72,22 @@ fn key(instance: &str, n: u64) -> Vec<u8> {
     k.push(0);
     k.extend_from_slice(&n.to_be_bytes());
     k
+}
+
+fn timer_key(timer: &TimerTask) -> Vec<u8> {
+    let mut k = timer.due.to_be_bytes().to_vec();
+    k.extend(key(&timer.instance, timer.task.0));
+    k
+}
+
+fn split_timer_key(k: &[u8]) -> Option<TimerTask> {
+    let due = u64::from_be_bytes(k.get(..8)?.try_into().ok()?);
+    let (instance, task) = split_key(&k[8..])?;
+    Some(TimerTask {
+        due,
+        instance,
+        task: TaskId(task),
+    })
 }
 
 fn split_key(k: &[u8]) -> Option<(String, u64)> {
@@ -91,7 +112,7 @@ impl RocksStore {
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
-        let cfs = [INSTANCES, INBOX, ACTIVITIES]
+        let cfs = [INSTANCES, INBOX, ACTIVITIES, TIMERS]
             .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
         let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| {
             if e.to_string().contains("lock") {
@@ -142,6 +163,12 @@ impl RocksStore {
             let (k, _) = item.map_err(backend)?;
             if let Some((id, task)) = split_key(&k) {
                 state.activities.insert((id, TaskId(task)));
+            }
+        }
+        for item in self.db.iterator_cf(self.cf(TIMERS), IteratorMode::Start) {
+            let (k, _) = item.map_err(backend)?;
+            if let Some(timer) = split_timer_key(&k) {
+                state.timers.insert(timer);
             }
         }
         Ok(())
@@ -281,7 +308,11 @@ impl Store for RocksStore {
                 encode(task, "activity task")?,
             );
         }
+        for timer in &commit.timers {
+            batch.put_cf(self.cf(TIMERS), timer_key(timer), []);
+        }
         self.write(batch)?;
+        state.timers.extend(commit.timers);
         for task in commit.activities {
             state.activities.insert((task.instance, task.task));
         }
@@ -360,5 +391,39 @@ impl Store for RocksStore {
         state.activities.remove(&k);
         state.pending.insert(k.0);
         Ok(())
+    }
+
+    async fn fire_timers(&self, now: Millis) -> Result<(usize, Option<Millis>), StoreError> {
+        let mut state = self.lock();
+        let due: Vec<TimerTask> = state
+            .timers
+            .iter()
+            .take_while(|t| t.due <= now)
+            .cloned()
+            .collect();
+        if !due.is_empty() {
+            let mut batch = WriteBatch::default();
+            let mut seq = state.next_seq;
+            for timer in &due {
+                seq += 1;
+                let message = Message::TaskCompleted {
+                    task: timer.task,
+                    result: Ok(Vec::new()),
+                };
+                batch.delete_cf(self.cf(TIMERS), timer_key(timer));
+                batch.put_cf(
+                    self.cf(INBOX),
+                    key(&timer.instance, seq),
+                    encode(&message, "message")?,
+                );
+            }
+            self.write(batch)?;
+            state.next_seq = seq;
+            for timer in &due {
+                state.timers.remove(timer);
+                state.pending.insert(timer.instance.clone());
+            }
+        }
+        Ok((due.len(), state.timers.first().map(|t| t.due)))
     }
 }
