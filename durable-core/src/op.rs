@@ -15,13 +15,13 @@ use crate::codec;
 use crate::orchestration::{OrchestrationContext, StepError};
 use crate::task::{Command, Completions, Millis, TaskId, Wake};
 
-/// Something an orchestrator can `.await`: activity calls (and, as the runtime grows,
-/// timers, external events, sub-orchestrations, joins and races).
+/// Something an orchestrator can `.await`: activity calls and durable timers (and, as
+/// the runtime grows, external events, sub-orchestrations, joins and races).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a durable operation, so an orchestrator cannot `.await` it",
     label = "awaited in an #[orchestrator]",
-    note = "every `.await` in an orchestrator is a checkpoint: only durable operations such as `ctx.call(activity, input)` can be awaited",
-    note = "do other async work (sleeps, I/O, HTTP) inside an #[activity] and call it with `ctx.call`"
+    note = "every `.await` in an orchestrator is a checkpoint: only durable operations such as `ctx.call(activity, input)` or `ctx.timer(duration)` can be awaited",
+    note = "to wait, await a durable timer (`ctx.timer(..)`); do other async work (I/O, HTTP) inside an #[activity] and call it with `ctx.call`"
 )]
 pub trait DurableOp {
     /// The value of the `.await`.
