@@ -11,7 +11,7 @@ pub use durable_core::{
     codec, store, testing, Activity, ActivityContext, ActivityError, Call, Client, ClientError,
     Command, Completions, DurableOp, InstanceStatus, MemoryStore, Orchestration,
     OrchestrationContext, Runtime, RuntimeBuilder, RuntimeStatus, Step, StepError, StepInput,
-    Store, StoreError, Suspension, TaskId, TaskResult, Waiter, Wake,
+    Store, StoreError, Suspension, TaskId, TaskResult, Timer, Waiter, Wake,
 };
 pub use durable_macros::{activity, orchestrator};
 
