@@ -9,7 +9,7 @@
 
 pub use durable_core::{
     codec, store, testing, Activity, ActivityContext, ActivityError, Call, Client, ClientError,
-    Command, Completions, DurableOp, InstanceStatus, MemoryStore, Orchestration,
+    Command, Completions, DurableOp, Event, InstanceStatus, MemoryStore, Orchestration,
     OrchestrationContext, Runtime, RuntimeBuilder, RuntimeStatus, Step, StepError, StepInput,
     Store, StoreError, Suspension, TaskId, TaskResult, Timer, Waiter, Wake,
 };

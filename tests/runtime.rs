@@ -71,8 +71,22 @@ async fn monitor(ctx: OrchestrationContext, checks: u64) -> Result<(u64, bool), 
     Ok((polls, elapsed >= Duration::from_millis(20 * checks)))
 }
 
+#[orchestrator]
+async fn approvals(ctx: OrchestrationContext, needed: u64) -> Result<Vec<String>, TestError> {
+    let mut seen = Vec::new();
+    while (seen.len() as u64) < needed {
+        let who: String = ctx.event("approve").await;
+        seen.push(ctx.call(echo, who).await?);
+    }
+    let note: u64 = ctx.event("note").await;
+    seen.push(note.to_string());
+    Ok(seen)
+}
+
 fn runtime(store: Arc<MemoryStore>) -> Runtime<Arc<MemoryStore>> {
     Runtime::builder(store)
+        .orchestration(approvals)
+        .activity(echo)
         .orchestration(monitor)
         .orchestration(chain)
         .orchestration(fragile)
@@ -216,5 +230,41 @@ async fn durable_timers_wait_their_time() {
         client.wait(monitor, &id, WAIT).await.unwrap(),
         Ok((8, true))
     );
+    runtime.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_events_are_buffered_in_order_until_awaited() {
+    let runtime = runtime(Arc::default());
+    let client = runtime.client();
+    let id = client.start(approvals, None, &3).await.unwrap();
+    for who in ["ann", "bob", "cy", "dee"] {
+        client.raise_event(&id, "approve", &who).await.unwrap();
+    }
+    client.raise_event(&id, "note", &7u64).await.unwrap();
+    let done = client.wait(approvals, &id, WAIT).await.unwrap();
+    assert_eq!(
+        done,
+        Ok(vec!["ann".into(), "bob".into(), "cy".into(), "7".into()])
+    );
+
+    let later = client.start(approvals, None, &1).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    client.raise_event(&later, "approve", &"eve").await.unwrap();
+    client
+        .raise_event(&later, "note", &"not a number")
+        .await
+        .unwrap();
+    let failed = client
+        .wait(approvals, &later, WAIT)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(failed.contains("event `note` does not fit"), "{failed}");
+
+    assert!(matches!(
+        client.raise_event("nobody", "approve", &"x").await,
+        Err(ClientError::Store(StoreError::NotFound(_)))
+    ));
     runtime.shutdown().await;
 }

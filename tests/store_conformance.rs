@@ -24,6 +24,8 @@ fn record(id: &str) -> InstanceRecord {
         state: None,
         wake: None,
         next_task: 0,
+        event_waits: vec![],
+        events: vec![],
     }
 }
 
@@ -39,6 +41,10 @@ async fn conformance<S: Store>(store: S) {
     );
     assert_eq!(store.instance("a").await.unwrap(), Some(a));
     assert_eq!(store.instance("missing").await.unwrap(), None);
+    assert_eq!(
+        store.send("missing", Message::Start).await,
+        Err(StoreError::NotFound("missing".into()))
+    );
 
     // claim: exclusive while the lease lives
     let locked = store
@@ -75,6 +81,7 @@ async fn conformance<S: Store>(store: S) {
                     instance: "a".into(),
                     task: TaskId(1),
                 }],
+                messages: vec![],
             },
         )
         .await
@@ -94,6 +101,7 @@ async fn conformance<S: Store>(store: S) {
                 consumed: vec![],
                 activities: vec![],
                 timers: vec![],
+                messages: vec![],
             },
         )
         .await;
@@ -123,6 +131,7 @@ async fn conformance<S: Store>(store: S) {
                 consumed: timer_fired.messages.iter().map(|(s, _)| *s).collect(),
                 activities: vec![],
                 timers: vec![],
+                messages: vec![],
             },
         )
         .await
@@ -178,6 +187,7 @@ async fn conformance<S: Store>(store: S) {
                 consumed: vec![],
                 activities: vec![],
                 timers: vec![],
+                messages: vec![],
             },
         )
         .await;
@@ -190,6 +200,7 @@ async fn conformance<S: Store>(store: S) {
                 consumed: taken.messages.iter().map(|(s, _)| *s).collect(),
                 activities: vec![],
                 timers: vec![],
+                messages: vec![],
             },
         )
         .await
@@ -205,4 +216,73 @@ async fn memory_store() {
 async fn rocks_store() {
     let dir = tempfile::tempdir().unwrap();
     conformance(RocksStore::open(dir.path()).unwrap()).await;
+}
+
+async fn messages_between_instances<S: Store>(store: S) {
+    store.create(record("x")).await.unwrap();
+    store.create(record("y")).await.unwrap();
+    let event = Message::Event {
+        name: "go".into(),
+        payload: vec![1],
+    };
+    store.send("y", event.clone()).await.unwrap();
+    let first = store.lock_instance(LEASE).await.unwrap().unwrap();
+    let second = store.lock_instance(LEASE).await.unwrap().unwrap();
+    let (x, y) = if first.record.id == "x" {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    assert_eq!(
+        y.messages
+            .iter()
+            .map(|(_, m)| m.clone())
+            .collect::<Vec<_>>(),
+        vec![Message::Start, event]
+    );
+    let note = Message::TaskCompleted {
+        task: TaskId(3),
+        result: Err("from x".into()),
+    };
+    store
+        .commit_step(
+            &x.lease,
+            StepCommit {
+                record: x.record.clone(),
+                consumed: x.messages.iter().map(|(s, _)| *s).collect(),
+                activities: vec![],
+                timers: vec![],
+                messages: vec![("y".into(), note.clone())],
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .commit_step(
+            &y.lease,
+            StepCommit {
+                record: y.record.clone(),
+                consumed: y.messages.iter().map(|(s, _)| *s).collect(),
+                activities: vec![],
+                timers: vec![],
+                messages: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    let y = store.lock_instance(LEASE).await.unwrap().unwrap();
+    assert_eq!(y.record.id, "y");
+    assert_eq!(y.messages.len(), 1);
+    assert_eq!(y.messages[0].1, note);
+}
+
+#[tokio::test]
+async fn memory_store_messages() {
+    messages_between_instances(durable::MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn rocks_store_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    messages_between_instances(RocksStore::open(dir.path()).unwrap()).await;
 }

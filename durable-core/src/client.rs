@@ -79,10 +79,29 @@ impl<S: Store> Client<S> {
             state: None,
             wake: None,
             next_task: 0,
+            event_waits: Vec::new(),
+            events: Vec::new(),
         };
         self.shared.store.create(record).await?;
         self.shared.instance_work.notify_one();
         Ok(id)
+    }
+
+    /// Raises the external event `name` with `payload` for instance `id`.
+    pub async fn raise_event<T: serde::Serialize>(
+        &self,
+        id: &str,
+        name: &str,
+        payload: &T,
+    ) -> Result<(), ClientError> {
+        let payload = codec::encode(payload, "event payload")?;
+        let message = crate::store::Message::Event {
+            name: name.to_owned(),
+            payload,
+        };
+        self.shared.store.send(id, message).await?;
+        self.shared.instance_work.notify_one();
+        Ok(())
     }
 
     /// The status of instance `id`, if it exists.

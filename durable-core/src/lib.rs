@@ -19,7 +19,7 @@ pub mod testing;
 pub use activity::{Activity, ActivityContext, ActivityError};
 pub use client::{Client, ClientError, InstanceStatus};
 pub use memory::MemoryStore;
-pub use op::{Call, DurableOp, Timer, Waiter};
+pub use op::{Call, DurableOp, Event, Timer, Waiter};
 pub use orchestration::{
     Orchestration, OrchestrationContext, Step, StepError, StepInput, Suspension,
 };

@@ -71,6 +71,15 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn send(&self, id: &str, message: Message) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if !inner.instances.contains_key(id) {
+            return Err(StoreError::NotFound(id.to_owned()));
+        }
+        inner.enqueue(id, message);
+        Ok(())
+    }
+
     async fn instance(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError> {
         Ok(self.lock().instances.get(id).cloned())
     }
@@ -125,6 +134,9 @@ impl Store for MemoryStore {
                 .insert((task.instance.clone(), task.task), task);
         }
         inner.timers.extend(commit.timers);
+        for (instance, message) in commit.messages {
+            inner.enqueue(&instance, message);
+        }
         inner.instances.insert(id.clone(), commit.record);
         inner.instance_leases.remove(&id);
         Ok(())

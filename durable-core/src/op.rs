@@ -152,3 +152,73 @@ impl Waiter for TimerWaiter {
             .ok_or(StepError::MissingResult(self.task))
     }
 }
+
+/// An external event: `ctx.event::<T>(name)`, completed by the next event raised with
+/// that name (events raised earlier wait in the instance, first in first out).
+#[must_use = "a durable operation does nothing until an orchestrator awaits it"]
+#[derive(Debug)]
+pub struct Event<T> {
+    name: String,
+    payload: PhantomData<fn() -> T>,
+}
+
+impl<T> Event<T> {
+    pub(crate) fn new(name: String) -> Self {
+        Self {
+            name,
+            payload: PhantomData,
+        }
+    }
+}
+
+impl<T: DeserializeOwned + 'static> DurableOp for Event<T> {
+    type Output = T;
+    type Waiter = EventWaiter<T>;
+
+    fn schedule(self, ctx: &OrchestrationContext) -> Result<EventWaiter<T>, StepError> {
+        let task = ctx.new_task();
+        ctx.command(Command::WaitEvent {
+            task,
+            name: self.name.clone(),
+        });
+        Ok(EventWaiter {
+            task,
+            name: self.name,
+            payload: PhantomData,
+        })
+    }
+}
+
+/// The saved half of an [`Event`].
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct EventWaiter<T> {
+    task: TaskId,
+    name: String,
+    #[serde(skip)]
+    payload: PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned + 'static> Waiter for EventWaiter<T> {
+    type Output = T;
+
+    fn wake(&self) -> Wake {
+        Wake::All(vec![self.task])
+    }
+
+    fn complete(self, completions: &mut Completions) -> Result<T, StepError> {
+        match completions.take(self.task) {
+            Some(Ok(bytes)) => {
+                codec::decode(&bytes, "event payload").map_err(|e| StepError::BadEvent {
+                    name: self.name,
+                    error: e.to_string(),
+                })
+            }
+            Some(Err(message)) => Err(StepError::BadEvent {
+                name: self.name,
+                error: message,
+            }),
+            None => Err(StepError::MissingResult(self.task)),
+        }
+    }
+}

@@ -11,7 +11,7 @@ use crate::activity::Activity;
 use crate::codec::CodecError;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::op::{Call, Timer};
+use crate::op::{Call, Event, Timer};
 use crate::task::{Command, Completions, Millis, TaskId, Wake};
 
 /// An orchestration, implemented by `#[orchestrator]` on an `async fn`.
@@ -82,6 +82,8 @@ pub enum StepError {
     BadResumePoint { orchestrator: &'static str, pc: u32 },
     #[error("resumed without the result of task {}", .0 .0)]
     MissingResult(TaskId),
+    #[error("event `{name}` does not fit the type the orchestration waits for: {error}")]
+    BadEvent { name: String, error: String },
 }
 
 /// What an orchestrator's code sees as `ctx`: how to start durable operations, and the
@@ -143,6 +145,16 @@ impl OrchestrationContext {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as Millis);
         Timer::new(due)
+    }
+
+    /// Waits for the external event `name`; `.await` it for its payload. Events raised
+    /// before the orchestration waits are kept, first in first out, per name. A payload
+    /// of another type fails the instance.
+    pub fn event<T: serde::de::DeserializeOwned + 'static>(
+        &self,
+        name: impl Into<String>,
+    ) -> Event<T> {
+        Event::new(name.into())
     }
 
     /// Calls `activity` with `input`; `.await` it for `Result<Output, ActivityError>`.

@@ -25,10 +25,10 @@ use crate::activity::{erase, Activity, ActivityContext, ErasedActivity};
 use crate::client::Client;
 use crate::orchestration::{Orchestration, OrchestrationContext, Step, StepError, StepInput};
 use crate::store::{
-    now_millis, ActivityTask, LockedActivity, LockedInstance, Message, RuntimeStatus, StepCommit,
-    Store, TimerTask,
+    now_millis, ActivityTask, InstanceRecord, LockedActivity, LockedInstance, Message,
+    RuntimeStatus, StepCommit, Store, TimerTask,
 };
-use crate::task::{Command, Completions};
+use crate::task::{Command, Completions, TaskId, TaskResult};
 
 type StepFn = fn(&OrchestrationContext, StepInput<'_>) -> Result<Step, StepError>;
 
@@ -215,6 +215,15 @@ async fn orchestration_worker<S: Store>(
     }
 }
 
+/// What one step writes besides the record.
+#[derive(Default)]
+struct Outbox {
+    consumed: Vec<u64>,
+    activities: Vec<ActivityTask>,
+    timers: Vec<TimerTask>,
+    messages: Vec<(String, Message)>,
+}
+
 /// Runs one step of a claimed instance and commits it.
 async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstance) {
     let LockedInstance {
@@ -222,54 +231,21 @@ async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstance) {
         messages,
         lease,
     } = locked;
-    let consumed = messages.iter().map(|(seq, _)| *seq).collect();
-    let mut activities = Vec::new();
-    let mut timers = Vec::new();
-    if !record.status.is_terminal() {
-        let (step, next_task, commands) = step_instance(shared, &record, messages);
-        record.next_task = next_task;
-        match step {
-            Ok(Step::Suspended(suspension)) => {
-                record.status = RuntimeStatus::Running;
-                record.state = Some(suspension.state);
-                record.wake = Some(suspension.wake);
-            }
-            Ok(Step::Completed(output)) => {
-                record.status = RuntimeStatus::Completed;
-                record.output = Some(output);
-                record.state = None;
-                record.wake = None;
-            }
-            Ok(Step::Failed(message)) => fail(&mut record, message),
-            Err(error) => fail(&mut record, error),
-        }
-        if !record.status.is_terminal() {
-            for command in commands {
-                match command {
-                    Command::CallActivity { task, name, input } => activities.push(ActivityTask {
-                        instance: record.id.clone(),
-                        task,
-                        name: name.to_owned(),
-                        input,
-                    }),
-                    Command::StartTimer { task, due } => timers.push(TimerTask {
-                        due,
-                        instance: record.id.clone(),
-                        task,
-                    }),
-                }
-            }
-        }
+    let mut out = Outbox::default();
+    if record.status.is_terminal() {
+        out.consumed = messages.iter().map(|(seq, _)| *seq).collect();
+    } else {
+        advance(shared, &mut record, messages, &mut out);
     }
     record.updated = now_millis();
     let ended = record.status.is_terminal();
-    let scheduled = !activities.is_empty();
-    let timed = !timers.is_empty();
+    let (scheduled, timed) = (!out.activities.is_empty(), !out.timers.is_empty());
     let commit = StepCommit {
         record,
-        consumed,
-        activities,
-        timers,
+        consumed: out.consumed,
+        activities: out.activities,
+        timers: out.timers,
+        messages: out.messages,
     };
     match shared.store.commit_step(&lease, commit).await {
         Ok(()) => {
@@ -288,54 +264,149 @@ async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstance) {
     }
 }
 
-fn fail(record: &mut crate::store::InstanceRecord, error: impl ToString) {
+/// Applies an instance's messages: buffers or delivers events, drops results nobody
+/// waits for, and runs the machine if it starts or its wake condition holds.
+fn advance<S>(
+    shared: &Shared<S>,
+    record: &mut InstanceRecord,
+    messages: Vec<(u64, Message)>,
+    out: &mut Outbox,
+) {
+    let mut start = false;
+    let mut results: Vec<(Option<u64>, TaskId, TaskResult)> = Vec::new();
+    for (seq, message) in messages {
+        match message {
+            Message::Start => {
+                start = true;
+                out.consumed.push(seq);
+            }
+            Message::TaskCompleted { task, result } => {
+                if record.wake.as_ref().is_some_and(|w| w.waits_for(task)) {
+                    results.push((Some(seq), task, result));
+                } else {
+                    debug!(task = task.0, "dropping a result nobody waits for");
+                    out.consumed.push(seq);
+                }
+            }
+            Message::Event { name, payload } => {
+                out.consumed.push(seq);
+                match record.event_waits.iter().position(|(n, _)| *n == name) {
+                    Some(i) => {
+                        let (_, task) = record.event_waits.remove(i);
+                        results.push((None, task, Ok(payload)));
+                    }
+                    None => record.events.push((name, payload)),
+                }
+            }
+        }
+    }
+    let ready = match (&record.state, &record.wake) {
+        (None, _) => start,
+        (Some(_), Some(wake)) => wake.is_ready(|t| results.iter().any(|(_, r, _)| *r == t)),
+        (Some(_), None) => false,
+    };
+    if !ready {
+        // keep what arrived for the wake condition: results stay in the inbox, and
+        // events matched to a waiting task become results
+        for (seq, task, result) in results {
+            if seq.is_none() {
+                let message = Message::TaskCompleted { task, result };
+                out.messages.push((record.id.clone(), message));
+            }
+        }
+        return;
+    }
+    let mut completions = Completions::new();
+    for (seq, task, result) in results {
+        out.consumed.extend(seq);
+        completions.insert(task, result);
+    }
+    let (step, next_task, commands) = step_instance(shared, record, start, completions);
+    record.next_task = next_task;
+    record.event_waits.clear();
+    match step {
+        Ok(Step::Suspended(suspension)) => {
+            record.status = RuntimeStatus::Running;
+            record.state = Some(suspension.state);
+            record.wake = Some(suspension.wake);
+        }
+        Ok(Step::Completed(output)) => {
+            record.status = RuntimeStatus::Completed;
+            record.output = Some(output);
+            record.state = None;
+            record.wake = None;
+        }
+        Ok(Step::Failed(message)) => fail(record, message),
+        Err(error) => fail(record, error),
+    }
+    if record.status.is_terminal() {
+        return;
+    }
+    for command in commands {
+        match command {
+            Command::CallActivity { task, name, input } => out.activities.push(ActivityTask {
+                instance: record.id.clone(),
+                task,
+                name: name.to_owned(),
+                input,
+            }),
+            Command::StartTimer { task, due } => out.timers.push(TimerTask {
+                due,
+                instance: record.id.clone(),
+                task,
+            }),
+            Command::WaitEvent { task, name } => {
+                match record.events.iter().position(|(n, _)| *n == name) {
+                    Some(i) => {
+                        let (_, payload) = record.events.remove(i);
+                        let message = Message::TaskCompleted {
+                            task,
+                            result: Ok(payload),
+                        };
+                        out.messages.push((record.id.clone(), message));
+                    }
+                    None => record.event_waits.push((name, task)),
+                }
+            }
+        }
+    }
+}
+
+fn fail(record: &mut InstanceRecord, error: impl ToString) {
     record.status = RuntimeStatus::Failed;
     record.error = Some(error.to_string());
     record.state = None;
     record.wake = None;
 }
 
-/// Runs the orchestration's step function on the messages; a panic in user code fails
-/// the instance instead of the worker.
+/// Runs the orchestration's step function; a panic in user code fails the instance
+/// instead of the worker.
 fn step_instance<S>(
     shared: &Shared<S>,
-    record: &crate::store::InstanceRecord,
-    messages: Vec<(u64, Message)>,
+    record: &InstanceRecord,
+    start: bool,
+    mut completions: Completions,
 ) -> (Result<Step, String>, u64, Vec<Command>) {
     let Some(step) = shared.registry.orchestrations.get(record.name.as_str()) else {
         let error = format!("no orchestration named `{}` is registered", record.name);
         return (Err(error), record.next_task, Vec::new());
     };
-    let mut completions = Completions::new();
-    let mut start = false;
-    for (_, message) in messages {
-        match message {
-            Message::Start => start = true,
-            Message::TaskCompleted { task, result } => {
-                if record.wake.as_ref().is_some_and(|w| w.waits_for(task)) {
-                    completions.insert(task, result);
-                } else {
-                    debug!(task = task.0, "dropping a result nobody waits for");
-                }
-            }
-        }
-    }
     let ctx = OrchestrationContext::new(record.id.clone(), record.next_task, now_millis());
-    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| match (&record.state, start) {
-        (None, true) => step(
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| match &record.state {
+        None if start => step(
             &ctx,
             StepInput::Start {
                 input: &record.input,
             },
         ),
-        (Some(state), _) => step(
+        Some(state) => step(
             &ctx,
             StepInput::Resume {
                 state,
                 completions: &mut completions,
             },
         ),
-        (None, false) => Ok(Step::Failed(
+        None => Ok(Step::Failed(
             "the instance has results but neither a start nor a checkpoint".into(),
         )),
     }));

@@ -63,6 +63,10 @@ pub struct InstanceRecord {
     pub wake: Option<Wake>,
     /// The first task id the next step may use.
     pub next_task: u64,
+    /// Event waits of the current checkpoint: event name and the task it completes.
+    pub event_waits: Vec<(String, TaskId)>,
+    /// Events raised while nothing waited for them, oldest first: event name, payload.
+    pub events: Vec<(String, Vec<u8>)>,
 }
 
 /// Something that happened to an instance, waiting in its inbox.
@@ -72,6 +76,8 @@ pub enum Message {
     Start,
     /// A task of the instance finished.
     TaskCompleted { task: TaskId, result: TaskResult },
+    /// An external event was raised for the instance.
+    Event { name: String, payload: Vec<u8> },
 }
 
 /// An activity call waiting to run.
@@ -125,6 +131,8 @@ pub struct StepCommit {
     pub activities: Vec<ActivityTask>,
     /// Durable timers the step started.
     pub timers: Vec<TimerTask>,
+    /// Messages for instances' inboxes (this one's or others').
+    pub messages: Vec<(String, Message)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -147,9 +155,12 @@ pub fn runnable<'a>(
 ) -> bool {
     let mut tasks = messages.clone().filter_map(|m| match m {
         Message::TaskCompleted { task, .. } => Some(*task),
-        Message::Start => None,
+        Message::Start | Message::Event { .. } => None,
     });
-    if messages.clone().any(|m| matches!(m, Message::Start)) {
+    if messages
+        .clone()
+        .any(|m| matches!(m, Message::Start | Message::Event { .. }))
+    {
         return true;
     }
     match &record.wake {
@@ -167,6 +178,13 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::AlreadyExists`] if the id is taken.
     fn create(&self, record: InstanceRecord)
         -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Queues `message` for instance `id`; [`StoreError::NotFound`] if there is none.
+    fn send(
+        &self,
+        id: &str,
+        message: Message,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The record of an instance.
     fn instance(
@@ -229,6 +247,14 @@ impl<S: Store> Store for std::sync::Arc<S> {
         id: &str,
     ) -> impl Future<Output = Result<Option<InstanceRecord>, StoreError>> + Send {
         (**self).instance(id)
+    }
+
+    fn send(
+        &self,
+        id: &str,
+        message: Message,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).send(id, message)
     }
 
     fn lock_instance(

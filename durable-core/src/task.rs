@@ -24,6 +24,8 @@ pub enum Command {
     },
     /// Complete `task` at time `due`.
     StartTimer { task: TaskId, due: Millis },
+    /// Complete `task` with the next external event called `name`.
+    WaitEvent { task: TaskId, name: String },
 }
 
 /// When a suspended orchestration is ready to run its next step.

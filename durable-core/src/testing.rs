@@ -14,6 +14,8 @@ use crate::task::{Command, Completions};
 #[derive(Default)]
 pub struct InlineRunner {
     activities: HashMap<&'static str, ErasedActivity>,
+    /// External events, by name, oldest first: delivered to the waits of every run.
+    events: Vec<(String, Vec<u8>)>,
 }
 
 /// How an inline run ended.
@@ -51,6 +53,18 @@ impl InlineRunner {
         self
     }
 
+    /// Makes an external event available: the first wait for `name` in a run gets the
+    /// first payload queued under that name, and so on.
+    pub fn event<T: serde::Serialize>(
+        mut self,
+        name: &str,
+        payload: &T,
+    ) -> Result<Self, CodecError> {
+        self.events
+            .push((name.to_owned(), codec::encode(payload, "event payload")?));
+        Ok(self)
+    }
+
     /// Runs `orchestration` on `input` to its end.
     pub async fn run<O: Orchestration>(
         &self,
@@ -62,6 +76,7 @@ impl InlineRunner {
         let mut next_task = 0;
         let mut checkpoints = Vec::new();
         let mut saved: Option<(Vec<u8>, Completions)> = None;
+        let mut events = self.events.clone();
         loop {
             let ctx = OrchestrationContext::new("inline", next_task, now_millis());
             let step = match &mut saved {
@@ -101,6 +116,11 @@ impl InlineRunner {
                     }
                     // time is not waited for in-process: a timer fires at once
                     Command::StartTimer { task, .. } => completions.insert(task, Ok(Vec::new())),
+                    Command::WaitEvent { task, name } => {
+                        if let Some(i) = events.iter().position(|(n, _)| *n == name) {
+                            completions.insert(task, Ok(events.remove(i).1));
+                        }
+                    }
                 }
             }
             if !suspension.wake.is_ready(|task| completions.contains(task)) {

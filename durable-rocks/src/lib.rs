@@ -242,6 +242,23 @@ impl Store for RocksStore {
         Ok(())
     }
 
+    async fn send(&self, id: &str, message: Message) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        if self.record(id)?.is_none() {
+            return Err(StoreError::NotFound(id.to_owned()));
+        }
+        state.next_seq += 1;
+        let mut batch = WriteBatch::default();
+        batch.put_cf(
+            self.cf(INBOX),
+            key(id, state.next_seq),
+            encode(&message, "message")?,
+        );
+        self.write(batch)?;
+        state.pending.insert(id.to_owned());
+        Ok(())
+    }
+
     async fn instance(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError> {
         self.record(id)
     }
@@ -311,7 +328,20 @@ impl Store for RocksStore {
         for timer in &commit.timers {
             batch.put_cf(self.cf(TIMERS), timer_key(timer), []);
         }
+        let mut seq = state.next_seq;
+        for (instance, message) in &commit.messages {
+            seq += 1;
+            batch.put_cf(
+                self.cf(INBOX),
+                key(instance, seq),
+                encode(message, "message")?,
+            );
+        }
         self.write(batch)?;
+        state.next_seq = seq;
+        for (instance, _) in commit.messages {
+            state.pending.insert(instance);
+        }
         state.timers.extend(commit.timers);
         for task in commit.activities {
             state.activities.insert((task.instance, task.task));
