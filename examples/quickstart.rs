@@ -36,7 +36,10 @@ async fn price(item: (String, u32)) -> Result<u64, String> {
         "wine" => 1500,
         other => return Err(format!("no price for {other}")),
     };
-    println!("  priced {quantity} x {name}: {} cents", unit * u64::from(quantity));
+    println!(
+        "  priced {quantity} x {name}: {} cents",
+        unit * u64::from(quantity)
+    );
     Ok(unit * u64::from(quantity))
 }
 
@@ -75,7 +78,10 @@ fn orders() -> Vec<(&'static str, Order)> {
         items: items.iter().map(|(n, q)| (n.to_string(), *q)).collect(),
     };
     vec![
-        ("order-alice", order("alice", &[("apple", 4), ("bread", 2), ("cheese", 1)])),
+        (
+            "order-alice",
+            order("alice", &[("apple", 4), ("bread", 2), ("cheese", 1)]),
+        ),
         ("order-bob", order("bob", &[("wine", 2), ("apple", 10)])),
         ("order-carol", order("carol", &[])),
     ]

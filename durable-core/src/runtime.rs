@@ -1,16 +1,8 @@
 //! The runtime: registered orchestrations and activities, and the tokio tasks that run
-//! them against a [`Store`]. Embed it in any tokio program:
-//!
-//! ```ignore
-//! let runtime = Runtime::builder(MemoryStore::new())
-//!     .orchestration(checkout)
-//!     .activity(price)
-//!     .start();
-//! let client = runtime.client();
-//! let id = client.start(checkout, None, &order).await?;
-//! let receipt = client.wait(checkout, &id, Duration::from_secs(5)).await?;
-//! runtime.shutdown().await;
-//! ```
+//! them against a [`Store`]. Embed it in any tokio program: `Runtime::builder(store)`,
+//! register with `.orchestration(..)` and `.activity(..)`, `.start()`, then use
+//! [`Runtime::client`] to start and wait for instances (the README shows a whole
+//! program), and [`Runtime::shutdown`] to stop.
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;

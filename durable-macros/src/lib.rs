@@ -25,12 +25,24 @@ mod verbatim;
 /// Compiles an `async fn` into a durable orchestration: a state machine that saves its
 /// live locals at every `.await` and resumes from there after a restart.
 ///
-/// ```ignore
+/// ```
+/// use durable::{activity, orchestrator, ActivityError, OrchestrationContext};
+///
+/// #[activity]
+/// async fn hello(name: String) -> Result<String, String> {
+///     Ok(format!("hello {name}"))
+/// }
+///
 /// #[orchestrator]
 /// async fn greet(ctx: OrchestrationContext, name: String) -> Result<String, ActivityError> {
 ///     let greeting = ctx.call(hello, name).await?;
 ///     Ok(greeting)
 /// }
+///
+/// # let runner = durable::testing::InlineRunner::new().activity(hello);
+/// # let run = tokio::runtime::Builder::new_current_thread().build().unwrap()
+/// #     .block_on(runner.run(greet, &"ada".to_string())).unwrap();
+/// # assert_eq!(run.result, Ok("hello ada".to_string()));
 /// ```
 ///
 /// The function becomes a zero-sized type of the same name implementing
