@@ -8,10 +8,10 @@
 //! See the README for what orchestrators may contain and the errors you get otherwise.
 
 pub use durable_core::{
-    codec, store, testing, Activity, ActivityContext, ActivityError, Call, Client, ClientError,
-    Command, Completions, DurableOp, Event, InstanceStatus, MemoryStore, Orchestration,
-    OrchestrationContext, Runtime, RuntimeBuilder, RuntimeStatus, Step, StepError, StepInput,
-    Store, StoreError, Suspension, TaskId, TaskResult, Timer, Waiter, Wake,
+    codec, join, join_all, select, store, testing, Activity, ActivityContext, ActivityError, Call,
+    Client, ClientError, Command, Completions, DurableOp, Either, Event, InstanceStatus,
+    MemoryStore, Orchestration, OrchestrationContext, Runtime, RuntimeBuilder, RuntimeStatus, Step,
+    StepError, StepInput, Store, StoreError, Suspension, TaskId, TaskResult, Timer, Waiter, Wake,
 };
 pub use durable_macros::{activity, orchestrator};
 

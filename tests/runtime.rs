@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use durable::{
-    activity, orchestrator, ClientError, MemoryStore, OrchestrationContext, Runtime, RuntimeStatus,
-    StoreError,
+    activity, join, join_all, orchestrator, select, ClientError, Either, MemoryStore,
+    OrchestrationContext, Runtime, RuntimeStatus, StoreError,
 };
 use support::*;
 
@@ -83,8 +83,42 @@ async fn approvals(ctx: OrchestrationContext, needed: u64) -> Result<Vec<String>
     Ok(seen)
 }
 
+#[orchestrator]
+async fn fan(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError> {
+    let calls: Vec<_> = (0..n).map(|i| ctx.call(double, i)).collect();
+    let doubled = join_all(calls).await;
+    let mut sum = 0;
+    for d in doubled {
+        sum += d?;
+    }
+    let nothing: Vec<u64> = join_all(Vec::<durable::Call<double>>::new())
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    let (a, b) = join(ctx.call(double, 1), ctx.call(add, (2, 3))).await;
+    Ok(sum + a? + b? + nothing.len() as u64)
+}
+
+#[orchestrator]
+async fn verify(ctx: OrchestrationContext, timeout_ms: u64) -> Result<String, TestError> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let deadline = ctx.timer(Duration::from_millis(timeout_ms));
+        match select(deadline, ctx.event::<String>("code")).await {
+            Either::Left(()) => return Ok(format!("timed out after {attempts}")),
+            Either::Right(code) if code == "1234" => return Ok(format!("approved at {attempts}")),
+            Either::Right(_) if attempts >= 3 => return Ok("denied".into()),
+            Either::Right(_) => continue,
+        }
+    }
+}
+
 fn runtime(store: Arc<MemoryStore>) -> Runtime<Arc<MemoryStore>> {
     Runtime::builder(store)
+        .orchestration(fan)
+        .orchestration(verify)
+        .activity(add)
         .orchestration(approvals)
         .activity(echo)
         .orchestration(monitor)
@@ -266,5 +300,48 @@ async fn external_events_are_buffered_in_order_until_awaited() {
         client.raise_event("nobody", "approve", &"x").await,
         Err(ClientError::Store(StoreError::NotFound(_)))
     ));
+    runtime.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fan_out_and_fan_in() {
+    let runtime = runtime(Arc::default());
+    let client = runtime.client();
+    let id = client.start(fan, None, &100).await.unwrap();
+    let expected: u64 = (0..100).map(|i| i * 2).sum::<u64>() + 2 + 5;
+    assert_eq!(client.wait(fan, &id, WAIT).await.unwrap(), Ok(expected));
+    runtime.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_race_between_a_timer_and_an_event() {
+    let runtime = runtime(Arc::default());
+    let client = runtime.client();
+    let approved = client.start(verify, None, &60_000).await.unwrap();
+    client
+        .raise_event(&approved, "code", &"0000")
+        .await
+        .unwrap();
+    client
+        .raise_event(&approved, "code", &"1234")
+        .await
+        .unwrap();
+    let denied = client.start(verify, None, &60_000).await.unwrap();
+    for code in ["1", "2", "3", "1234"] {
+        client.raise_event(&denied, "code", &code).await.unwrap();
+    }
+    let timed_out = client.start(verify, None, &50).await.unwrap();
+    assert_eq!(
+        client.wait(verify, &approved, WAIT).await.unwrap(),
+        Ok("approved at 2".into())
+    );
+    assert_eq!(
+        client.wait(verify, &denied, WAIT).await.unwrap(),
+        Ok("denied".into())
+    );
+    assert_eq!(
+        client.wait(verify, &timed_out, WAIT).await.unwrap(),
+        Ok("timed out after 1".into())
+    );
     runtime.shutdown().await;
 }

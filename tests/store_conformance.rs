@@ -61,7 +61,7 @@ async fn conformance<S: Store>(store: S) {
     let mut next = locked.record.clone();
     next.status = RuntimeStatus::Running;
     next.state = Some(vec![9]);
-    next.wake = Some(Wake::All(vec![TaskId(0)]));
+    next.wake = Some(Wake::Task(TaskId(0)));
     next.next_task = 1;
     let task = ActivityTask {
         instance: "a".into(),

@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod client;
 pub mod codec;
+pub mod combine;
 pub mod iter;
 pub mod machine;
 pub mod memory;
@@ -18,6 +19,7 @@ pub mod testing;
 
 pub use activity::{Activity, ActivityContext, ActivityError};
 pub use client::{Client, ClientError, InstanceStatus};
+pub use combine::{join, join_all, select, Either};
 pub use memory::MemoryStore;
 pub use op::{Call, DurableOp, Event, Timer, Waiter};
 pub use orchestration::{

@@ -90,7 +90,7 @@ impl<A: Activity> Waiter for CallWaiter<A> {
     type Output = Result<A::Output, ActivityError>;
 
     fn wake(&self) -> Wake {
-        Wake::All(vec![self.task])
+        Wake::Task(self.task)
     }
 
     fn complete(self, completions: &mut Completions) -> Result<Self::Output, StepError> {
@@ -142,7 +142,7 @@ impl Waiter for TimerWaiter {
     type Output = ();
 
     fn wake(&self) -> Wake {
-        Wake::All(vec![self.task])
+        Wake::Task(self.task)
     }
 
     fn complete(self, completions: &mut Completions) -> Result<(), StepError> {
@@ -203,7 +203,7 @@ impl<T: DeserializeOwned + 'static> Waiter for EventWaiter<T> {
     type Output = T;
 
     fn wake(&self) -> Wake {
-        Wake::All(vec![self.task])
+        Wake::Task(self.task)
     }
 
     fn complete(self, completions: &mut Completions) -> Result<T, StepError> {

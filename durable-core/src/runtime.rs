@@ -318,6 +318,10 @@ fn advance<S>(
     record.event_waits.clear();
     match step {
         Ok(Step::Suspended(suspension)) => {
+            if suspension.wake.is_ready(|_| false) {
+                // waits for nothing (an empty join): step again at once
+                out.messages.push((record.id.clone(), Message::Start));
+            }
             record.status = RuntimeStatus::Running;
             record.state = Some(suspension.state);
             record.wake = Some(suspension.wake);

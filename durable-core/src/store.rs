@@ -72,7 +72,7 @@ pub struct InstanceRecord {
 /// Something that happened to an instance, waiting in its inbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Message {
-    /// Run the first step.
+    /// Run a step: the first one, or one whose wake condition already holds.
     Start,
     /// A task of the instance finished.
     TaskCompleted { task: TaskId, result: TaskResult },

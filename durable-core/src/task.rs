@@ -31,25 +31,33 @@ pub enum Command {
 /// When a suspended orchestration is ready to run its next step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Wake {
-    /// Once every one of these tasks has a result.
-    All(Vec<TaskId>),
-    /// Once any one of these tasks has a result.
-    Any(Vec<TaskId>),
+    /// Once this task has a result.
+    Task(TaskId),
+    /// Once every one of these conditions holds (fan-in).
+    All(Vec<Wake>),
+    /// Once any one of these conditions holds (a race).
+    Any(Vec<Wake>),
 }
 
 impl Wake {
     /// Whether `task` is one of the tasks this condition is about.
     pub fn waits_for(&self, task: TaskId) -> bool {
         match self {
-            Wake::All(tasks) | Wake::Any(tasks) => tasks.contains(&task),
+            Wake::Task(t) => *t == task,
+            Wake::All(wakes) | Wake::Any(wakes) => wakes.iter().any(|w| w.waits_for(task)),
         }
     }
 
     /// Whether the tasks that have results (`done`) satisfy this condition.
     pub fn is_ready(&self, done: impl Fn(TaskId) -> bool) -> bool {
+        self.ready(&done)
+    }
+
+    fn ready(&self, done: &dyn Fn(TaskId) -> bool) -> bool {
         match self {
-            Wake::All(tasks) => tasks.iter().all(|t| done(*t)),
-            Wake::Any(tasks) => tasks.iter().any(|t| done(*t)),
+            Wake::Task(t) => done(*t),
+            Wake::All(wakes) => wakes.iter().all(|w| w.ready(done)),
+            Wake::Any(wakes) => wakes.iter().any(|w| w.ready(done)),
         }
     }
 }
