@@ -10,8 +10,9 @@
 pub use durable_core::{
     codec, join, join_all, select, store, testing, Activity, ActivityContext, ActivityError, Call,
     Client, ClientError, Command, Completions, DurableOp, Either, Event, InstanceStatus,
-    MemoryStore, Orchestration, OrchestrationContext, Runtime, RuntimeBuilder, RuntimeStatus, Step,
-    StepError, StepInput, Store, StoreError, Suspension, TaskId, TaskResult, Timer, Waiter, Wake,
+    MemoryStore, Orchestration, OrchestrationContext, RetryPolicy, Runtime, RuntimeBuilder,
+    RuntimeStatus, Step, StepError, StepInput, Store, StoreError, Suspension, TaskId, TaskResult,
+    Timer, Waiter, Wake,
 };
 pub use durable_macros::{activity, orchestrator};
 

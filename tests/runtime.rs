@@ -83,6 +83,20 @@ async fn approvals(ctx: OrchestrationContext, needed: u64) -> Result<Vec<String>
     Ok(seen)
 }
 
+#[activity]
+async fn flaky(ctx: durable::ActivityContext, x: u64) -> Result<u64, String> {
+    if ctx.attempt() < 3 {
+        return Err(format!("attempt {} failed", ctx.attempt()));
+    }
+    Ok(x)
+}
+
+#[orchestrator]
+async fn persistent(ctx: OrchestrationContext, attempts: u32) -> Result<u64, TestError> {
+    let policy = durable::RetryPolicy::new(attempts, Duration::from_millis(10));
+    Ok(ctx.call(flaky, 9).with_retry(policy).await?)
+}
+
 #[orchestrator]
 async fn fan(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError> {
     let calls: Vec<_> = (0..n).map(|i| ctx.call(double, i)).collect();
@@ -116,6 +130,8 @@ async fn verify(ctx: OrchestrationContext, timeout_ms: u64) -> Result<String, Te
 
 fn runtime(store: Arc<MemoryStore>) -> Runtime<Arc<MemoryStore>> {
     Runtime::builder(store)
+        .orchestration(persistent)
+        .activity(flaky)
         .orchestration(fan)
         .orchestration(verify)
         .activity(add)
@@ -342,6 +358,25 @@ async fn a_race_between_a_timer_and_an_event() {
     assert_eq!(
         client.wait(verify, &timed_out, WAIT).await.unwrap(),
         Ok("timed out after 1".into())
+    );
+    runtime.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_calls_are_retried_with_backoff() {
+    let runtime = runtime(Arc::default());
+    let client = runtime.client();
+    let enough = client.start(persistent, None, &3).await.unwrap();
+    let too_few = client.start(persistent, None, &2).await.unwrap();
+    assert_eq!(client.wait(persistent, &enough, WAIT).await.unwrap(), Ok(9));
+    let failed = client
+        .wait(persistent, &too_few, WAIT)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        failed.contains("attempt 2 failed (after 2 attempts)"),
+        "{failed}"
     );
     runtime.shutdown().await;
 }

@@ -68,6 +68,9 @@ async fn conformance<S: Store>(store: S) {
         task: TaskId(0),
         name: "work".into(),
         input: vec![7],
+        attempt: 1,
+        retry: None,
+        not_before: 0,
     };
     store
         .commit_step(
@@ -137,10 +140,26 @@ async fn conformance<S: Store>(store: S) {
         .await
         .unwrap();
 
-    // activities: claimed once, completing queues the result for the instance
+    // activities: claimed once; a retry waits for its time with the attempt counted
     let claimed = store.lock_activity(LEASE).await.unwrap().expect("a task");
     assert_eq!(claimed.task, task);
     assert!(store.lock_activity(LEASE).await.unwrap().is_none());
+    let later = now_millis() + 40;
+    store.retry_activity(&claimed, later).await.unwrap();
+    assert!(
+        store.lock_activity(LEASE).await.unwrap().is_none(),
+        "not yet due"
+    );
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    let claimed = store
+        .lock_activity(LEASE)
+        .await
+        .unwrap()
+        .expect("due again");
+    assert_eq!(claimed.task.attempt, 2);
+    assert_eq!(claimed.task.not_before, later);
+
+    // completing queues the result for the instance
     store
         .complete_activity(&claimed, Ok(vec![42]))
         .await

@@ -153,13 +153,14 @@ impl Store for MemoryStore {
     async fn lock_activity(&self, lease: Duration) -> Result<Option<LockedActivity>, StoreError> {
         let now = now_millis();
         let mut inner = self.lock();
-        let key = inner.activities.keys().find(|k| {
-            inner
-                .activity_leases
-                .get(*k)
-                .is_none_or(|l| l.expires <= now)
+        let key = inner.activities.iter().find(|(k, task)| {
+            task.not_before <= now
+                && inner
+                    .activity_leases
+                    .get(*k)
+                    .is_none_or(|l| l.expires <= now)
         });
-        let Some(key) = key.cloned() else {
+        let Some(key) = key.map(|(k, _)| k.clone()) else {
             return Ok(None);
         };
         let granted = inner.lease(now, lease);
@@ -189,6 +190,24 @@ impl Store for MemoryStore {
                 result,
             },
         );
+        Ok(())
+    }
+
+    async fn retry_activity(
+        &self,
+        locked: &LockedActivity,
+        not_before: Millis,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let key = (locked.task.instance.clone(), locked.task.task);
+        if inner.activity_leases.get(&key) != Some(&locked.lease) {
+            return Err(StoreError::LeaseLost);
+        }
+        inner.activity_leases.remove(&key);
+        if let Some(task) = inner.activities.get_mut(&key) {
+            task.attempt += 1;
+            task.not_before = not_before;
+        }
         Ok(())
     }
 

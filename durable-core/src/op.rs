@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::activity::{Activity, ActivityError};
 use crate::codec;
 use crate::orchestration::{OrchestrationContext, StepError};
-use crate::task::{Command, Completions, Millis, TaskId, Wake};
+use crate::task::{Command, Completions, Millis, RetryPolicy, TaskId, Wake};
 
 /// Something an orchestrator can `.await`: activity calls and durable timers (and, as
 /// the runtime grows, external events, sub-orchestrations, joins and races).
@@ -50,11 +50,19 @@ pub trait Waiter: Serialize + DeserializeOwned + 'static {
 #[derive(Debug, Clone)]
 pub struct Call<A: Activity> {
     input: A::Input,
+    retry: Option<RetryPolicy>,
 }
 
 impl<A: Activity> Call<A> {
     pub(crate) fn new(input: A::Input) -> Self {
-        Self { input }
+        Self { input, retry: None }
+    }
+
+    /// Retries the call on failure as `policy` says; the `.await` sees the last
+    /// attempt's error only when every attempt failed.
+    pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
     }
 }
 
@@ -69,6 +77,7 @@ impl<A: Activity> DurableOp for Call<A> {
             task,
             name: A::NAME,
             input,
+            retry: self.retry,
         });
         Ok(CallWaiter {
             task,

@@ -340,11 +340,19 @@ fn advance<S>(
     }
     for command in commands {
         match command {
-            Command::CallActivity { task, name, input } => out.activities.push(ActivityTask {
+            Command::CallActivity {
+                task,
+                name,
+                input,
+                retry,
+            } => out.activities.push(ActivityTask {
                 instance: record.id.clone(),
                 task,
                 name: name.to_owned(),
                 input,
+                attempt: 1,
+                retry,
+                not_before: 0,
             }),
             Command::StartTimer { task, due } => out.timers.push(TimerTask {
                 due,
@@ -456,7 +464,7 @@ async fn run_activity<S: Store>(shared: &Shared<S>, locked: LockedActivity) {
             locked.task.name
         )),
         Some(activity) => {
-            let ctx = ActivityContext::new(locked.task.instance.clone(), 1);
+            let ctx = ActivityContext::new(locked.task.instance.clone(), locked.task.attempt);
             match tokio::spawn(activity(ctx, locked.task.input.clone())).await {
                 Ok(result) => result,
                 Err(e) if e.is_panic() => Err(format!(
@@ -471,6 +479,26 @@ async fn run_activity<S: Store>(shared: &Shared<S>, locked: LockedActivity) {
             }
         }
     };
+    let task = &locked.task;
+    if let (Err(error), Some(delay)) = (
+        &result,
+        task.retry.and_then(|r| r.delay_after(task.attempt)),
+    ) {
+        debug!(
+            attempt = task.attempt,
+            ?delay,
+            "activity failed, retrying: {error}"
+        );
+        let not_before = now_millis() + delay.as_millis() as u64;
+        if let Err(e) = shared.store.retry_activity(&locked, not_before).await {
+            warn!("activity retry not committed: {e}");
+        }
+        return;
+    }
+    let result = result.map_err(|error| match task.attempt {
+        1 => error,
+        n => format!("{error} (after {n} attempts)"),
+    });
     match shared.store.complete_activity(&locked, result).await {
         Ok(()) => shared.instance_work.notify_one(),
         Err(e) => warn!("activity result not committed: {e}"),

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::task::{TaskId, TaskResult, Wake};
+use crate::task::{RetryPolicy, TaskId, TaskResult, Wake};
 
 pub use crate::task::Millis;
 
@@ -81,12 +81,17 @@ pub enum Message {
 }
 
 /// An activity call waiting to run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActivityTask {
     pub instance: String,
     pub task: TaskId,
     pub name: String,
     pub input: Vec<u8>,
+    /// The attempt this is, from 1.
+    pub attempt: u32,
+    pub retry: Option<RetryPolicy>,
+    /// Not to be run before this time (a retry's backoff).
+    pub not_before: Millis,
 }
 
 /// A claim on work, valid until it expires. A commit under a lease that expired and was
@@ -225,6 +230,13 @@ pub trait Store: Send + Sync + 'static {
         result: TaskResult,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Puts a claimed activity task back for its next attempt at `not_before`.
+    fn retry_activity(
+        &self,
+        locked: &LockedActivity,
+        not_before: Millis,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Fires the timers due at `now`: each one's deletion and its completion message
     /// are one atomic write. Returns how many fired and when the next one is due.
     fn fire_timers(
@@ -300,5 +312,13 @@ impl<S: Store> Store for std::sync::Arc<S> {
         now: Millis,
     ) -> impl Future<Output = Result<(usize, Option<Millis>), StoreError>> + Send {
         (**self).fire_timers(now)
+    }
+
+    fn retry_activity(
+        &self,
+        locked: &LockedActivity,
+        not_before: Millis,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).retry_activity(locked, not_before)
     }
 }

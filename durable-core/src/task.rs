@@ -14,18 +14,55 @@ pub type Millis = u64;
 pub struct TaskId(pub u64);
 
 /// Work a step asks for, committed atomically with the step's new state.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     /// Run activity `name` with the encoded `input`; its result completes `task`.
     CallActivity {
         task: TaskId,
         name: &'static str,
         input: Vec<u8>,
+        retry: Option<RetryPolicy>,
     },
     /// Complete `task` at time `due`.
     StartTimer { task: TaskId, due: Millis },
     /// Complete `task` with the next external event called `name`.
     WaitEvent { task: TaskId, name: String },
+}
+
+/// How a failed activity call is retried: up to `max_attempts` attempts in all, the
+/// n-th retry `first_delay * backoff^(n-1)` (at most `max_delay`) after the failure.
+/// The wait is stored with the task, so it survives restarts like a durable timer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub first_delay: std::time::Duration,
+    pub backoff: f64,
+    pub max_delay: std::time::Duration,
+}
+
+impl RetryPolicy {
+    /// `max_attempts` attempts, waiting `first_delay`, then twice as long each time, up
+    /// to a minute.
+    pub fn new(max_attempts: u32, first_delay: std::time::Duration) -> Self {
+        Self {
+            max_attempts,
+            first_delay,
+            backoff: 2.0,
+            max_delay: std::time::Duration::from_secs(60),
+        }
+    }
+
+    /// The wait before attempt `attempt + 1`, if `attempt` failed and attempts remain.
+    pub fn delay_after(&self, attempt: u32) -> Option<std::time::Duration> {
+        if attempt >= self.max_attempts {
+            return None;
+        }
+        let factor = self.backoff.max(1.0).powi(attempt.saturating_sub(1) as i32);
+        let delay = self.first_delay.as_secs_f64() * factor;
+        Some(std::time::Duration::from_secs_f64(
+            delay.min(self.max_delay.as_secs_f64()),
+        ))
+    }
 }
 
 /// When a suspended orchestration is ready to run its next step.
@@ -90,5 +127,45 @@ impl Completions {
     /// Takes the result of `task`, if it arrived.
     pub fn take(&mut self, task: TaskId) -> Option<TaskResult> {
         self.results.remove(&task)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn retry_delays_back_off_up_to_the_cap_and_stop_after_the_last_attempt() {
+        let policy = RetryPolicy {
+            max_attempts: 5,
+            first_delay: Duration::from_millis(100),
+            backoff: 3.0,
+            max_delay: Duration::from_millis(500),
+        };
+        let delays: Vec<_> = (1..=5).map(|a| policy.delay_after(a)).collect();
+        assert_eq!(
+            delays,
+            [
+                Some(Duration::from_millis(100)),
+                Some(Duration::from_millis(300)),
+                Some(Duration::from_millis(500)),
+                Some(Duration::from_millis(500)),
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn nested_wake_conditions() {
+        let wake = Wake::Any(vec![
+            Wake::Task(TaskId(1)),
+            Wake::All(vec![Wake::Task(TaskId(2)), Wake::Task(TaskId(3))]),
+        ]);
+        assert!(wake.waits_for(TaskId(3)) && !wake.waits_for(TaskId(4)));
+        assert!(!wake.is_ready(|t| t == TaskId(2)));
+        assert!(wake.is_ready(|t| t != TaskId(1)));
+        assert!(wake.is_ready(|t| t == TaskId(1)));
+        assert!(Wake::All(vec![]).is_ready(|_| false));
     }
 }

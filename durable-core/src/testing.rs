@@ -106,7 +106,9 @@ impl InlineRunner {
             let mut completions = Completions::new();
             for command in ctx.take_commands() {
                 match command {
-                    Command::CallActivity { task, name, input } => {
+                    Command::CallActivity {
+                        task, name, input, ..
+                    } => {
                         let activity = self
                             .activities
                             .get(name)

@@ -12,7 +12,7 @@
 //! scan the database; leases live in memory too, since RocksDB allows one process per
 //! directory.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -53,8 +53,8 @@ struct State {
     /// Instances with at least one message.
     pending: BTreeSet<String>,
     instance_leases: HashMap<String, Lease>,
-    /// Queued activity tasks.
-    activities: BTreeSet<(String, TaskId)>,
+    /// Queued activity tasks, with the time before which they must not run.
+    activities: BTreeMap<(String, TaskId), Millis>,
     activity_leases: HashMap<(String, TaskId), Lease>,
     /// Started timers, by due time.
     timers: BTreeSet<TimerTask>,
@@ -160,9 +160,12 @@ impl RocksStore {
             .db
             .iterator_cf(self.cf(ACTIVITIES), IteratorMode::Start)
         {
-            let (k, _) = item.map_err(backend)?;
+            let (k, v) = item.map_err(backend)?;
             if let Some((id, task)) = split_key(&k) {
-                state.activities.insert((id, TaskId(task)));
+                let queued: ActivityTask = codec::decode(&v, "activity task").map_err(backend)?;
+                state
+                    .activities
+                    .insert((id, TaskId(task)), queued.not_before);
             }
         }
         for item in self.db.iterator_cf(self.cf(TIMERS), IteratorMode::Start) {
@@ -344,7 +347,9 @@ impl Store for RocksStore {
         }
         state.timers.extend(commit.timers);
         for task in commit.activities {
-            state.activities.insert((task.instance, task.task));
+            state
+                .activities
+                .insert((task.instance, task.task), task.not_before);
         }
         state.instance_leases.remove(&id);
         Ok(())
@@ -367,13 +372,14 @@ impl Store for RocksStore {
         let next = state
             .activities
             .iter()
-            .find(|k| {
-                state
-                    .activity_leases
-                    .get(*k)
-                    .is_none_or(|l| l.expires <= now)
+            .find(|(k, not_before)| {
+                **not_before <= now
+                    && state
+                        .activity_leases
+                        .get(*k)
+                        .is_none_or(|l| l.expires <= now)
             })
-            .cloned();
+            .map(|(k, _)| k.clone());
         let Some((id, task)) = next else {
             return Ok(None);
         };
@@ -420,6 +426,31 @@ impl Store for RocksStore {
         state.activity_leases.remove(&k);
         state.activities.remove(&k);
         state.pending.insert(k.0);
+        Ok(())
+    }
+
+    async fn retry_activity(
+        &self,
+        locked: &LockedActivity,
+        not_before: Millis,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let k = (locked.task.instance.clone(), locked.task.task);
+        if state.activity_leases.get(&k) != Some(&locked.lease) {
+            return Err(StoreError::LeaseLost);
+        }
+        let mut next = locked.task.clone();
+        next.attempt += 1;
+        next.not_before = not_before;
+        let mut batch = WriteBatch::default();
+        batch.put_cf(
+            self.cf(ACTIVITIES),
+            key(&k.0, k.1 .0),
+            encode(&next, "activity task")?,
+        );
+        self.write(batch)?;
+        state.activity_leases.remove(&k);
+        state.activities.insert(k, not_before);
         Ok(())
     }
 
