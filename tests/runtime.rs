@@ -98,6 +98,20 @@ async fn persistent(ctx: OrchestrationContext, attempts: u32) -> Result<u64, Tes
 }
 
 #[orchestrator]
+async fn parent(ctx: OrchestrationContext, n: u64) -> Result<(u64, String), TestError> {
+    let children: Vec<_> = (1..=n).map(|i| ctx.sub_orchestration(chain, i)).collect();
+    let mut total = 0;
+    for child in join_all(children).await {
+        total += child.map_err(|e| TestError::Rejected(e.to_string()))?;
+    }
+    let failed = match ctx.sub_orchestration(fragile, 0).await {
+        Ok(_) => "no failure".to_string(),
+        Err(e) => e.to_string(),
+    };
+    Ok((total, failed))
+}
+
+#[orchestrator]
 async fn fan(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError> {
     let calls: Vec<_> = (0..n).map(|i| ctx.call(double, i)).collect();
     let doubled = join_all(calls).await;
@@ -133,6 +147,7 @@ fn runtime(store: Arc<MemoryStore>) -> Runtime<Arc<MemoryStore>> {
         .orchestration(persistent)
         .activity(flaky)
         .orchestration(fan)
+        .orchestration(parent)
         .orchestration(verify)
         .activity(add)
         .orchestration(approvals)
@@ -377,6 +392,30 @@ async fn failed_calls_are_retried_with_backoff() {
     assert!(
         failed.contains("attempt 2 failed (after 2 attempts)"),
         "{failed}"
+    );
+    runtime.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sub_orchestrations_report_to_their_parent() {
+    let runtime = runtime(Arc::default());
+    let client = runtime.client();
+    let id = client.start(parent, Some("p"), &4).await.unwrap();
+    let (total, failed) = client.wait(parent, &id, WAIT).await.unwrap().unwrap();
+    let expected: u64 = (1..=4u64).map(|n| (0..n).map(|i| i * 2).sum::<u64>()).sum();
+    assert_eq!(total, expected);
+    assert!(
+        failed.starts_with("sub-orchestration `fragile` (p:"),
+        "{failed}"
+    );
+    assert!(
+        failed.contains("activity `explode` panicked: boom"),
+        "{failed}"
+    );
+    let child = client.status("p:0").await.unwrap().unwrap();
+    assert_eq!(
+        (child.name.as_str(), child.status),
+        ("chain", RuntimeStatus::Completed)
     );
     runtime.shutdown().await;
 }

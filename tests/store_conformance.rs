@@ -26,6 +26,7 @@ fn record(id: &str) -> InstanceRecord {
         next_task: 0,
         event_waits: vec![],
         events: vec![],
+        parent: None,
     }
 }
 
@@ -85,15 +86,35 @@ async fn conformance<S: Store>(store: S) {
                     task: TaskId(1),
                 }],
                 messages: vec![],
+                children: vec![record("child")],
             },
         )
         .await
         .unwrap();
     assert_eq!(store.instance("a").await.unwrap(), Some(next.clone()));
-    assert!(
-        store.lock_instance(LEASE).await.unwrap().is_none(),
-        "inbox is empty"
-    );
+    // the child started in the same commit, with its start message; a's inbox is empty
+    let child = store
+        .lock_instance(LEASE)
+        .await
+        .unwrap()
+        .expect("the child starts");
+    assert_eq!(child.record.id, "child");
+    assert_eq!(child.messages.len(), 1);
+    assert!(store.lock_instance(LEASE).await.unwrap().is_none());
+    store
+        .commit_step(
+            &child.lease,
+            StepCommit {
+                record: child.record.clone(),
+                consumed: child.messages.iter().map(|(s, _)| *s).collect(),
+                activities: vec![],
+                timers: vec![],
+                messages: vec![],
+                children: vec![],
+            },
+        )
+        .await
+        .unwrap();
 
     // a second commit under the released lease is refused
     let again = store
@@ -105,6 +126,7 @@ async fn conformance<S: Store>(store: S) {
                 activities: vec![],
                 timers: vec![],
                 messages: vec![],
+                children: vec![],
             },
         )
         .await;
@@ -135,6 +157,7 @@ async fn conformance<S: Store>(store: S) {
                 activities: vec![],
                 timers: vec![],
                 messages: vec![],
+                children: vec![],
             },
         )
         .await
@@ -207,6 +230,7 @@ async fn conformance<S: Store>(store: S) {
                 activities: vec![],
                 timers: vec![],
                 messages: vec![],
+                children: vec![],
             },
         )
         .await;
@@ -220,6 +244,7 @@ async fn conformance<S: Store>(store: S) {
                 activities: vec![],
                 timers: vec![],
                 messages: vec![],
+                children: vec![],
             },
         )
         .await
@@ -272,6 +297,7 @@ async fn messages_between_instances<S: Store>(store: S) {
                 activities: vec![],
                 timers: vec![],
                 messages: vec![("y".into(), note.clone())],
+                children: vec![],
             },
         )
         .await
@@ -285,6 +311,7 @@ async fn messages_between_instances<S: Store>(store: S) {
                 activities: vec![],
                 timers: vec![],
                 messages: vec![],
+                children: vec![],
             },
         )
         .await

@@ -81,6 +81,7 @@ impl<S: Store> Client<S> {
             next_task: 0,
             event_waits: Vec::new(),
             events: Vec::new(),
+            parent: None,
         };
         self.shared.store.create(record).await?;
         self.shared.instance_work.notify_one();

@@ -21,7 +21,7 @@ pub use activity::{Activity, ActivityContext, ActivityError};
 pub use client::{Client, ClientError, InstanceStatus};
 pub use combine::{join, join_all, select, Either};
 pub use memory::MemoryStore;
-pub use op::{Call, DurableOp, Event, Timer, Waiter};
+pub use op::{Call, DurableOp, Event, OrchestrationError, SubOrchestration, Timer, Waiter};
 pub use orchestration::{
     Orchestration, OrchestrationContext, Step, StepError, StepInput, Suspension,
 };

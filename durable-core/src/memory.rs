@@ -137,6 +137,13 @@ impl Store for MemoryStore {
         for (instance, message) in commit.messages {
             inner.enqueue(&instance, message);
         }
+        for child in commit.children {
+            if !inner.instances.contains_key(&child.id) {
+                let child_id = child.id.clone();
+                inner.instances.insert(child_id.clone(), child);
+                inner.enqueue(&child_id, Message::Start);
+            }
+        }
         inner.instances.insert(id.clone(), commit.record);
         inner.instance_leases.remove(&id);
         Ok(())

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::activity::{Activity, ActivityError};
 use crate::codec;
+use crate::orchestration::Orchestration;
 use crate::orchestration::{OrchestrationContext, StepError};
 use crate::task::{Command, Completions, Millis, RetryPolicy, TaskId, Wake};
 
@@ -228,6 +229,80 @@ impl<T: DeserializeOwned + 'static> Waiter for EventWaiter<T> {
                 error: message,
             }),
             None => Err(StepError::MissingResult(self.task)),
+        }
+    }
+}
+
+/// A sub-orchestration failed: what `ctx.sub_orchestration(..).await` gives then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("sub-orchestration `{orchestration}` ({id}) failed: {message}")]
+pub struct OrchestrationError {
+    pub orchestration: String,
+    pub id: String,
+    pub message: String,
+}
+
+/// A sub-orchestration: `ctx.sub_orchestration(orchestration, input)`. Its instance id is
+/// the parent's id and the task number, so it is started once whatever happens.
+#[must_use = "a durable operation does nothing until an orchestrator awaits it"]
+pub struct SubOrchestration<O: Orchestration> {
+    input: O::Input,
+}
+
+impl<O: Orchestration> SubOrchestration<O> {
+    pub(crate) fn new(input: O::Input) -> Self {
+        Self { input }
+    }
+}
+
+impl<O: Orchestration> DurableOp for SubOrchestration<O> {
+    type Output = Result<O::Output, OrchestrationError>;
+    type Waiter = SubOrchestrationWaiter<O>;
+
+    fn schedule(self, ctx: &OrchestrationContext) -> Result<Self::Waiter, StepError> {
+        let input = codec::encode(&self.input, "orchestration input")?;
+        let task = ctx.new_task();
+        let id = format!("{}:{}", ctx.instance_id(), task.0);
+        ctx.command(Command::StartChild {
+            task,
+            name: O::NAME,
+            id: id.clone(),
+            input,
+        });
+        Ok(SubOrchestrationWaiter {
+            task,
+            id,
+            orchestration: PhantomData,
+        })
+    }
+}
+
+/// The saved half of a [`SubOrchestration`].
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct SubOrchestrationWaiter<O> {
+    task: TaskId,
+    id: String,
+    #[serde(skip)]
+    orchestration: PhantomData<fn() -> O>,
+}
+
+impl<O: Orchestration> Waiter for SubOrchestrationWaiter<O> {
+    type Output = Result<O::Output, OrchestrationError>;
+
+    fn wake(&self) -> Wake {
+        Wake::Task(self.task)
+    }
+
+    fn complete(self, completions: &mut Completions) -> Result<Self::Output, StepError> {
+        match completions.take(self.task) {
+            None => Err(StepError::MissingResult(self.task)),
+            Some(Ok(bytes)) => Ok(Ok(codec::decode(&bytes, "orchestration output")?)),
+            Some(Err(message)) => Ok(Err(OrchestrationError {
+                orchestration: O::NAME.to_owned(),
+                id: self.id,
+                message,
+            })),
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::activity::Activity;
 use crate::codec::CodecError;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::op::{Call, Event, Timer};
+use crate::op::{Call, Event, SubOrchestration, Timer};
 use crate::task::{Command, Completions, Millis, TaskId, Wake};
 
 /// An orchestration, implemented by `#[orchestrator]` on an `async fn`.
@@ -155,6 +155,17 @@ impl OrchestrationContext {
         name: impl Into<String>,
     ) -> Event<T> {
         Event::new(name.into())
+    }
+
+    /// Starts `orchestration` with `input` as a child instance; `.await` it for
+    /// `Result<Output, OrchestrationError>`.
+    pub fn sub_orchestration<O: Orchestration>(
+        &self,
+        orchestration: O,
+        input: O::Input,
+    ) -> SubOrchestration<O> {
+        let _ = orchestration;
+        SubOrchestration::new(input)
     }
 
     /// Calls `activity` with `input`; `.await` it for `Result<Output, ActivityError>`.

@@ -214,6 +214,7 @@ struct Outbox {
     activities: Vec<ActivityTask>,
     timers: Vec<TimerTask>,
     messages: Vec<(String, Message)>,
+    children: Vec<InstanceRecord>,
 }
 
 /// Runs one step of a claimed instance and commits it.
@@ -238,6 +239,7 @@ async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstance) {
         activities: out.activities,
         timers: out.timers,
         messages: out.messages,
+        children: out.children,
     };
     match shared.store.commit_step(&lease, commit).await {
         Ok(()) => {
@@ -336,6 +338,17 @@ fn advance<S>(
         Err(error) => fail(record, error),
     }
     if record.status.is_terminal() {
+        if let Some((parent, task)) = &record.parent {
+            let result = match (&record.output, &record.error) {
+                (Some(output), _) => Ok(output.clone()),
+                (None, error) => Err(error.clone().unwrap_or_default()),
+            };
+            let message = Message::TaskCompleted {
+                task: *task,
+                result,
+            };
+            out.messages.push((parent.clone(), message));
+        }
         return;
     }
     for command in commands {
@@ -359,6 +372,30 @@ fn advance<S>(
                 instance: record.id.clone(),
                 task,
             }),
+            Command::StartChild {
+                task,
+                name,
+                id,
+                input,
+            } => {
+                let now = now_millis();
+                out.children.push(InstanceRecord {
+                    id,
+                    name: name.to_owned(),
+                    status: RuntimeStatus::Pending,
+                    input,
+                    output: None,
+                    error: None,
+                    created: now,
+                    updated: now,
+                    state: None,
+                    wake: None,
+                    next_task: 0,
+                    event_waits: Vec::new(),
+                    events: Vec::new(),
+                    parent: Some((record.id.clone(), task)),
+                });
+            }
             Command::WaitEvent { task, name } => {
                 match record.events.iter().position(|(n, _)| *n == name) {
                     Some(i) => {

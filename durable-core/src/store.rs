@@ -67,6 +67,8 @@ pub struct InstanceRecord {
     pub event_waits: Vec<(String, TaskId)>,
     /// Events raised while nothing waited for them, oldest first: event name, payload.
     pub events: Vec<(String, Vec<u8>)>,
+    /// For a sub-orchestration: the parent instance and the task its end completes.
+    pub parent: Option<(String, TaskId)>,
 }
 
 /// Something that happened to an instance, waiting in its inbox.
@@ -138,6 +140,10 @@ pub struct StepCommit {
     pub timers: Vec<TimerTask>,
     /// Messages for instances' inboxes (this one's or others').
     pub messages: Vec<(String, Message)>,
+    /// Sub-orchestrations the step started, each with its start message; one whose id
+    /// exists already is left as it is (child ids are deterministic, so a step that runs
+    /// twice starts each child once).
+    pub children: Vec<InstanceRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

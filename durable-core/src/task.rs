@@ -27,6 +27,13 @@ pub enum Command {
     StartTimer { task: TaskId, due: Millis },
     /// Complete `task` with the next external event called `name`.
     WaitEvent { task: TaskId, name: String },
+    /// Start orchestration `name` as instance `id` with `input`; its end completes `task`.
+    StartChild {
+        task: TaskId,
+        name: &'static str,
+        id: String,
+        input: Vec<u8>,
+    },
 }
 
 /// How a failed activity call is retried: up to `max_attempts` attempts in all, the

@@ -38,6 +38,10 @@ pub enum InlineError {
     UnknownActivity(&'static str),
     #[error("the orchestration suspended, but what it waits for can never arrive")]
     Stuck,
+    #[error(
+        "the inline runner does not run sub-orchestrations (`{0}`); use a Runtime on a MemoryStore"
+    )]
+    SubOrchestration(&'static str),
 }
 
 impl InlineRunner {
@@ -118,6 +122,9 @@ impl InlineRunner {
                     }
                     // time is not waited for in-process: a timer fires at once
                     Command::StartTimer { task, .. } => completions.insert(task, Ok(Vec::new())),
+                    Command::StartChild { name, .. } => {
+                        return Err(InlineError::SubOrchestration(name))
+                    }
                     Command::WaitEvent { task, name } => {
                         if let Some(i) = events.iter().position(|(n, _)| *n == name) {
                             completions.insert(task, Ok(events.remove(i).1));

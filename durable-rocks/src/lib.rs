@@ -340,11 +340,29 @@ impl Store for RocksStore {
                 encode(message, "message")?,
             );
         }
+        let mut started = Vec::new();
+        for child in &commit.children {
+            if self.record(&child.id)?.is_none() {
+                seq += 1;
+                batch.put_cf(
+                    self.cf(INSTANCES),
+                    &child.id,
+                    encode(child, "instance record")?,
+                );
+                batch.put_cf(
+                    self.cf(INBOX),
+                    key(&child.id, seq),
+                    encode(&Message::Start, "message")?,
+                );
+                started.push(child.id.clone());
+            }
+        }
         self.write(batch)?;
         state.next_seq = seq;
         for (instance, _) in commit.messages {
             state.pending.insert(instance);
         }
+        state.pending.extend(started);
         state.timers.extend(commit.timers);
         for task in commit.activities {
             state
