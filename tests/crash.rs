@@ -1,0 +1,265 @@
+//! Crash test: a worker process runs a mixed workload on RocksDB and is SIGKILLed at
+//! random moments, 20 times, then restarted once more to finish. Every orchestration
+//! must complete with the right output, none lost and none duplicated. Activities append
+//! a line per execution to a log, so the test can report how often an activity ran again
+//! after a crash (at-least-once execution allows that).
+//!
+//! The worker is this test binary itself, re-run with `DURABLE_CRASH_DIR` set, which is
+//! why the test has its own `main` (`harness = false`).
+
+mod support;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use durable::rocks::RocksStore;
+use durable::{
+    activity, join_all, orchestrator, ClientError, OrchestrationContext, Runtime, RuntimeStatus,
+    Store, StoreError,
+};
+use support::TestError;
+
+const DIR: &str = "DURABLE_CRASH_DIR";
+const CHAINS: u64 = 100;
+const FANOUTS: u64 = 50;
+const TIMERS: u64 = 25;
+const EVENTS: u64 = 25;
+const PARENTS: u64 = 25;
+
+fn log_path() -> PathBuf {
+    Path::new(&std::env::var(DIR).expect("worker mode")).join("executions.log")
+}
+
+/// Appends `key` to the execution log: one line per execution of an activity.
+fn record(key: String) -> Result<(), String> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path())
+        .map_err(|e| e.to_string())?;
+    // one write call, so a kill cannot leave half a line
+    file.write_all(format!("{key}\n").as_bytes())
+        .map_err(|e| e.to_string())
+}
+
+#[activity]
+async fn work(input: (String, u64)) -> Result<u64, String> {
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    record(format!("{}/{}", input.0, input.1))?;
+    Ok(input.1 * 3)
+}
+
+#[orchestrator]
+async fn chain(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError> {
+    let id = ctx.instance_id().to_owned();
+    let mut total = 0;
+    for step in 0..n {
+        total += ctx.call(work, (id.clone(), step)).await?;
+    }
+    Ok(total)
+}
+
+#[orchestrator]
+async fn fanout(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError> {
+    let id = ctx.instance_id().to_owned();
+    let calls: Vec<_> = (0..n).map(|i| ctx.call(work, (id.clone(), i))).collect();
+    let mut total = 0;
+    for result in join_all(calls).await {
+        total += result?;
+    }
+    Ok(total)
+}
+
+#[orchestrator]
+async fn sleeper(ctx: OrchestrationContext, millis: u64) -> Result<u64, TestError> {
+    ctx.timer(Duration::from_millis(millis)).await;
+    let id = ctx.instance_id().to_owned();
+    let after = ctx.call(work, (id, 1)).await?;
+    ctx.timer(Duration::from_millis(millis)).await;
+    Ok(after)
+}
+
+#[orchestrator]
+async fn waiter(ctx: OrchestrationContext, _: ()) -> Result<u64, TestError> {
+    let value: u64 = ctx.event("go").await;
+    let id = ctx.instance_id().to_owned();
+    Ok(ctx.call(work, (id, value)).await?)
+}
+
+#[orchestrator]
+async fn parent(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError> {
+    let first = ctx.sub_orchestration(chain, n).await;
+    let second = ctx.sub_orchestration(chain, n + 1).await;
+    let to_error = |e: durable::OrchestrationError| TestError::Rejected(e.to_string());
+    Ok(first.map_err(to_error)? + second.map_err(to_error)?)
+}
+
+fn chain_total(n: u64) -> u64 {
+    (0..n).map(|i| i * 3).sum()
+}
+
+/// Every instance the worker starts, with the output it must end with.
+fn workload() -> Vec<(String, u64)> {
+    let mut all = Vec::new();
+    all.extend((0..CHAINS).map(|i| (format!("chain-{i}"), chain_total(5))));
+    all.extend((0..FANOUTS).map(|i| (format!("fanout-{i}"), chain_total(50))));
+    all.extend((0..TIMERS).map(|i| (format!("sleeper-{i}"), 3)));
+    all.extend((0..EVENTS).map(|i| (format!("waiter-{i}"), i * 3)));
+    all.extend((0..PARENTS).map(|i| (format!("parent-{i}"), chain_total(3) + chain_total(4))));
+    all
+}
+
+async fn start<O: durable::Orchestration>(
+    client: &durable::Client<RocksStore>,
+    orchestration: O,
+    id: &str,
+    input: &O::Input,
+) {
+    match client.start(orchestration, Some(id), input).await {
+        Ok(_) | Err(ClientError::Store(StoreError::AlreadyExists(_))) => {}
+        Err(e) => panic!("cannot start {id}: {e}"),
+    }
+}
+
+/// The worker: starts (or finds) every instance, raises the events, and runs until all
+/// have ended.
+async fn worker(dir: &Path) {
+    let store = RocksStore::open(dir.join("db")).expect("the store opens");
+    let runtime = Runtime::builder(store)
+        .orchestration(chain)
+        .orchestration(fanout)
+        .orchestration(sleeper)
+        .orchestration(waiter)
+        .orchestration(parent)
+        .activity(work)
+        .concurrency(2, 8)
+        .lease(Duration::from_secs(5))
+        .poll_interval(Duration::from_millis(10))
+        .start();
+    let client = runtime.client();
+    for i in 0..CHAINS {
+        start(&client, chain, &format!("chain-{i}"), &5).await;
+    }
+    for i in 0..FANOUTS {
+        start(&client, fanout, &format!("fanout-{i}"), &50).await;
+    }
+    for i in 0..TIMERS {
+        start(&client, sleeper, &format!("sleeper-{i}"), &30).await;
+    }
+    for i in 0..EVENTS {
+        let id = format!("waiter-{i}");
+        start(&client, waiter, &id, &()).await;
+        let done = client
+            .status(&id)
+            .await
+            .unwrap()
+            .is_some_and(|s| s.status.is_terminal());
+        if !done {
+            client.raise_event(&id, "go", &i).await.unwrap();
+        }
+    }
+    for i in 0..PARENTS {
+        start(&client, parent, &format!("parent-{i}"), &3).await;
+    }
+    loop {
+        let mut open = 0;
+        for (id, _) in workload() {
+            let status = client.status(&id).await.unwrap().expect("started");
+            if !status.status.is_terminal() {
+                open += 1;
+            }
+        }
+        if open == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    runtime.shutdown().await;
+}
+
+fn main() {
+    match std::env::var(DIR) {
+        Ok(dir) => tokio::runtime::Runtime::new()
+            .expect("a tokio runtime")
+            .block_on(worker(Path::new(&dir))),
+        Err(_) => workload_survives_twenty_sigkills(),
+    }
+}
+
+fn spawn_worker(dir: &Path) -> std::process::Child {
+    Command::new(std::env::current_exe().expect("the test binary"))
+        .env(DIR, dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the worker starts")
+}
+
+/// A small xorshift generator: kill times differ between runs without a dependency.
+fn random_millis(state: &mut u64, from: u64, to: u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    from + *state % (to - from)
+}
+
+fn workload_survives_twenty_sigkills() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    let started = Instant::now();
+    let mut kills = 0;
+    while kills < 20 {
+        let mut child = spawn_worker(dir.path());
+        std::thread::sleep(Duration::from_millis(random_millis(&mut seed, 150, 700)));
+        if child.try_wait().unwrap().is_some() {
+            break; // finished before this kill: nothing left to interrupt
+        }
+        child.kill().expect("SIGKILL");
+        child.wait().unwrap();
+        kills += 1;
+    }
+    let status = spawn_worker(dir.path())
+        .wait()
+        .expect("the last worker runs");
+    assert!(status.success(), "the last worker failed: {status}");
+
+    let store = RocksStore::open(dir.path().join("db")).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for (id, expected) in workload() {
+        let record = rt.block_on(store.instance(&id)).unwrap().expect("not lost");
+        assert_eq!(
+            record.status,
+            RuntimeStatus::Completed,
+            "{id}: {:?}",
+            record.error
+        );
+        let output: u64 = durable::codec::decode(&record.output.unwrap(), "output").unwrap();
+        assert_eq!(output, expected, "{id}");
+    }
+    let log = std::fs::read_to_string(dir.path().join("executions.log")).unwrap();
+    let mut counts: HashMap<&str, u64> = HashMap::new();
+    for line in log.lines() {
+        *counts.entry(line).or_default() += 1;
+    }
+    let executions: u64 = counts.values().sum();
+    let unique = counts.len() as u64;
+    let expected_unique = CHAINS * 5 + FANOUTS * 50 + TIMERS + EVENTS + PARENTS * (3 + 4);
+    assert_eq!(unique, expected_unique, "every activity call ran");
+    println!(
+        "crash test: {kills} SIGKILLs in {:.1} s; {executions} activity executions for {unique} calls: \
+         duplicate-execution rate {:.2}%",
+        started.elapsed().as_secs_f64(),
+        100.0 * (executions - unique) as f64 / unique as f64
+    );
+    assert!(
+        kills >= 20,
+        "the workload finished after only {kills} kills"
+    );
+}
