@@ -9,10 +9,10 @@
 
 pub use durable_core::{
     codec, join, join_all, select, store, testing, Activity, ActivityContext, ActivityError, Call,
-    Client, ClientError, Command, Completions, DurableOp, Either, Event, InstanceStatus,
-    MemoryStore, Orchestration, OrchestrationContext, OrchestrationError, RetryPolicy, Runtime,
-    RuntimeBuilder, RuntimeStatus, Step, StepError, StepInput, Store, StoreError, Suspension,
-    TaskId, TaskResult, Timer, Waiter, Wake,
+    Client, ClientError, Command, Completions, DurableOp, Either, Event, InstanceFilter,
+    InstanceStatus, MemoryStore, Orchestration, OrchestrationContext, OrchestrationError,
+    RetryPolicy, Runtime, RuntimeBuilder, RuntimeStatus, Step, StepError, StepInput, Store,
+    StoreError, Suspension, TaskId, TaskResult, Timer, Waiter, Wake,
 };
 pub use durable_macros::{activity, orchestrator};
 

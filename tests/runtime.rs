@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use durable::{
-    activity, join, join_all, orchestrator, select, ClientError, Either, MemoryStore,
-    OrchestrationContext, Runtime, RuntimeStatus, StoreError,
+    activity, join, join_all, orchestrator, select, ClientError, Either, InstanceFilter,
+    MemoryStore, OrchestrationContext, Runtime, RuntimeStatus, StoreError,
 };
 use support::*;
 
@@ -112,6 +112,18 @@ async fn parent(ctx: OrchestrationContext, n: u64) -> Result<(u64, String), Test
 }
 
 #[orchestrator]
+async fn phases(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError> {
+    let mut total = 0;
+    for phase in 0..n {
+        ctx.set_custom_status(&format!("phase {phase}"))
+            .map_err(|e| TestError::Rejected(e.to_string()))?;
+        let step: u64 = ctx.event("next").await;
+        total += ctx.call(double, step).await?;
+    }
+    Ok(total)
+}
+
+#[orchestrator]
 async fn fan(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError> {
     let calls: Vec<_> = (0..n).map(|i| ctx.call(double, i)).collect();
     let doubled = join_all(calls).await;
@@ -148,6 +160,7 @@ fn runtime(store: Arc<MemoryStore>) -> Runtime<Arc<MemoryStore>> {
         .activity(flaky)
         .orchestration(fan)
         .orchestration(parent)
+        .orchestration(phases)
         .orchestration(verify)
         .activity(add)
         .orchestration(approvals)
@@ -417,5 +430,107 @@ async fn sub_orchestrations_report_to_their_parent() {
         (child.name.as_str(), child.status),
         ("chain", RuntimeStatus::Completed)
     );
+    runtime.shutdown().await;
+}
+
+async fn until<F: Fn(&durable::InstanceStatus) -> bool>(
+    client: &durable::Client<Arc<MemoryStore>>,
+    id: &str,
+    ok: F,
+) -> durable::InstanceStatus {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let status = client.status(id).await.unwrap().unwrap();
+        if ok(&status) {
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{id} stuck at {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instance_management() {
+    let runtime = runtime(Arc::default());
+    let client = runtime.client();
+    let decode = |bytes: &Option<Vec<u8>>| -> String {
+        durable::codec::decode(bytes.as_ref().unwrap(), "status").unwrap()
+    };
+
+    // custom status and what it waits on
+    let id = client.start(phases, Some("m-1"), &2).await.unwrap();
+    let status = until(&client, &id, |s| s.custom_status.is_some()).await;
+    assert_eq!(decode(&status.custom_status), "phase 0");
+    assert!(status.waiting_on.is_some());
+    assert_eq!(status.status, RuntimeStatus::Running);
+
+    // suspended: events wait; resumed: they apply
+    client.suspend(&id).await.unwrap();
+    until(&client, &id, |s| s.status == RuntimeStatus::Suspended).await;
+    client.raise_event(&id, "next", &5u64).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let status = client.status(&id).await.unwrap().unwrap();
+    assert_eq!(status.status, RuntimeStatus::Suspended);
+    assert_eq!(decode(&status.custom_status), "phase 0");
+    client.resume(&id).await.unwrap();
+    let status = until(&client, &id, |s| {
+        s.custom_status.as_ref().is_some_and(|c| c.len() > 1)
+            && decode(&s.custom_status) == "phase 1"
+    })
+    .await;
+    assert_eq!(status.status, RuntimeStatus::Running);
+    client.raise_event(&id, "next", &1u64).await.unwrap();
+    assert_eq!(client.wait(phases, &id, WAIT).await.unwrap(), Ok(12));
+
+    // terminated: ends with the reason, late events are dropped
+    let stopped = client.start(phases, Some("m-2"), &3).await.unwrap();
+    until(&client, &stopped, |s| s.status == RuntimeStatus::Running).await;
+    client
+        .terminate(&stopped, "operator said so")
+        .await
+        .unwrap();
+    let status = until(&client, &stopped, |s| s.status.is_terminal()).await;
+    assert_eq!(status.status, RuntimeStatus::Terminated);
+    assert_eq!(status.error.as_deref(), Some("operator said so"));
+    assert_eq!(
+        client.wait(phases, &stopped, WAIT).await.unwrap(),
+        Err("operator said so".into())
+    );
+
+    // list and purge
+    let running = client.start(phases, Some("m-3"), &1).await.unwrap();
+    until(&client, &running, |s| s.status == RuntimeStatus::Running).await;
+    let mine = InstanceFilter {
+        name: Some("phases".into()),
+        ..Default::default()
+    };
+    let listed: Vec<String> = client
+        .list(&mine, None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(listed, ["m-1", "m-2", "m-3"]);
+    let second_page = client.list(&mine, Some("m-1"), 1).await.unwrap();
+    assert_eq!(second_page[0].id, "m-2");
+    assert!(
+        !client.purge(&running).await.unwrap(),
+        "a running instance is kept"
+    );
+    assert!(client.purge("m-1").await.unwrap());
+    assert_eq!(client.status("m-1").await.unwrap(), None);
+    assert_eq!(client.purge_where(&mine).await.unwrap(), 1);
+    let left: Vec<String> = client
+        .list(&mine, None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(left, ["m-3"]);
     runtime.shutdown().await;
 }

@@ -6,28 +6,13 @@ use std::time::Duration;
 
 use durable::rocks::RocksStore;
 use durable::store::{
-    now_millis, ActivityTask, InstanceRecord, Message, RuntimeStatus, StepCommit, Store,
-    StoreError, TimerTask,
+    now_millis, ActivityTask, InstanceFilter, InstanceRecord, Message, Page, RuntimeStatus,
+    StepCommit, Store, StoreError, TimerTask,
 };
 use durable::{TaskId, Wake};
 
 fn record(id: &str) -> InstanceRecord {
-    InstanceRecord {
-        id: id.into(),
-        name: "orchestration".into(),
-        status: RuntimeStatus::Pending,
-        input: vec![1, 2, 3],
-        output: None,
-        error: None,
-        created: now_millis(),
-        updated: now_millis(),
-        state: None,
-        wake: None,
-        next_task: 0,
-        event_waits: vec![],
-        events: vec![],
-        parent: None,
-    }
+    InstanceRecord::new(id.into(), "orchestration", vec![1, 2, 3], None)
 }
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -331,4 +316,73 @@ async fn memory_store_messages() {
 async fn rocks_store_messages() {
     let dir = tempfile::tempdir().unwrap();
     messages_between_instances(RocksStore::open(dir.path()).unwrap()).await;
+}
+
+async fn listing_and_purging<S: Store>(store: S) {
+    for (i, id) in ["b", "a", "d", "c", "e"].into_iter().enumerate() {
+        let mut r = record(id);
+        r.name = if i % 2 == 0 { "even" } else { "odd" }.into();
+        r.created = 1_000 + i as u64;
+        store.create(r).await.unwrap();
+    }
+    let all = InstanceFilter::default();
+    let page = |after: Option<&str>, limit| Page {
+        after: after.map(str::to_owned),
+        limit,
+    };
+    let ids = |rs: Vec<InstanceRecord>| rs.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.list(&all, &page(None, 2)).await.unwrap()),
+        ["a", "b"]
+    );
+    assert_eq!(
+        ids(store.list(&all, &page(Some("b"), 2)).await.unwrap()),
+        ["c", "d"]
+    );
+    assert_eq!(
+        ids(store.list(&all, &page(Some("d"), 2)).await.unwrap()),
+        ["e"]
+    );
+    let even = InstanceFilter {
+        name: Some("even".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(store.list(&even, &page(None, 10)).await.unwrap()),
+        ["b", "d", "e"]
+    );
+    let window = InstanceFilter {
+        created_from: Some(1_001),
+        created_to: Some(1_003),
+        statuses: vec![RuntimeStatus::Pending],
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(store.list(&window, &page(None, 10)).await.unwrap()),
+        ["a", "d"]
+    );
+    let done = InstanceFilter {
+        statuses: vec![RuntimeStatus::Completed],
+        ..Default::default()
+    };
+    assert!(store.list(&done, &page(None, 10)).await.unwrap().is_empty());
+
+    assert!(store.purge("c").await.unwrap());
+    assert!(!store.purge("c").await.unwrap());
+    assert_eq!(store.instance("c").await.unwrap(), None);
+    assert_eq!(
+        ids(store.list(&all, &page(None, 10)).await.unwrap()),
+        ["a", "b", "d", "e"]
+    );
+}
+
+#[tokio::test]
+async fn memory_store_listing() {
+    listing_and_purging(durable::MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn rocks_store_listing() {
+    let dir = tempfile::tempdir().unwrap();
+    listing_and_purging(RocksStore::open(dir.path()).unwrap()).await;
 }

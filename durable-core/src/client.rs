@@ -8,7 +8,10 @@ use tokio::time::Instant;
 use crate::codec::{self, CodecError};
 use crate::orchestration::Orchestration;
 use crate::runtime::Shared;
-use crate::store::{now_millis, InstanceRecord, RuntimeStatus, Store, StoreError};
+use crate::store::{
+    InstanceFilter, InstanceRecord, Message, Millis, Page, RuntimeStatus, Store, StoreError,
+};
+use crate::task::Wake;
 
 /// Starts instances and reads their status. Cheap to clone.
 pub struct Client<S> {
@@ -39,16 +42,41 @@ pub enum ClientError {
     Timeout(String),
 }
 
-/// An instance as seen from outside.
+/// An instance as seen from outside. Payloads are encoded; decode them with
+/// [`codec::decode`] into the orchestration's types.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceStatus {
     pub id: String,
     pub name: String,
     pub status: RuntimeStatus,
-    /// Why it failed, if it failed.
+    pub input: Vec<u8>,
+    /// The output, once completed.
+    pub output: Option<Vec<u8>>,
+    /// Why it failed or was terminated.
     pub error: Option<String>,
-    pub created: crate::store::Millis,
-    pub updated: crate::store::Millis,
+    /// The last value the orchestration passed to `ctx.set_custom_status`.
+    pub custom_status: Option<Vec<u8>>,
+    /// What it waits for, while it waits.
+    pub waiting_on: Option<Wake>,
+    pub created: Millis,
+    pub updated: Millis,
+}
+
+impl From<InstanceRecord> for InstanceStatus {
+    fn from(r: InstanceRecord) -> Self {
+        Self {
+            id: r.id,
+            name: r.name,
+            status: r.status,
+            input: r.input,
+            output: r.output,
+            error: r.error,
+            custom_status: r.custom_status,
+            waiting_on: r.wake,
+            created: r.created,
+            updated: r.updated,
+        }
+    }
 }
 
 impl<S: Store> Client<S> {
@@ -66,23 +94,8 @@ impl<S: Store> Client<S> {
     ) -> Result<String, ClientError> {
         let _ = orchestration;
         let id = id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-        let now = now_millis();
-        let record = InstanceRecord {
-            id: id.clone(),
-            name: O::NAME.to_owned(),
-            status: RuntimeStatus::Pending,
-            input: codec::encode(input, "orchestration input")?,
-            output: None,
-            error: None,
-            created: now,
-            updated: now,
-            state: None,
-            wake: None,
-            next_task: 0,
-            event_waits: Vec::new(),
-            events: Vec::new(),
-            parent: None,
-        };
+        let input = codec::encode(input, "orchestration input")?;
+        let record = InstanceRecord::new(id.clone(), O::NAME, input, None);
         self.shared.store.create(record).await?;
         self.shared.instance_work.notify_one();
         Ok(id)
@@ -112,18 +125,80 @@ impl<S: Store> Client<S> {
             .store
             .instance(id)
             .await?
-            .map(|r| InstanceStatus {
-                id: r.id,
-                name: r.name,
-                status: r.status,
-                error: r.error,
-                created: r.created,
-                updated: r.updated,
-            }))
+            .map(InstanceStatus::from))
+    }
+
+    /// Instances matching `filter`, in id order: at most `limit`, after id `after`
+    /// (pass the last id of a page to get the next).
+    pub async fn list(
+        &self,
+        filter: &InstanceFilter,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<InstanceStatus>, ClientError> {
+        let page = Page {
+            after: after.map(str::to_owned),
+            limit,
+        };
+        let records = self.shared.store.list(filter, &page).await?;
+        Ok(records.into_iter().map(InstanceStatus::from).collect())
+    }
+
+    /// Ends instance `id` at its next step, with `reason` as its error.
+    pub async fn terminate(&self, id: &str, reason: &str) -> Result<(), ClientError> {
+        let reason = reason.to_owned();
+        self.control(id, Message::Terminate { reason }).await
+    }
+
+    /// Pauses instance `id`: results and events wait until it is resumed.
+    pub async fn suspend(&self, id: &str) -> Result<(), ClientError> {
+        self.control(id, Message::Suspend).await
+    }
+
+    /// Resumes a suspended instance.
+    pub async fn resume(&self, id: &str) -> Result<(), ClientError> {
+        self.control(id, Message::Resume).await
+    }
+
+    async fn control(&self, id: &str, message: Message) -> Result<(), ClientError> {
+        self.shared.store.send(id, message).await?;
+        self.shared.instance_work.notify_one();
+        Ok(())
+    }
+
+    /// Deletes instance `id` and everything stored for it, if it has ended; whether it
+    /// was deleted. A running instance is left alone (terminate it first).
+    pub async fn purge(&self, id: &str) -> Result<bool, ClientError> {
+        match self.shared.store.instance(id).await? {
+            Some(r) if r.status.is_terminal() => Ok(self.shared.store.purge(id).await?),
+            _ => Ok(false),
+        }
+    }
+
+    /// Purges every ended instance matching `filter`; how many.
+    pub async fn purge_where(&self, filter: &InstanceFilter) -> Result<usize, ClientError> {
+        let mut purged = 0;
+        let mut after: Option<String> = None;
+        loop {
+            let page = Page {
+                after: after.clone(),
+                limit: 500,
+            };
+            let records = self.shared.store.list(filter, &page).await?;
+            let Some(last) = records.last() else {
+                return Ok(purged);
+            };
+            after = Some(last.id.clone());
+            for record in &records {
+                if record.status.is_terminal() && self.shared.store.purge(&record.id).await? {
+                    purged += 1;
+                }
+            }
+        }
     }
 
     /// Waits until instance `id` of `orchestration` ends, for at most `timeout`: its
-    /// output, or the message it failed with.
+    /// output, or the message it failed (or was terminated) with.
     pub async fn wait<O: Orchestration>(
         &self,
         orchestration: O,
@@ -151,7 +226,7 @@ impl<S: Store> Client<S> {
                 (RuntimeStatus::Completed, Some(output), _) => {
                     return Ok(Ok(codec::decode(&output, "orchestration output")?))
                 }
-                (RuntimeStatus::Failed, _, error) => {
+                (RuntimeStatus::Failed | RuntimeStatus::Terminated, _, error) => {
                     return Ok(Err(error.unwrap_or_default()));
                 }
                 _ => {}

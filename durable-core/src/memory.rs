@@ -7,8 +7,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::store::{
-    now_millis, ActivityTask, InstanceRecord, Lease, LockedActivity, LockedInstance, Message,
-    Millis, StepCommit, Store, StoreError, TimerTask,
+    now_millis, ActivityTask, InstanceFilter, InstanceRecord, Lease, LockedActivity,
+    LockedInstance, Message, Millis, Page, StepCommit, Store, StoreError, TimerTask,
 };
 use crate::task::{TaskId, TaskResult};
 
@@ -69,6 +69,30 @@ impl Store for MemoryStore {
         inner.instances.insert(id.clone(), record);
         inner.enqueue(&id, Message::Start);
         Ok(())
+    }
+
+    async fn list(
+        &self,
+        filter: &InstanceFilter,
+        page: &Page,
+    ) -> Result<Vec<InstanceRecord>, StoreError> {
+        let inner = self.lock();
+        let mut found: Vec<&InstanceRecord> = inner
+            .instances
+            .values()
+            .filter(|r| page.after.as_ref().is_none_or(|a| r.id > *a) && filter.matches(r))
+            .collect();
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(found.into_iter().take(page.limit).cloned().collect())
+    }
+
+    async fn purge(&self, id: &str) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        inner.inbox.remove(id);
+        inner.instance_leases.remove(id);
+        inner.activities.retain(|(i, _), _| i != id);
+        inner.timers.retain(|t| t.instance != id);
+        Ok(inner.instances.remove(id).is_some())
     }
 
     async fn send(&self, id: &str, message: Message) -> Result<(), StoreError> {

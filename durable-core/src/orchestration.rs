@@ -103,6 +103,7 @@ struct StepState {
     now: Millis,
     next_task: Cell<u64>,
     commands: RefCell<Vec<Command>>,
+    custom_status: RefCell<Option<Vec<u8>>>,
 }
 
 impl OrchestrationContext {
@@ -115,6 +116,7 @@ impl OrchestrationContext {
                 now,
                 next_task: Cell::new(next_task),
                 commands: RefCell::new(Vec::new()),
+                custom_status: RefCell::new(None),
             }),
         }
     }
@@ -189,6 +191,19 @@ impl OrchestrationContext {
     /// The task id the next step must start from (store it with the instance).
     pub fn next_task(&self) -> u64 {
         self.inner.next_task.get()
+    }
+
+    /// Publishes `value` as the instance's custom status, shown by `Client::status`
+    /// (saved with the step's checkpoint).
+    pub fn set_custom_status<T: Serialize>(&self, value: &T) -> Result<(), CodecError> {
+        let encoded = crate::codec::encode(value, "custom status")?;
+        *self.inner.custom_status.borrow_mut() = Some(encoded);
+        Ok(())
+    }
+
+    /// The custom status set during this step, if any.
+    pub fn take_custom_status(&self) -> Option<Vec<u8>> {
+        self.inner.custom_status.take()
     }
 
     /// The commands queued by this step, in order.

@@ -266,10 +266,42 @@ fn advance<S>(
     messages: Vec<(u64, Message)>,
     out: &mut Outbox,
 ) {
+    let (control, messages): (Vec<_>, Vec<_>) =
+        messages.into_iter().partition(|(_, m)| m.is_control());
+    for (seq, message) in control {
+        out.consumed.push(seq);
+        match message {
+            Message::Terminate { reason } if !record.status.is_terminal() => {
+                record.status = RuntimeStatus::Terminated;
+                record.error = Some(reason);
+                record.state = None;
+                record.wake = None;
+                notify_parent(record, out);
+            }
+            Message::Suspend if !record.status.is_terminal() => {
+                record.status = RuntimeStatus::Suspended;
+            }
+            Message::Resume if record.status == RuntimeStatus::Suspended => {
+                record.status = match record.state {
+                    Some(_) => RuntimeStatus::Running,
+                    None => RuntimeStatus::Pending,
+                };
+            }
+            _ => {}
+        }
+    }
+    if record.status.is_terminal() {
+        out.consumed.extend(messages.iter().map(|(seq, _)| *seq));
+        return;
+    }
+    if record.status == RuntimeStatus::Suspended {
+        return; // the rest waits in the inbox until the instance is resumed
+    }
     let mut start = false;
     let mut results: Vec<(Option<u64>, TaskId, TaskResult)> = Vec::new();
     for (seq, message) in messages {
         match message {
+            Message::Terminate { .. } | Message::Suspend | Message::Resume => {}
             Message::Start => {
                 start = true;
                 out.consumed.push(seq);
@@ -315,8 +347,12 @@ fn advance<S>(
         out.consumed.extend(seq);
         completions.insert(task, result);
     }
-    let (step, next_task, commands) = step_instance(shared, record, start, completions);
+    let (step, next_task, commands, custom_status) =
+        step_instance(shared, record, start, completions);
     record.next_task = next_task;
+    if custom_status.is_some() {
+        record.custom_status = custom_status;
+    }
     record.event_waits.clear();
     match step {
         Ok(Step::Suspended(suspension)) => {
@@ -338,17 +374,7 @@ fn advance<S>(
         Err(error) => fail(record, error),
     }
     if record.status.is_terminal() {
-        if let Some((parent, task)) = &record.parent {
-            let result = match (&record.output, &record.error) {
-                (Some(output), _) => Ok(output.clone()),
-                (None, error) => Err(error.clone().unwrap_or_default()),
-            };
-            let message = Message::TaskCompleted {
-                task: *task,
-                result,
-            };
-            out.messages.push((parent.clone(), message));
-        }
+        notify_parent(record, out);
         return;
     }
     for command in commands {
@@ -378,23 +404,9 @@ fn advance<S>(
                 id,
                 input,
             } => {
-                let now = now_millis();
-                out.children.push(InstanceRecord {
-                    id,
-                    name: name.to_owned(),
-                    status: RuntimeStatus::Pending,
-                    input,
-                    output: None,
-                    error: None,
-                    created: now,
-                    updated: now,
-                    state: None,
-                    wake: None,
-                    next_task: 0,
-                    event_waits: Vec::new(),
-                    events: Vec::new(),
-                    parent: Some((record.id.clone(), task)),
-                });
+                let parent = Some((record.id.clone(), task));
+                out.children
+                    .push(InstanceRecord::new(id, name, input, parent));
             }
             Command::WaitEvent { task, name } => {
                 match record.events.iter().position(|(n, _)| *n == name) {
@@ -413,6 +425,21 @@ fn advance<S>(
     }
 }
 
+/// Tells the parent of a sub-orchestration that it ended.
+fn notify_parent(record: &InstanceRecord, out: &mut Outbox) {
+    if let Some((parent, task)) = &record.parent {
+        let result = match (&record.output, &record.error) {
+            (Some(output), _) => Ok(output.clone()),
+            (None, error) => Err(error.clone().unwrap_or_default()),
+        };
+        let message = Message::TaskCompleted {
+            task: *task,
+            result,
+        };
+        out.messages.push((parent.clone(), message));
+    }
+}
+
 fn fail(record: &mut InstanceRecord, error: impl ToString) {
     record.status = RuntimeStatus::Failed;
     record.error = Some(error.to_string());
@@ -427,10 +454,10 @@ fn step_instance<S>(
     record: &InstanceRecord,
     start: bool,
     mut completions: Completions,
-) -> (Result<Step, String>, u64, Vec<Command>) {
+) -> (Result<Step, String>, u64, Vec<Command>, Option<Vec<u8>>) {
     let Some(step) = shared.registry.orchestrations.get(record.name.as_str()) else {
         let error = format!("no orchestration named `{}` is registered", record.name);
-        return (Err(error), record.next_task, Vec::new());
+        return (Err(error), record.next_task, Vec::new(), None);
     };
     let ctx = OrchestrationContext::new(record.id.clone(), record.next_task, now_millis());
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| match &record.state {
@@ -459,7 +486,12 @@ fn step_instance<S>(
             panic_message(&*panic)
         )),
     };
-    (result, ctx.next_task(), ctx.take_commands())
+    (
+        result,
+        ctx.next_task(),
+        ctx.take_commands(),
+        ctx.take_custom_status(),
+    )
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

@@ -28,16 +28,23 @@ pub fn now_millis() -> Millis {
 pub enum RuntimeStatus {
     /// Created, its first step has not run.
     Pending,
-    /// Suspended at an `.await`, or running a step.
+    /// Waiting at an `.await`, or running a step.
     Running,
     Completed,
     Failed,
+    /// Ended by [`Message::Terminate`].
+    Terminated,
+    /// Paused by [`Message::Suspend`]: what arrives waits until [`Message::Resume`].
+    Suspended,
 }
 
 impl RuntimeStatus {
     /// Whether the instance has ended.
     pub fn is_terminal(self) -> bool {
-        matches!(self, RuntimeStatus::Completed | RuntimeStatus::Failed)
+        matches!(
+            self,
+            RuntimeStatus::Completed | RuntimeStatus::Failed | RuntimeStatus::Terminated
+        )
     }
 }
 
@@ -69,6 +76,32 @@ pub struct InstanceRecord {
     pub events: Vec<(String, Vec<u8>)>,
     /// For a sub-orchestration: the parent instance and the task its end completes.
     pub parent: Option<(String, TaskId)>,
+    /// The encoded value of the last `ctx.set_custom_status(..)`.
+    pub custom_status: Option<Vec<u8>>,
+}
+
+impl InstanceRecord {
+    /// A new instance of orchestration `name`, not yet started.
+    pub fn new(id: String, name: &str, input: Vec<u8>, parent: Option<(String, TaskId)>) -> Self {
+        let now = now_millis();
+        Self {
+            id,
+            name: name.to_owned(),
+            status: RuntimeStatus::Pending,
+            input,
+            output: None,
+            error: None,
+            created: now,
+            updated: now,
+            state: None,
+            wake: None,
+            next_task: 0,
+            event_waits: Vec::new(),
+            events: Vec::new(),
+            parent,
+            custom_status: None,
+        }
+    }
 }
 
 /// Something that happened to an instance, waiting in its inbox.
@@ -80,6 +113,51 @@ pub enum Message {
     TaskCompleted { task: TaskId, result: TaskResult },
     /// An external event was raised for the instance.
     Event { name: String, payload: Vec<u8> },
+    /// End the instance now, with this reason.
+    Terminate { reason: String },
+    /// Pause the instance: nothing it waits for is applied until it is resumed.
+    Suspend,
+    /// Undo a [`Message::Suspend`].
+    Resume,
+}
+
+impl Message {
+    /// Whether this is an instance-management message, applied even while suspended.
+    pub fn is_control(&self) -> bool {
+        matches!(
+            self,
+            Message::Terminate { .. } | Message::Suspend | Message::Resume
+        )
+    }
+}
+
+/// Which instances [`Store::list`] returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstanceFilter {
+    /// Only these statuses (any, if empty).
+    pub statuses: Vec<RuntimeStatus>,
+    /// Only instances of this orchestration.
+    pub name: Option<String>,
+    /// Only instances created at or after this time.
+    pub created_from: Option<Millis>,
+    /// Only instances created before this time.
+    pub created_to: Option<Millis>,
+}
+
+impl InstanceFilter {
+    pub fn matches(&self, record: &InstanceRecord) -> bool {
+        (self.statuses.is_empty() || self.statuses.contains(&record.status))
+            && self.name.as_ref().is_none_or(|n| *n == record.name)
+            && self.created_from.is_none_or(|t| record.created >= t)
+            && self.created_to.is_none_or(|t| record.created < t)
+    }
+}
+
+/// A page of [`Store::list`]: instances in id order after `after`, at most `limit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub after: Option<String>,
+    pub limit: usize,
 }
 
 /// An activity call waiting to run.
@@ -164,9 +242,15 @@ pub fn runnable<'a>(
     record: &InstanceRecord,
     messages: impl Iterator<Item = &'a Message> + Clone,
 ) -> bool {
+    if messages.clone().any(Message::is_control) {
+        return true;
+    }
+    if record.status == RuntimeStatus::Suspended {
+        return false;
+    }
     let mut tasks = messages.clone().filter_map(|m| match m {
         Message::TaskCompleted { task, .. } => Some(*task),
-        Message::Start | Message::Event { .. } => None,
+        _ => None,
     });
     if messages
         .clone()
@@ -189,6 +273,17 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::AlreadyExists`] if the id is taken.
     fn create(&self, record: InstanceRecord)
         -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Instances matching `filter`, in id order, one page at a time.
+    fn list(
+        &self,
+        filter: &InstanceFilter,
+        page: &Page,
+    ) -> impl Future<Output = Result<Vec<InstanceRecord>, StoreError>> + Send;
+
+    /// Deletes instance `id` with its inbox, queued activities and timers; whether it
+    /// existed.
+    fn purge(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Queues `message` for instance `id`; [`StoreError::NotFound`] if there is none.
     fn send(
@@ -273,6 +368,18 @@ impl<S: Store> Store for std::sync::Arc<S> {
         message: Message,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         (**self).send(id, message)
+    }
+
+    fn list(
+        &self,
+        filter: &InstanceFilter,
+        page: &Page,
+    ) -> impl Future<Output = Result<Vec<InstanceRecord>, StoreError>> + Send {
+        (**self).list(filter, page)
+    }
+
+    fn purge(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).purge(id)
     }
 
     fn lock_instance(

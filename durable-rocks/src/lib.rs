@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use durable_core::codec;
 use durable_core::store::{
-    now_millis, ActivityTask, InstanceRecord, Lease, LockedActivity, LockedInstance, Message,
-    Millis, StepCommit, Store, StoreError, TimerTask,
+    now_millis, ActivityTask, InstanceFilter, InstanceRecord, Lease, LockedActivity,
+    LockedInstance, Message, Millis, Page, StepCommit, Store, StoreError, TimerTask,
 };
 use durable_core::{TaskId, TaskResult};
 use rocksdb::{
@@ -243,6 +243,70 @@ impl Store for RocksStore {
         self.write(batch)?;
         state.pending.insert(record.id);
         Ok(())
+    }
+
+    async fn list(
+        &self,
+        filter: &InstanceFilter,
+        page: &Page,
+    ) -> Result<Vec<InstanceRecord>, StoreError> {
+        let mode = match &page.after {
+            Some(after) => IteratorMode::From(after.as_bytes(), Direction::Forward),
+            None => IteratorMode::Start,
+        };
+        let mut found = Vec::new();
+        for item in self.db.iterator_cf(self.cf(INSTANCES), mode) {
+            if found.len() >= page.limit {
+                break;
+            }
+            let (k, v) = item.map_err(backend)?;
+            if page.after.as_ref().is_some_and(|a| a.as_bytes() == &*k) {
+                continue;
+            }
+            let record: InstanceRecord = codec::decode(&v, "instance record").map_err(backend)?;
+            if filter.matches(&record) {
+                found.push(record);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn purge(&self, id: &str) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        let existed = self.record(id)?.is_some();
+        let mut batch = WriteBatch::default();
+        batch.delete_cf(self.cf(INSTANCES), id);
+        for (seq, _) in self.messages(id)? {
+            batch.delete_cf(self.cf(INBOX), key(id, seq));
+        }
+        let activities: Vec<(String, TaskId)> = state
+            .activities
+            .keys()
+            .filter(|(i, _)| i == id)
+            .cloned()
+            .collect();
+        for (i, task) in &activities {
+            batch.delete_cf(self.cf(ACTIVITIES), key(i, task.0));
+        }
+        let timers: Vec<TimerTask> = state
+            .timers
+            .iter()
+            .filter(|t| t.instance == id)
+            .cloned()
+            .collect();
+        for timer in &timers {
+            batch.delete_cf(self.cf(TIMERS), timer_key(timer));
+        }
+        self.write(batch)?;
+        state.pending.remove(id);
+        state.instance_leases.remove(id);
+        for k in activities {
+            state.activities.remove(&k);
+        }
+        for timer in timers {
+            state.timers.remove(&timer);
+        }
+        Ok(existed)
     }
 
     async fn send(&self, id: &str, message: Message) -> Result<(), StoreError> {
