@@ -17,6 +17,18 @@ fn record(id: &str) -> InstanceRecord {
 
 const LEASE: Duration = Duration::from_secs(30);
 
+/// A step that only updates the record and consumes messages.
+fn commit(record: InstanceRecord, consumed: Vec<u64>) -> StepCommit {
+    StepCommit {
+        record,
+        consumed,
+        activities: vec![],
+        timers: vec![],
+        messages: vec![],
+        children: vec![],
+    }
+}
+
 async fn conformance<S: Store>(store: S) {
     // create: once per id, with a start message
     let a = record("a");
@@ -89,31 +101,17 @@ async fn conformance<S: Store>(store: S) {
     store
         .commit_step(
             &child.lease,
-            StepCommit {
-                record: child.record.clone(),
-                consumed: child.messages.iter().map(|(s, _)| *s).collect(),
-                activities: vec![],
-                timers: vec![],
-                messages: vec![],
-                children: vec![],
-            },
+            commit(
+                child.record.clone(),
+                child.messages.iter().map(|(s, _)| *s).collect(),
+            ),
         )
         .await
         .unwrap();
 
     // a second commit under the released lease is refused
     let again = store
-        .commit_step(
-            &locked.lease,
-            StepCommit {
-                record: next.clone(),
-                consumed: vec![],
-                activities: vec![],
-                timers: vec![],
-                messages: vec![],
-                children: vec![],
-            },
-        )
+        .commit_step(&locked.lease, commit(next.clone(), vec![]))
         .await;
     assert_eq!(again, Err(StoreError::LeaseLost));
 
@@ -136,14 +134,10 @@ async fn conformance<S: Store>(store: S) {
     store
         .commit_step(
             &timer_fired.lease,
-            StepCommit {
-                record: next.clone(),
-                consumed: timer_fired.messages.iter().map(|(s, _)| *s).collect(),
-                activities: vec![],
-                timers: vec![],
-                messages: vec![],
-                children: vec![],
-            },
+            commit(
+                next.clone(),
+                timer_fired.messages.iter().map(|(s, _)| *s).collect(),
+            ),
         )
         .await
         .unwrap();
@@ -207,30 +201,13 @@ async fn conformance<S: Store>(store: S) {
         .unwrap()
         .expect("expired lease");
     let stale = store
-        .commit_step(
-            &short.lease,
-            StepCommit {
-                record: next.clone(),
-                consumed: vec![],
-                activities: vec![],
-                timers: vec![],
-                messages: vec![],
-                children: vec![],
-            },
-        )
+        .commit_step(&short.lease, commit(next.clone(), vec![]))
         .await;
     assert_eq!(stale, Err(StoreError::LeaseLost));
     store
         .commit_step(
             &taken.lease,
-            StepCommit {
-                record: next,
-                consumed: taken.messages.iter().map(|(s, _)| *s).collect(),
-                activities: vec![],
-                timers: vec![],
-                messages: vec![],
-                children: vec![],
-            },
+            commit(next, taken.messages.iter().map(|(s, _)| *s).collect()),
         )
         .await
         .unwrap();
@@ -290,14 +267,10 @@ async fn messages_between_instances<S: Store>(store: S) {
     store
         .commit_step(
             &y.lease,
-            StepCommit {
-                record: y.record.clone(),
-                consumed: y.messages.iter().map(|(s, _)| *s).collect(),
-                activities: vec![],
-                timers: vec![],
-                messages: vec![],
-                children: vec![],
-            },
+            commit(
+                y.record.clone(),
+                y.messages.iter().map(|(s, _)| *s).collect(),
+            ),
         )
         .await
         .unwrap();
