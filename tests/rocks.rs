@@ -83,3 +83,22 @@ fn a_directory_in_use_is_refused_with_a_clear_error() {
         Ok(_) => panic!("a second open of the same directory succeeded"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fsync_per_commit_runs_the_same_workload() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RocksStore::open_with(dir.path(), durable::rocks::Durability::PowerLoss).unwrap();
+    let runtime = runtime(store);
+    let client = runtime.client();
+    let mut ids = Vec::new();
+    for n in 0..20u64 {
+        ids.push((n, client.start(chain, None, &n).await.unwrap()));
+    }
+    for (n, id) in ids {
+        assert_eq!(
+            client.wait(chain, &id, WAIT).await.unwrap(),
+            Ok(expected(n))
+        );
+    }
+    runtime.shutdown().await;
+}

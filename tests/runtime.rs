@@ -359,7 +359,8 @@ async fn fan_out_and_fan_in() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_race_between_a_timer_and_an_event() {
-    let runtime = runtime(Arc::default());
+    let store = Arc::new(MemoryStore::new());
+    let runtime = runtime(store.clone());
     let client = runtime.client();
     let approved = client.start(verify, None, &60_000).await.unwrap();
     client
@@ -387,6 +388,9 @@ async fn a_race_between_a_timer_and_an_event() {
         client.wait(verify, &timed_out, WAIT).await.unwrap(),
         Ok("timed out after 1".into())
     );
+    // the timers that lost their race were cancelled, not left to fire in a minute
+    use durable::Store;
+    assert_eq!(store.fire_timers(u64::MAX).await.unwrap(), (0, None));
     runtime.shutdown().await;
 }
 

@@ -26,6 +26,7 @@ fn commit(record: InstanceRecord, consumed: Vec<u64>) -> StepCommit {
         timers: vec![],
         messages: vec![],
         children: vec![],
+        cancelled_timers: vec![],
     }
 }
 
@@ -77,13 +78,21 @@ async fn conformance<S: Store>(store: S) {
                 record: next.clone(),
                 consumed: locked.messages.iter().map(|(s, _)| *s).collect(),
                 activities: vec![task.clone()],
-                timers: vec![TimerTask {
-                    due: 1_000,
-                    instance: "a".into(),
-                    task: TaskId(1),
-                }],
+                timers: vec![
+                    TimerTask {
+                        due: 1_000,
+                        instance: "a".into(),
+                        task: TaskId(1),
+                    },
+                    TimerTask {
+                        due: 3_000,
+                        instance: "a".into(),
+                        task: TaskId(2),
+                    },
+                ],
                 messages: vec![],
                 children: vec![record("child")],
+                cancelled_timers: vec![],
             },
         )
         .await
@@ -117,8 +126,7 @@ async fn conformance<S: Store>(store: S) {
 
     // timers: fire once when due, in one write with their message, and say what is next
     assert_eq!(store.fire_timers(999).await.unwrap(), (0, Some(1_000)));
-    assert_eq!(store.fire_timers(1_000).await.unwrap(), (1, None));
-    assert_eq!(store.fire_timers(5_000).await.unwrap(), (0, None));
+    assert_eq!(store.fire_timers(1_000).await.unwrap(), (1, Some(3_000)));
     let timer_fired = store
         .lock_instance(LEASE)
         .await
@@ -131,16 +139,17 @@ async fn conformance<S: Store>(store: S) {
             result: Ok(vec![])
         }
     );
+    // the step that used timer 1 cancels timer 2, which lost the race
+    let mut cancelling = commit(
+        next.clone(),
+        timer_fired.messages.iter().map(|(s, _)| *s).collect(),
+    );
+    cancelling.cancelled_timers = vec![TaskId(2)];
     store
-        .commit_step(
-            &timer_fired.lease,
-            commit(
-                next.clone(),
-                timer_fired.messages.iter().map(|(s, _)| *s).collect(),
-            ),
-        )
+        .commit_step(&timer_fired.lease, cancelling)
         .await
         .unwrap();
+    assert_eq!(store.fire_timers(5_000).await.unwrap(), (0, None));
 
     // activities: claimed once; a retry waits for its time with the attempt counted
     let claimed = store.lock_activity(LEASE).await.unwrap().expect("a task");
@@ -260,6 +269,7 @@ async fn messages_between_instances<S: Store>(store: S) {
                 timers: vec![],
                 messages: vec![("y".into(), note.clone())],
                 children: vec![],
+                cancelled_timers: vec![],
             },
         )
         .await

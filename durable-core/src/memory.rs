@@ -158,6 +158,9 @@ impl Store for MemoryStore {
                 .insert((task.instance.clone(), task.task), task);
         }
         inner.timers.extend(commit.timers);
+        inner
+            .timers
+            .retain(|t| !(t.instance == id && commit.cancelled_timers.contains(&t.task)));
         for (instance, message) in commit.messages {
             inner.enqueue(&instance, message);
         }

@@ -207,6 +207,10 @@ async fn orchestration_worker<S: Store>(
     }
 }
 
+/// Events raised but not yet awaited, kept per instance at most: beyond it the oldest
+/// is dropped, so an instance that never waits cannot grow without bound.
+pub const MAX_BUFFERED_EVENTS: usize = 1024;
+
 /// What one step writes besides the record.
 #[derive(Default)]
 struct Outbox {
@@ -215,6 +219,7 @@ struct Outbox {
     timers: Vec<TimerTask>,
     messages: Vec<(String, Message)>,
     children: Vec<InstanceRecord>,
+    cancelled_timers: Vec<TaskId>,
 }
 
 /// Runs one step of a claimed instance and commits it.
@@ -240,6 +245,7 @@ async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstance) {
         timers: out.timers,
         messages: out.messages,
         children: out.children,
+        cancelled_timers: out.cancelled_timers,
     };
     match shared.store.commit_step(&lease, commit).await {
         Ok(()) => {
@@ -321,7 +327,13 @@ fn advance<S>(
                         let (_, task) = record.event_waits.remove(i);
                         results.push((None, task, Ok(payload)));
                     }
-                    None => record.events.push((name, payload)),
+                    None => {
+                        if record.events.len() >= MAX_BUFFERED_EVENTS {
+                            let (dropped, _) = record.events.remove(0);
+                            warn!(event = %dropped, "too many buffered events: dropping the oldest");
+                        }
+                        record.events.push((name, payload));
+                    }
                 }
             }
         }
@@ -346,6 +358,14 @@ fn advance<S>(
     for (seq, task, result) in results {
         out.consumed.extend(seq);
         completions.insert(task, result);
+    }
+    if let Some(wake) = &record.wake {
+        // what the last checkpoint waited for and did not get lost a race: its timers go
+        out.cancelled_timers = wake
+            .tasks()
+            .into_iter()
+            .filter(|t| !completions.contains(*t))
+            .collect();
     }
     let (step, next_task, commands, custom_status) =
         step_instance(shared, record, start, completions);

@@ -218,6 +218,8 @@ pub struct StepCommit {
     pub timers: Vec<TimerTask>,
     /// Messages for instances' inboxes (this one's or others').
     pub messages: Vec<(String, Message)>,
+    /// Timers of this instance that no longer matter (the losers of a race): deleted.
+    pub cancelled_timers: Vec<TaskId>,
     /// Sub-orchestrations the step started, each with its start message; one whose id
     /// exists already is left as it is (child ids are deterministic, so a step that runs
     /// twice starts each child once).

@@ -92,6 +92,14 @@ impl Wake {
         }
     }
 
+    /// Every task this condition is about.
+    pub fn tasks(&self) -> Vec<TaskId> {
+        match self {
+            Wake::Task(t) => vec![*t],
+            Wake::All(wakes) | Wake::Any(wakes) => wakes.iter().flat_map(Wake::tasks).collect(),
+        }
+    }
+
     /// Whether the tasks that have results (`done`) satisfy this condition.
     pub fn is_ready(&self, done: impl Fn(TaskId) -> bool) -> bool {
         self.ready(&done)

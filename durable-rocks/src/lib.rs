@@ -421,8 +421,24 @@ impl Store for RocksStore {
                 started.push(child.id.clone());
             }
         }
-        self.write(batch)?;
+        let cancelled: Vec<TimerTask> = state
+            .timers
+            .iter()
+            .filter(|t| t.instance == id && commit.cancelled_timers.contains(&t.task))
+            .cloned()
+            .collect();
+        for timer in &cancelled {
+            batch.delete_cf(self.cf(TIMERS), timer_key(timer));
+        }
         state.next_seq = seq;
+        // Write without holding the lock, so that concurrent commits share one fsync
+        // (RocksDB's group commit) when every commit is synced.
+        drop(state);
+        self.write(batch)?;
+        let mut state = self.lock();
+        for timer in &cancelled {
+            state.timers.remove(timer);
+        }
         for (instance, _) in commit.messages {
             state.pending.insert(instance);
         }
@@ -504,7 +520,10 @@ impl Store for RocksStore {
             key(&k.0, state.next_seq),
             encode(&message, "message")?,
         );
+        // the claim keeps other workers off this task while the lock is released
+        drop(state);
         self.write(batch)?;
+        let mut state = self.lock();
         state.activity_leases.remove(&k);
         state.activities.remove(&k);
         state.pending.insert(k.0);
