@@ -432,10 +432,19 @@ impl Store for RocksStore {
         }
         state.next_seq = seq;
         // Write without holding the lock, so that concurrent commits share one fsync
-        // (RocksDB's group commit) when every commit is synced.
+        // (RocksDB's group commit) when every commit is synced. The claim cannot expire
+        // meanwhile: nobody may take the instance over in the middle of its commit.
+        if let Some(held) = state.instance_leases.get_mut(&id) {
+            held.expires = Millis::MAX;
+        }
         drop(state);
-        self.write(batch)?;
+        let written = self.write(batch);
         let mut state = self.lock();
+        if let Err(e) = written {
+            // nothing was written: free the instance for another attempt
+            state.instance_leases.remove(&id);
+            return Err(e);
+        }
         for timer in &cancelled {
             state.timers.remove(timer);
         }
@@ -521,9 +530,16 @@ impl Store for RocksStore {
             encode(&message, "message")?,
         );
         // the claim keeps other workers off this task while the lock is released
+        if let Some(held) = state.activity_leases.get_mut(&k) {
+            held.expires = Millis::MAX;
+        }
         drop(state);
-        self.write(batch)?;
+        let written = self.write(batch);
         let mut state = self.lock();
+        if let Err(e) = written {
+            state.activity_leases.remove(&k);
+            return Err(e);
+        }
         state.activity_leases.remove(&k);
         state.activities.remove(&k);
         state.pending.insert(k.0);
