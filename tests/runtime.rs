@@ -124,6 +124,13 @@ async fn phases(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError> {
 }
 
 #[orchestrator]
+async fn tie(ctx: OrchestrationContext, _: ()) -> Result<(bool, u64), TestError> {
+    let first = select(ctx.timer(Duration::ZERO), ctx.event::<u64>("x")).await;
+    let second: u64 = ctx.event("x").await;
+    Ok((matches!(first, Either::Left(())), second))
+}
+
+#[orchestrator]
 async fn fan(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError> {
     let calls: Vec<_> = (0..n).map(|i| ctx.call(double, i)).collect();
     let doubled = join_all(calls).await;
@@ -161,6 +168,7 @@ fn runtime(store: Arc<MemoryStore>) -> Runtime<Arc<MemoryStore>> {
         .orchestration(fan)
         .orchestration(parent)
         .orchestration(phases)
+        .orchestration(tie)
         .orchestration(verify)
         .activity(add)
         .orchestration(approvals)
@@ -536,5 +544,20 @@ async fn instance_management() {
         .map(|s| s.id)
         .collect();
     assert_eq!(left, ["m-3"]);
+    runtime.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_that_loses_a_race_is_not_lost() {
+    let runtime = runtime(Arc::default());
+    let client = runtime.client();
+    for _ in 0..20 {
+        let id = client.start(tie, None, &()).await.unwrap();
+        client.raise_event(&id, "x", &7u64).await.unwrap();
+        client.raise_event(&id, "x", &8u64).await.unwrap();
+        let (timer_won, second) = client.wait(tie, &id, WAIT).await.unwrap().unwrap();
+        // if the timer won the race, event 7 is still there for the next wait
+        assert_eq!(second, if timer_won { 7 } else { 8 });
+    }
     runtime.shutdown().await;
 }

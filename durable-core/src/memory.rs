@@ -88,9 +88,12 @@ impl Store for MemoryStore {
 
     async fn purge(&self, id: &str) -> Result<bool, StoreError> {
         let mut inner = self.lock();
+        if inner.instance_leases.contains_key(id) {
+            return Ok(false); // a step is running: purge it when it is done
+        }
         inner.inbox.remove(id);
-        inner.instance_leases.remove(id);
         inner.activities.retain(|(i, _), _| i != id);
+        inner.activity_leases.retain(|(i, _), _| i != id);
         inner.timers.retain(|t| t.instance != id);
         Ok(inner.instances.remove(id).is_some())
     }
@@ -162,7 +165,11 @@ impl Store for MemoryStore {
             .timers
             .retain(|t| !(t.instance == id && commit.cancelled_timers.contains(&t.task)));
         for (instance, message) in commit.messages {
-            inner.enqueue(&instance, message);
+            if inner.instances.contains_key(&instance)
+                || commit.children.iter().any(|c| c.id == instance)
+            {
+                inner.enqueue(&instance, message);
+            }
         }
         for child in commit.children {
             if !inner.instances.contains_key(&child.id) {
@@ -212,7 +219,9 @@ impl Store for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut inner = self.lock();
         let key = (locked.task.instance.clone(), locked.task.task);
-        if inner.activity_leases.get(&key) != Some(&locked.lease) {
+        if inner.activity_leases.get(&key) != Some(&locked.lease)
+            || !inner.activities.contains_key(&key)
+        {
             return Err(StoreError::LeaseLost);
         }
         inner.activity_leases.remove(&key);
@@ -234,7 +243,9 @@ impl Store for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut inner = self.lock();
         let key = (locked.task.instance.clone(), locked.task.task);
-        if inner.activity_leases.get(&key) != Some(&locked.lease) {
+        if inner.activity_leases.get(&key) != Some(&locked.lease)
+            || !inner.activities.contains_key(&key)
+        {
             return Err(StoreError::LeaseLost);
         }
         inner.activity_leases.remove(&key);

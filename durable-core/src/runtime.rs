@@ -278,10 +278,14 @@ fn advance<S>(
         out.consumed.push(seq);
         match message {
             Message::Terminate { reason } if !record.status.is_terminal() => {
+                if let Some(wake) = &record.wake {
+                    out.cancelled_timers = wake.tasks();
+                }
                 record.status = RuntimeStatus::Terminated;
                 record.error = Some(reason);
                 record.state = None;
                 record.wake = None;
+                record.event_waits.clear();
                 notify_parent(record, out);
             }
             Message::Suspend if !record.status.is_terminal() => {
@@ -322,35 +326,35 @@ fn advance<S>(
             }
             Message::Event { name, payload } => {
                 out.consumed.push(seq);
-                match record.event_waits.iter().position(|(n, _)| *n == name) {
-                    Some(i) => {
-                        let (_, task) = record.event_waits.remove(i);
-                        results.push((None, task, Ok(payload)));
-                    }
-                    None => {
-                        if record.events.len() >= MAX_BUFFERED_EVENTS {
-                            let (dropped, _) = record.events.remove(0);
-                            warn!(event = %dropped, "too many buffered events: dropping the oldest");
-                        }
-                        record.events.push((name, payload));
-                    }
+                if record.events.len() >= MAX_BUFFERED_EVENTS {
+                    let (dropped, _) = record.events.remove(0);
+                    warn!(event = %dropped, "too many buffered events: dropping the oldest");
                 }
+                record.events.push((name, payload));
             }
         }
     }
+    // Buffered events go to the waits of the checkpoint, first in first out per name.
+    // They leave the buffer only if the step runs and its machine takes them.
+    let mut matched: Vec<(TaskId, String, Vec<u8>)> = Vec::new();
+    for (name, task) in &record.event_waits {
+        if let Some(i) = record.events.iter().position(|(n, _)| n == name) {
+            let (name, payload) = record.events.remove(i);
+            matched.push((*task, name, payload));
+        }
+    }
+    let arrived = |t: TaskId| {
+        results.iter().any(|(_, r, _)| *r == t) || matched.iter().any(|(m, _, _)| *m == t)
+    };
     let ready = match (&record.state, &record.wake) {
         (None, _) => start,
-        (Some(_), Some(wake)) => wake.is_ready(|t| results.iter().any(|(_, r, _)| *r == t)),
+        (Some(_), Some(wake)) => wake.is_ready(arrived),
         (Some(_), None) => false,
     };
     if !ready {
-        // keep what arrived for the wake condition: results stay in the inbox, and
-        // events matched to a waiting task become results
-        for (seq, task, result) in results {
-            if seq.is_none() {
-                let message = Message::TaskCompleted { task, result };
-                out.messages.push((record.id.clone(), message));
-            }
+        // results stay in the inbox; matched events go back to the front of the buffer
+        for (_, name, payload) in matched.into_iter().rev() {
+            record.events.insert(0, (name, payload));
         }
         return;
     }
@@ -358,6 +362,9 @@ fn advance<S>(
     for (seq, task, result) in results {
         out.consumed.extend(seq);
         completions.insert(task, result);
+    }
+    for (task, _, payload) in &matched {
+        completions.insert(*task, Ok(payload.clone()));
     }
     if let Some(wake) = &record.wake {
         // what the last checkpoint waited for and did not get lost a race: its timers go
@@ -368,7 +375,13 @@ fn advance<S>(
             .collect();
     }
     let (step, next_task, commands, custom_status) =
-        step_instance(shared, record, start, completions);
+        step_instance(shared, record, start, &mut completions);
+    // an event the machine did not take (its side of a race lost) is still unread
+    for (task, name, payload) in matched.into_iter().rev() {
+        if completions.contains(task) {
+            record.events.insert(0, (name, payload));
+        }
+    }
     record.next_task = next_task;
     if custom_status.is_some() {
         record.custom_status = custom_status;
@@ -429,17 +442,11 @@ fn advance<S>(
                     .push(InstanceRecord::new(id, name, input, parent));
             }
             Command::WaitEvent { task, name } => {
-                match record.events.iter().position(|(n, _)| *n == name) {
-                    Some(i) => {
-                        let (_, payload) = record.events.remove(i);
-                        let message = Message::TaskCompleted {
-                            task,
-                            result: Ok(payload),
-                        };
-                        out.messages.push((record.id.clone(), message));
-                    }
-                    None => record.event_waits.push((name, task)),
+                if record.events.iter().any(|(n, _)| *n == name) {
+                    // already raised: step again at once to take it
+                    out.messages.push((record.id.clone(), Message::Start));
                 }
+                record.event_waits.push((name, task));
             }
         }
     }
@@ -473,7 +480,7 @@ fn step_instance<S>(
     shared: &Shared<S>,
     record: &InstanceRecord,
     start: bool,
-    mut completions: Completions,
+    completions: &mut Completions,
 ) -> (Result<Step, String>, u64, Vec<Command>, Option<Vec<u8>>) {
     let Some(step) = shared.registry.orchestrations.get(record.name.as_str()) else {
         let error = format!("no orchestration named `{}` is registered", record.name);
@@ -487,13 +494,7 @@ fn step_instance<S>(
                 input: &record.input,
             },
         ),
-        Some(state) => step(
-            &ctx,
-            StepInput::Resume {
-                state,
-                completions: &mut completions,
-            },
-        ),
+        Some(state) => step(&ctx, StepInput::Resume { state, completions }),
         None => Ok(Step::Failed(
             "the instance has results but neither a start nor a checkpoint".into(),
         )),

@@ -273,6 +273,9 @@ impl Store for RocksStore {
 
     async fn purge(&self, id: &str) -> Result<bool, StoreError> {
         let mut state = self.lock();
+        if state.instance_leases.contains_key(id) {
+            return Ok(false); // a step is running (or being written): purge it when done
+        }
         let existed = self.record(id)?.is_some();
         let mut batch = WriteBatch::default();
         batch.delete_cf(self.cf(INSTANCES), id);
@@ -299,8 +302,8 @@ impl Store for RocksStore {
         }
         self.write(batch)?;
         state.pending.remove(id);
-        state.instance_leases.remove(id);
         for k in activities {
+            state.activity_leases.remove(&k);
             state.activities.remove(&k);
         }
         for timer in timers {
@@ -354,6 +357,7 @@ impl Store for RocksStore {
                 continue;
             }
             let Some(record) = self.record(&id)? else {
+                state.pending.remove(&id); // messages for a purged instance
                 continue;
             };
             if !durable_core::store::runnable(&record, messages.iter().map(|(_, m)| m)) {
@@ -396,7 +400,14 @@ impl Store for RocksStore {
             batch.put_cf(self.cf(TIMERS), timer_key(timer), []);
         }
         let mut seq = state.next_seq;
+        let mut delivered = Vec::new();
         for (instance, message) in &commit.messages {
+            let exists = commit.children.iter().any(|c| c.id == *instance)
+                || self.record(instance)?.is_some();
+            if !exists {
+                continue; // its instance was purged
+            }
+            delivered.push(instance.clone());
             seq += 1;
             batch.put_cf(
                 self.cf(INBOX),
@@ -448,9 +459,7 @@ impl Store for RocksStore {
         for timer in &cancelled {
             state.timers.remove(timer);
         }
-        for (instance, _) in commit.messages {
-            state.pending.insert(instance);
-        }
+        state.pending.extend(delivered);
         state.pending.extend(started);
         state.timers.extend(commit.timers);
         for task in commit.activities {
@@ -514,7 +523,9 @@ impl Store for RocksStore {
     ) -> Result<(), StoreError> {
         let mut state = self.lock();
         let k = (locked.task.instance.clone(), locked.task.task);
-        if state.activity_leases.get(&k) != Some(&locked.lease) {
+        if state.activity_leases.get(&k) != Some(&locked.lease)
+            || !state.activities.contains_key(&k)
+        {
             return Err(StoreError::LeaseLost);
         }
         state.next_seq += 1;
@@ -553,7 +564,9 @@ impl Store for RocksStore {
     ) -> Result<(), StoreError> {
         let mut state = self.lock();
         let k = (locked.task.instance.clone(), locked.task.task);
-        if state.activity_leases.get(&k) != Some(&locked.lease) {
+        if state.activity_leases.get(&k) != Some(&locked.lease)
+            || !state.activities.contains_key(&k)
+        {
             return Err(StoreError::LeaseLost);
         }
         let mut next = locked.task.clone();
