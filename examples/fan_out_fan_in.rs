@@ -1,0 +1,57 @@
+//! Fan-out/fan-in: count the words of many documents in parallel activities, then add
+//! the counts up. Run with `cargo run --example fan_out_fan_in`.
+
+use std::time::Duration;
+
+use durable::rocks::RocksStore;
+use durable::{
+    activity, join_all, orchestrator, ActivityError, OrchestrationContext, Runtime, Store,
+};
+
+#[activity]
+async fn count_words(document: String) -> Result<u64, String> {
+    Ok(document.split_whitespace().count() as u64)
+}
+
+#[orchestrator]
+pub async fn word_count(
+    ctx: OrchestrationContext,
+    documents: Vec<String>,
+) -> Result<u64, ActivityError> {
+    let counts = join_all(documents.into_iter().map(|d| ctx.call(count_words, d))).await;
+    let mut total = 0;
+    for count in counts {
+        total += count?;
+    }
+    Ok(total)
+}
+
+/// Counts the words of `documents` on `store`.
+pub async fn run<S: Store>(
+    store: S,
+    documents: Vec<String>,
+) -> Result<u64, Box<dyn std::error::Error>> {
+    let runtime = Runtime::builder(store)
+        .orchestration(word_count)
+        .activity(count_words)
+        .start();
+    let client = runtime.client();
+    let id = client.start(word_count, None, &documents).await?;
+    let result = client
+        .wait(word_count, &id, Duration::from_secs(60))
+        .await?;
+    runtime.shutdown().await;
+    Ok(result?)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let store = RocksStore::open("durable-data/fan_out_fan_in")?;
+    let documents: Vec<String> = (1..=200).map(|n| "lorem ipsum dolor ".repeat(n)).collect();
+    println!(
+        "counting words in {} documents, one activity each",
+        documents.len()
+    );
+    println!("total: {}", run(store, documents).await?);
+    Ok(())
+}

@@ -1,0 +1,84 @@
+//! Human interaction: phone verification. A code is sent; the orchestration waits for
+//! the user to type it (an external event), at most three attempts, each racing a
+//! timeout. Run with `cargo run --example human_interaction`.
+
+use std::time::Duration;
+
+use durable::rocks::RocksStore;
+use durable::{
+    activity, orchestrator, select, ActivityError, Either, OrchestrationContext, Runtime, Store,
+};
+
+#[activity]
+async fn send_code(phone: String) -> Result<u32, String> {
+    // A real service would text a random code; the demo derives it from the number.
+    let code = phone.bytes().map(u32::from).sum::<u32>() % 10_000;
+    println!("  texted code {code:04} to {phone}");
+    Ok(code)
+}
+
+#[orchestrator]
+pub async fn verify_phone(
+    ctx: OrchestrationContext,
+    input: (String, Duration),
+) -> Result<String, ActivityError> {
+    let (phone, timeout) = input;
+    let code = ctx.call(send_code, phone).await?;
+    for attempt in 1..=3 {
+        match select(ctx.timer(timeout), ctx.event::<u32>("code")).await {
+            Either::Left(()) => return Ok(format!("timed out at attempt {attempt}")),
+            Either::Right(typed) if typed == code => {
+                return Ok(format!("verified at attempt {attempt}"))
+            }
+            Either::Right(_) => {}
+        }
+    }
+    Ok("three wrong codes: denied".into())
+}
+
+/// Starts a verification on `store`, types `codes` (the right one is `code_for(phone)`),
+/// and returns the outcome.
+pub async fn run<S: Store>(
+    store: S,
+    phone: &str,
+    timeout: Duration,
+    codes: &[u32],
+) -> Result<String, Box<dyn std::error::Error>> {
+    let runtime = Runtime::builder(store)
+        .orchestration(verify_phone)
+        .activity(send_code)
+        .start();
+    let client = runtime.client();
+    let id = client
+        .start(verify_phone, None, &(phone.to_owned(), timeout))
+        .await?;
+    for code in codes {
+        println!("  user types {code:04}");
+        client.raise_event(&id, "code", code).await?;
+    }
+    let result = client
+        .wait(verify_phone, &id, Duration::from_secs(60))
+        .await?;
+    runtime.shutdown().await;
+    Ok(result?)
+}
+
+/// The code `send_code` texts to `phone`.
+pub fn code_for(phone: &str) -> u32 {
+    phone.bytes().map(u32::from).sum::<u32>() % 10_000
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let store = RocksStore::open("durable-data/human_interaction")?;
+    let phone = "+1 555 0100";
+    let outcome = run(
+        store,
+        phone,
+        Duration::from_secs(30),
+        &[1234, code_for(phone)],
+    )
+    .await?;
+    println!("{outcome}");
+    Ok(())
+}
