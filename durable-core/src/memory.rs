@@ -30,6 +30,18 @@ struct Inner {
 }
 
 impl Inner {
+    /// The key of the activity task `locked` holds, if the claim is still valid and the
+    /// task still queued.
+    fn claimed(&self, locked: &LockedActivity) -> Result<(String, TaskId), StoreError> {
+        let key = (locked.task.instance.clone(), locked.task.task);
+        if self.activity_leases.get(&key) != Some(&locked.lease)
+            || !self.activities.contains_key(&key)
+        {
+            return Err(StoreError::LeaseLost);
+        }
+        Ok(key)
+    }
+
     fn lease(&mut self, now: Millis, duration: Duration) -> Lease {
         self.next_token += 1;
         Lease {
@@ -218,12 +230,7 @@ impl Store for MemoryStore {
         result: TaskResult,
     ) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        let key = (locked.task.instance.clone(), locked.task.task);
-        if inner.activity_leases.get(&key) != Some(&locked.lease)
-            || !inner.activities.contains_key(&key)
-        {
-            return Err(StoreError::LeaseLost);
-        }
+        let key = inner.claimed(locked)?;
         inner.activity_leases.remove(&key);
         inner.activities.remove(&key);
         inner.enqueue(
@@ -242,12 +249,7 @@ impl Store for MemoryStore {
         not_before: Millis,
     ) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        let key = (locked.task.instance.clone(), locked.task.task);
-        if inner.activity_leases.get(&key) != Some(&locked.lease)
-            || !inner.activities.contains_key(&key)
-        {
-            return Err(StoreError::LeaseLost);
-        }
+        let key = inner.claimed(locked)?;
         inner.activity_leases.remove(&key);
         if let Some(task) = inner.activities.get_mut(&key) {
             task.attempt += 1;

@@ -7,7 +7,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 
 use crate::ir::{BindingId, BlockKind, Code, Entry, Exit, Machine, Target};
 use crate::liveness::target_block;
@@ -347,13 +347,15 @@ impl Emitter<'_> {
                     let init = init.map(|i| quote!(= #i));
                     return quote!(#head #init #tail;);
                 }
-                let puts = self.puts(&saved);
                 match init {
                     Some(init) => {
-                        let value = format_ident!("__value");
-                        quote!(#head = { let #value = #init; #puts #value } #tail;)
+                        let init = self.stashed(init, &saved);
+                        quote!(#head = #init #tail;)
                     }
-                    None => quote!(#puts #head #tail;),
+                    None => {
+                        let puts = self.puts(&saved);
+                        quote!(#puts #head #tail;)
+                    }
                 }
             }
         }
@@ -378,10 +380,15 @@ impl Emitter<'_> {
             .filter(|s| self.plan.stashes.contains(s))
             .map(|s| self.m.stashes[*s].binding)
             .collect();
+        self.stashed(value, &saved)
+    }
+
+    /// `value`, evaluated before the hidden bindings `saved` are put in their slots.
+    fn stashed(&self, value: TokenStream, saved: &[BindingId]) -> TokenStream {
         if saved.is_empty() {
             return value;
         }
-        let puts = self.puts(&saved);
+        let puts = self.puts(saved);
         quote!({ let __value = #value; #puts __value })
     }
 

@@ -210,6 +210,19 @@ impl RocksStore {
     }
 }
 
+impl State {
+    /// The key of the activity task `locked` holds, if the claim is still valid and the
+    /// task still queued.
+    fn claimed(&self, locked: &LockedActivity) -> Result<(String, TaskId), StoreError> {
+        let k = (locked.task.instance.clone(), locked.task.task);
+        if self.activity_leases.get(&k) != Some(&locked.lease) || !self.activities.contains_key(&k)
+        {
+            return Err(StoreError::LeaseLost);
+        }
+        Ok(k)
+    }
+}
+
 fn lease(state: &mut State, now: Millis, duration: Duration) -> Lease {
     state.next_token += 1;
     Lease {
@@ -522,12 +535,7 @@ impl Store for RocksStore {
         result: TaskResult,
     ) -> Result<(), StoreError> {
         let mut state = self.lock();
-        let k = (locked.task.instance.clone(), locked.task.task);
-        if state.activity_leases.get(&k) != Some(&locked.lease)
-            || !state.activities.contains_key(&k)
-        {
-            return Err(StoreError::LeaseLost);
-        }
+        let k = state.claimed(locked)?;
         state.next_seq += 1;
         let message = Message::TaskCompleted {
             task: locked.task.task,
@@ -563,12 +571,7 @@ impl Store for RocksStore {
         not_before: Millis,
     ) -> Result<(), StoreError> {
         let mut state = self.lock();
-        let k = (locked.task.instance.clone(), locked.task.task);
-        if state.activity_leases.get(&k) != Some(&locked.lease)
-            || !state.activities.contains_key(&k)
-        {
-            return Err(StoreError::LeaseLost);
-        }
+        let k = state.claimed(locked)?;
         let mut next = locked.task.clone();
         next.attempt += 1;
         next.not_before = not_before;
