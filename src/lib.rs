@@ -19,5 +19,8 @@ pub use durable_macros::{activity, orchestrator};
 #[cfg(feature = "rocksdb")]
 pub use durable_rocks as rocks;
 
+#[cfg(feature = "http")]
+pub use durable_http as http;
+
 #[doc(hidden)]
 pub use durable_core::__private;

@@ -93,9 +93,21 @@ impl<S: Store> Client<S> {
         input: &O::Input,
     ) -> Result<String, ClientError> {
         let _ = orchestration;
-        let id = id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
         let input = codec::encode(input, "orchestration input")?;
-        let record = InstanceRecord::new(id.clone(), O::NAME, input, None);
+        self.start_encoded(O::NAME, id, input).await
+    }
+
+    /// [`Client::start`] for an input already encoded with [`codec::encode`], by
+    /// orchestration name: for edges that convert from another format (the HTTP API).
+    /// The name and the input's type are not checked here.
+    pub async fn start_encoded(
+        &self,
+        name: &str,
+        id: Option<&str>,
+        input: Vec<u8>,
+    ) -> Result<String, ClientError> {
+        let id = id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+        let record = InstanceRecord::new(id.clone(), name, input, None);
         self.shared.store.create(record).await?;
         self.shared.instance_work.notify_one();
         Ok(id)
@@ -109,13 +121,18 @@ impl<S: Store> Client<S> {
         payload: &T,
     ) -> Result<(), ClientError> {
         let payload = codec::encode(payload, "event payload")?;
-        let message = crate::store::Message::Event {
-            name: name.to_owned(),
-            payload,
-        };
-        self.shared.store.send(id, message).await?;
-        self.shared.instance_work.notify_one();
-        Ok(())
+        self.raise_event_encoded(id, name, payload).await
+    }
+
+    /// [`Client::raise_event`] for a payload already encoded with [`codec::encode`].
+    pub async fn raise_event_encoded(
+        &self,
+        id: &str,
+        name: &str,
+        payload: Vec<u8>,
+    ) -> Result<(), ClientError> {
+        let name = name.to_owned();
+        self.send(id, Message::Event { name, payload }).await
     }
 
     /// The status of instance `id`, if it exists.
@@ -147,20 +164,20 @@ impl<S: Store> Client<S> {
     /// Ends instance `id` at its next step, with `reason` as its error.
     pub async fn terminate(&self, id: &str, reason: &str) -> Result<(), ClientError> {
         let reason = reason.to_owned();
-        self.control(id, Message::Terminate { reason }).await
+        self.send(id, Message::Terminate { reason }).await
     }
 
     /// Pauses instance `id`: results and events wait until it is resumed.
     pub async fn suspend(&self, id: &str) -> Result<(), ClientError> {
-        self.control(id, Message::Suspend).await
+        self.send(id, Message::Suspend).await
     }
 
     /// Resumes a suspended instance.
     pub async fn resume(&self, id: &str) -> Result<(), ClientError> {
-        self.control(id, Message::Resume).await
+        self.send(id, Message::Resume).await
     }
 
-    async fn control(&self, id: &str, message: Message) -> Result<(), ClientError> {
+    async fn send(&self, id: &str, message: Message) -> Result<(), ClientError> {
         self.shared.store.send(id, message).await?;
         self.shared.instance_work.notify_one();
         Ok(())

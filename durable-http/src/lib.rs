@@ -1,0 +1,119 @@
+//! The HTTP management API of `durable`, as an axum [`Router`] to mount in your own
+//! service: start instances, poll their status, raise events, terminate, suspend,
+//! resume, purge and list them, with the routes and JSON shapes of Azure Durable
+//! Functions' HTTP API.
+//!
+//! JSON exists only here. Each orchestration the API serves is registered with its
+//! Rust types, and every payload is converted between JSON and those types at the edge:
+//! a body that is not valid JSON, or not the shape of the registered type, is a `400`
+//! with the reason, before anything is stored.
+//!
+//! ```no_run
+//! # use durable::{orchestrator, OrchestrationContext, ActivityError, MemoryStore, Runtime};
+//! # #[orchestrator]
+//! # async fn approval(ctx: OrchestrationContext, doc: String) -> Result<bool, ActivityError> {
+//! #     Ok(ctx.event::<bool>("approved").await)
+//! # }
+//! # async fn serve() -> std::io::Result<()> {
+//! let runtime = Runtime::builder(MemoryStore::new()).orchestration(approval).start();
+//! let api = durable::http::Api::new(runtime.client())
+//!     .orchestration(approval)
+//!     .event::<bool>(approval, "approved");
+//! let app = axum::Router::new().nest("/api", api.router());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, app).await
+//! # }
+//! ```
+//!
+//! | Route | Answer |
+//! |---|---|
+//! | `POST /orchestrators/{name}[/{instanceId}]`, body = input | `202`, `Location`, the management links |
+//! | `GET /instances/{id}` | the status: `202` with `Location` while it runs, `200` once ended |
+//! | `POST /instances/{id}/raiseEvent/{event}`, body = payload | `202` |
+//! | `POST /instances/{id}/terminate?reason=..`, `/suspend`, `/resume` | `202` |
+//! | `DELETE /instances/{id}` | `200` once purged; `409` while it runs |
+//! | `GET /instances?runtimeStatus=..&name=..&createdTimeFrom=..&createdTimeTo=..&top=..&continuationToken=..` | a page of statuses |
+//!
+//! Errors are `{"error": message}`: `400` for bad input, `404` for an unknown
+//! orchestrator, instance or event, `409` for an instance id in use, `410` for commands
+//! to an instance that has ended.
+
+mod convert;
+mod error;
+mod routes;
+mod status;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use durable_core::{Client, Orchestration, Store};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use convert::{from_json, to_json, Conversions};
+
+/// The orchestrations served over HTTP, with their types. Build it, then mount
+/// [`Api::router`].
+pub struct Api<S> {
+    client: Client<S>,
+    orchestrations: HashMap<&'static str, Conversions>,
+}
+
+impl<S: Store> Api<S> {
+    /// An API over `client` that serves no orchestration yet.
+    pub fn new(client: Client<S>) -> Self {
+        Self {
+            client,
+            orchestrations: HashMap::new(),
+        }
+    }
+
+    /// Serves `orchestration`: it can be started over HTTP, and its input and output
+    /// are shown as JSON.
+    pub fn orchestration<O: Orchestration>(mut self, orchestration: O) -> Self {
+        self.entry(orchestration);
+        self
+    }
+
+    /// Lets event `name` be raised over HTTP on instances of `orchestration`, with a
+    /// JSON payload of type `T` (what the orchestrator's `ctx.event::<T>(name)` takes).
+    pub fn event<T>(mut self, orchestration: impl Orchestration, name: &str) -> Self
+    where
+        T: Serialize + DeserializeOwned,
+    {
+        let events = &mut self.entry(orchestration).events;
+        events.insert(name.to_owned(), from_json::<T>);
+        self
+    }
+
+    /// Shows the custom status of `orchestration`'s instances as JSON, decoded as `T`
+    /// (what its `ctx.set_custom_status(..)` is given). Without it, `customStatus` is
+    /// `null`.
+    pub fn custom_status<T>(mut self, orchestration: impl Orchestration) -> Self
+    where
+        T: Serialize + DeserializeOwned,
+    {
+        self.entry(orchestration).custom_status_to_json = Some(to_json::<T>);
+        self
+    }
+
+    fn entry<O: Orchestration>(&mut self, orchestration: O) -> &mut Conversions {
+        let _ = orchestration;
+        self.orchestrations
+            .entry(O::NAME)
+            .or_insert_with(|| Conversions {
+                input_from_json: from_json::<O::Input>,
+                input_to_json: to_json::<O::Input>,
+                output_to_json: to_json::<O::Output>,
+                custom_status_to_json: None,
+                events: HashMap::new(),
+            })
+    }
+
+    /// The routes, ready to serve or to nest under a prefix (the links in responses
+    /// include the prefix).
+    pub fn router(self) -> Router {
+        routes::router(Arc::new(self))
+    }
+}

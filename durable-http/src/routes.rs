@@ -1,0 +1,319 @@
+//! The handlers. Each converts JSON at the edge and calls the [`Client`].
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::header::{HOST, LOCATION, RETRY_AFTER};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use durable_core::{InstanceFilter, InstanceStatus, Store};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::HttpError;
+use crate::status::{instance_json, parse_status, parse_time};
+use crate::Api;
+
+type Shared<S> = State<Arc<Api<S>>>;
+
+pub(crate) fn router<S: Store>(api: Arc<Api<S>>) -> Router {
+    Router::new()
+        .route("/orchestrators/{name}", post(start::<S>))
+        .route("/orchestrators/{name}/{id}", post(start_with_id::<S>))
+        .route("/instances", get(list::<S>))
+        .route("/instances/{id}", get(status::<S>).delete(purge::<S>))
+        .route("/instances/{id}/raiseEvent/{event}", post(raise_event::<S>))
+        .route("/instances/{id}/terminate", post(terminate::<S>))
+        .route("/instances/{id}/suspend", post(suspend::<S>))
+        .route("/instances/{id}/resume", post(resume::<S>))
+        .with_state(api)
+}
+
+/// Where this router is reachable from the client's side: scheme, host and the prefix
+/// it is nested under, so the links work behind `Router::nest`.
+struct Base(String);
+
+impl Base {
+    fn new(headers: &HeaderMap, original: &Uri, local: &Uri) -> Self {
+        let path = original.path();
+        let prefix = path.strip_suffix(local.path()).unwrap_or("");
+        let host = headers.get(HOST).and_then(|h| h.to_str().ok());
+        let scheme = headers
+            .get("x-forwarded-proto")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("http");
+        match host {
+            Some(host) => Self(format!("{scheme}://{host}{prefix}")),
+            None => Self(prefix.to_owned()),
+        }
+    }
+
+    fn instance(&self, id: &str) -> String {
+        format!("{}/instances/{}", self.0, encode_segment(id))
+    }
+}
+
+/// Percent-encodes what may not appear as is in one path segment.
+fn encode_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:@!$&'()*+,;=".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The body as JSON; an empty body is `null` (for inputs of type `()` or `Option`).
+fn parse_body(body: &Bytes) -> Result<Value, HttpError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| HttpError::bad_request(format!("the body is not valid JSON: {e}")))
+}
+
+fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, HttpError> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|e| HttpError::bad_request(e.body_text()))
+}
+
+fn location(url: &str) -> Result<HeaderValue, HttpError> {
+    HeaderValue::from_str(url)
+        .map_err(|_| HttpError::bad_request(format!("`{url}` cannot be a Location header")))
+}
+
+async fn start<S: Store>(
+    api: Shared<S>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(original): OriginalUri,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Response, HttpError> {
+    start_instance(api, name, None, Base::new(&headers, &original, &uri), body).await
+}
+
+async fn start_with_id<S: Store>(
+    api: Shared<S>,
+    Path((name, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    OriginalUri(original): OriginalUri,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Response, HttpError> {
+    let base = Base::new(&headers, &original, &uri);
+    start_instance(api, name, Some(id), base, body).await
+}
+
+async fn start_instance<S: Store>(
+    State(api): Shared<S>,
+    name: String,
+    id: Option<String>,
+    base: Base,
+    body: Bytes,
+) -> Result<Response, HttpError> {
+    let types = api.orchestrations.get(name.as_str()).ok_or_else(|| {
+        let mut known: Vec<_> = api.orchestrations.keys().copied().collect();
+        known.sort_unstable();
+        HttpError::not_found(format!(
+            "no orchestrator named `{name}` (served: {})",
+            known.join(", ")
+        ))
+    })?;
+    let input = (types.input_from_json)(parse_body(&body)?)
+        .map_err(|e| HttpError::bad_request(format!("input of `{name}`: {e}")))?;
+    let id = api.client.start_encoded(&name, id.as_deref(), input).await?;
+    let status_uri = base.instance(&id);
+    let links = json!({
+        "id": id,
+        "statusQueryGetUri": status_uri,
+        "sendEventPostUri": format!("{status_uri}/raiseEvent/{{eventName}}"),
+        "terminatePostUri": format!("{status_uri}/terminate?reason={{text}}"),
+        "suspendPostUri": format!("{status_uri}/suspend"),
+        "resumePostUri": format!("{status_uri}/resume"),
+        "purgeHistoryDeleteUri": status_uri,
+    });
+    let headers = [(LOCATION, location(&status_uri)?)];
+    Ok((StatusCode::ACCEPTED, headers, Json(links)).into_response())
+}
+
+async fn instance<S: Store>(api: &Api<S>, id: &str) -> Result<InstanceStatus, HttpError> {
+    api.client
+        .status(id)
+        .await?
+        .ok_or_else(|| HttpError::not_found(format!("no instance with id `{id}`")))
+}
+
+/// The instance, if it can still take events and commands.
+async fn live_instance<S: Store>(api: &Api<S>, id: &str) -> Result<InstanceStatus, HttpError> {
+    let instance = instance(api, id).await?;
+    if instance.status.is_terminal() {
+        return Err(HttpError::gone(format!(
+            "instance `{id}` has ended ({:?})",
+            instance.status
+        )));
+    }
+    Ok(instance)
+}
+
+async fn status<S: Store>(
+    State(api): Shared<S>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(original): OriginalUri,
+    uri: Uri,
+) -> Result<Response, HttpError> {
+    let instance = instance(&api, &id).await?;
+    let body = Json(instance_json(
+        &instance,
+        api.orchestrations.get(instance.name.as_str()),
+    ));
+    if instance.status.is_terminal() {
+        return Ok((StatusCode::OK, body).into_response());
+    }
+    let url = Base::new(&headers, &original, &uri).instance(&id);
+    let headers = [
+        (LOCATION, location(&url)?),
+        (RETRY_AFTER, HeaderValue::from_static("1")),
+    ];
+    Ok((StatusCode::ACCEPTED, headers, body).into_response())
+}
+
+async fn raise_event<S: Store>(
+    State(api): Shared<S>,
+    Path((id, event)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<StatusCode, HttpError> {
+    let instance = live_instance(&api, &id).await?;
+    let encode = api
+        .orchestrations
+        .get(instance.name.as_str())
+        .and_then(|types| types.events.get(&event))
+        .ok_or_else(|| {
+            HttpError::not_found(format!(
+                "orchestrator `{}` takes no event `{event}` over HTTP",
+                instance.name
+            ))
+        })?;
+    let payload = encode(parse_body(&body)?)
+        .map_err(|e| HttpError::bad_request(format!("payload of event `{event}`: {e}")))?;
+    api.client.raise_event_encoded(&id, &event, payload).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reason {
+    reason: Option<String>,
+}
+
+async fn terminate<S: Store>(
+    State(api): Shared<S>,
+    Path(id): Path<String>,
+    reason: Result<Query<Reason>, QueryRejection>,
+) -> Result<StatusCode, HttpError> {
+    let reason = query(reason)?.reason;
+    live_instance(&api, &id).await?;
+    let reason = reason.as_deref().unwrap_or("terminated over HTTP");
+    api.client.terminate(&id, reason).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn suspend<S: Store>(
+    State(api): Shared<S>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, HttpError> {
+    live_instance(&api, &id).await?;
+    api.client.suspend(&id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn resume<S: Store>(
+    State(api): Shared<S>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, HttpError> {
+    live_instance(&api, &id).await?;
+    api.client.resume(&id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn purge<S: Store>(
+    State(api): Shared<S>,
+    Path(id): Path<String>,
+) -> Result<Response, HttpError> {
+    let instance = instance(&api, &id).await?;
+    if !instance.status.is_terminal() {
+        return Err(HttpError::conflict(format!(
+            "instance `{id}` is {:?}; terminate it before deleting it",
+            instance.status
+        )));
+    }
+    if !api.client.purge(&id).await? {
+        return Err(HttpError::not_found(format!("no instance with id `{id}`")));
+    }
+    Ok(Json(json!({ "instancesDeleted": 1 })).into_response())
+}
+
+/// The most statuses one page holds.
+const MAX_PAGE: usize = 1000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ListQuery {
+    /// Comma-separated statuses.
+    runtime_status: Option<String>,
+    name: Option<String>,
+    created_time_from: Option<String>,
+    created_time_to: Option<String>,
+    top: Option<usize>,
+    continuation_token: Option<String>,
+}
+
+async fn list<S: Store>(
+    State(api): Shared<S>,
+    params: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Response, HttpError> {
+    let params = query(params)?;
+    let statuses = match &params.runtime_status {
+        Some(list) => list
+            .split(',')
+            .map(parse_status)
+            .collect::<Result<_, _>>()
+            .map_err(HttpError::bad_request)?,
+        None => Vec::new(),
+    };
+    let time = |field, text: &Option<String>| {
+        text.as_deref()
+            .map(|t| parse_time(field, t))
+            .transpose()
+            .map_err(HttpError::bad_request)
+    };
+    let filter = InstanceFilter {
+        statuses,
+        name: params.name,
+        created_from: time("createdTimeFrom", &params.created_time_from)?,
+        created_to: time("createdTimeTo", &params.created_time_to)?,
+    };
+    let top = params.top.unwrap_or(100);
+    if !(1..=MAX_PAGE).contains(&top) {
+        return Err(HttpError::bad_request(format!(
+            "`top` must be from 1 to {MAX_PAGE}, not {top}"
+        )));
+    }
+    let after = params.continuation_token.as_deref();
+    let page = api.client.list(&filter, after, top).await?;
+    let next = (page.len() == top).then(|| page.last().map(|s| s.id.clone()));
+    let instances: Vec<Value> = page
+        .iter()
+        .map(|s| instance_json(s, api.orchestrations.get(s.name.as_str())))
+        .collect();
+    Ok(Json(json!({ "instances": instances, "continuationToken": next.flatten() })).into_response())
+}

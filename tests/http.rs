@@ -1,0 +1,384 @@
+//! The HTTP management API, driven by a real HTTP client against a server on
+//! 127.0.0.1, over the in-memory store.
+
+use std::time::Duration;
+
+use durable::http::Api;
+use durable::{activity, orchestrator, select, Either, MemoryStore, OrchestrationContext, Runtime};
+use reqwest::{Client, Response, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Expense {
+    who: String,
+    cents: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Decision {
+    approved: bool,
+    by: String,
+}
+
+#[activity]
+async fn file(expense: Expense) -> Result<String, String> {
+    Ok(format!("filed {} cents for {}", expense.cents, expense.who))
+}
+
+#[orchestrator]
+async fn approve(ctx: OrchestrationContext, expense: Expense) -> Result<String, String> {
+    ctx.set_custom_status(&format!("waiting for a manager: {} cents", expense.cents))
+        .map_err(|e| e.to_string())?;
+    match select(ctx.timer(Duration::from_secs(60)), ctx.event::<Decision>("decision")).await {
+        Either::Left(()) => Err("nobody decided".into()),
+        Either::Right(Decision { approved: false, by }) => Ok(format!("rejected by {by}")),
+        Either::Right(Decision { by, .. }) => {
+            let receipt = ctx.call(file, expense).await.map_err(|e| e.to_string())?;
+            Ok(format!("{receipt}, approved by {by}"))
+        }
+    }
+}
+
+/// A runtime and the API on an ephemeral port; the base URL includes `prefix`.
+async fn serve(prefix: &str) -> (Runtime<MemoryStore>, String) {
+    let runtime = Runtime::builder(MemoryStore::new())
+        .orchestration(approve)
+        .activity(file)
+        .start();
+    let api = Api::new(runtime.client())
+        .orchestration(approve)
+        .event::<Decision>(approve, "decision")
+        .custom_status::<String>(approve)
+        .router();
+    let app = if prefix.is_empty() {
+        api
+    } else {
+        axum::Router::new().nest(prefix, api)
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (runtime, format!("http://{addr}{prefix}"))
+}
+
+async fn body(response: Response) -> Value {
+    response.json().await.unwrap()
+}
+
+fn expense(cents: u64) -> Value {
+    json!({"who": "ann", "cents": cents})
+}
+
+/// Polls the status URL until it answers 200.
+async fn finished(http: &Client, url: &str) -> Value {
+    for _ in 0..200 {
+        let response = http.get(url).send().await.unwrap();
+        if response.status() == StatusCode::OK {
+            return body(response).await;
+        }
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{url} did not finish");
+}
+
+/// Polls the status URL until `runtimeStatus` is `status`.
+async fn reaches(http: &Client, url: &str, status: &str) -> Value {
+    for _ in 0..200 {
+        let json = body(http.get(url).send().await.unwrap()).await;
+        if json["runtimeStatus"] == status {
+            return json;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{url} never became {status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_poll_raise_and_finish() {
+    let (_runtime, base) = serve("").await;
+    let http = Client::new();
+    let started = http
+        .post(format!("{base}/orchestrators/approve"))
+        .json(&expense(1200))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), StatusCode::ACCEPTED);
+    let location = started.headers()["location"].to_str().unwrap().to_owned();
+    let links = body(started).await;
+    let id = links["id"].as_str().unwrap();
+    let status_url = format!("{base}/instances/{id}");
+    assert_eq!(location, status_url);
+    assert_eq!(links["statusQueryGetUri"], status_url);
+    assert_eq!(links["purgeHistoryDeleteUri"], status_url);
+    assert_eq!(
+        links["sendEventPostUri"],
+        format!("{status_url}/raiseEvent/{{eventName}}")
+    );
+    assert_eq!(
+        links["terminatePostUri"],
+        format!("{status_url}/terminate?reason={{text}}")
+    );
+    assert_eq!(links["suspendPostUri"], format!("{status_url}/suspend"));
+    assert_eq!(links["resumePostUri"], format!("{status_url}/resume"));
+
+    let waiting = reaches(&http, &status_url, "Running").await;
+    assert_eq!(waiting["customStatus"], "waiting for a manager: 1200 cents");
+    let polled = http.get(&status_url).send().await.unwrap();
+    assert_eq!(polled.status(), StatusCode::ACCEPTED);
+    assert_eq!(polled.headers()["location"], status_url.as_str());
+    let polled = body(polled).await;
+    assert_eq!(polled["name"], "approve");
+    assert_eq!(polled["instanceId"], id);
+    assert_eq!(polled["input"], expense(1200));
+    assert_eq!(polled["output"], Value::Null);
+
+    let raised = http
+        .post(format!("{status_url}/raiseEvent/decision"))
+        .json(&json!({"approved": true, "by": "bo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raised.status(), StatusCode::ACCEPTED);
+    let done = finished(&http, &status_url).await;
+    assert_eq!(done["runtimeStatus"], "Completed");
+    assert_eq!(done["output"], "filed 1200 cents for ann, approved by bo");
+    let created = done["createdTime"].as_str().unwrap();
+    let updated = done["lastUpdatedTime"].as_str().unwrap();
+    assert!(created.ends_with('Z') && created.contains('T'), "{created}");
+    assert!(updated >= created, "{updated} < {created}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_carry_the_prefix_the_router_is_nested_under() {
+    let (_runtime, base) = serve("/api").await;
+    let http = Client::new();
+    let started = http
+        .post(format!("{base}/orchestrators/approve/order-7"))
+        .json(&expense(5))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), StatusCode::ACCEPTED);
+    let links = body(started).await;
+    assert_eq!(links["id"], "order-7");
+    assert_eq!(links["statusQueryGetUri"], format!("{base}/instances/order-7"));
+    let status = http.get(format!("{base}/instances/order-7")).send().await;
+    assert_eq!(body(status.unwrap()).await["instanceId"], "order-7");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_are_answered_with_a_reason() {
+    let (_runtime, base) = serve("").await;
+    let http = Client::new();
+    let start = |body: &'static str| {
+        http.post(format!("{base}/orchestrators/approve/x"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let cases = [
+        ("{\"who\": ", "not valid JSON"),
+        ("{\"who\": \"ann\"}", "missing field `cents`"),
+        ("{\"who\": \"ann\", \"cents\": -3}", "Expense"),
+        ("", "Expense"),
+    ];
+    for (input, reason) in cases {
+        let response = start(input).await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{input}");
+        let error = body(response).await["error"].as_str().unwrap().to_owned();
+        assert!(error.contains(reason), "{input}: {error}");
+    }
+    let nothing = http.get(format!("{base}/instances/x")).send().await.unwrap();
+    assert_eq!(nothing.status(), StatusCode::NOT_FOUND, "bad input started nothing");
+
+    let unknown = http
+        .post(format!("{base}/orchestrators/nope"))
+        .json(&json!(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let error = body(unknown).await["error"].as_str().unwrap().to_owned();
+    assert!(error.contains("nope") && error.contains("approve"), "{error}");
+
+    for (method, path) in [
+        ("GET", "/instances/ghost"),
+        ("DELETE", "/instances/ghost"),
+        ("POST", "/instances/ghost/raiseEvent/decision"),
+        ("POST", "/instances/ghost/terminate"),
+        ("POST", "/instances/ghost/suspend"),
+        ("POST", "/instances/ghost/resume"),
+    ] {
+        let method = method.parse().unwrap();
+        let response = http
+            .request(method, format!("{base}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(body(response).await["error"].as_str().unwrap().contains("ghost"));
+    }
+
+    let started = start("{\"who\": \"ann\", \"cents\": 3}").await.unwrap();
+    assert_eq!(started.status(), StatusCode::ACCEPTED);
+    let again = start("{\"who\": \"ann\", \"cents\": 3}").await.unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let event = |name: &str, payload: Value| {
+        http.post(format!("{base}/instances/x/raiseEvent/{name}"))
+            .json(&payload)
+            .send()
+    };
+    let unknown_event = event("bribe", json!(100)).await.unwrap();
+    assert_eq!(unknown_event.status(), StatusCode::NOT_FOUND);
+    let wrong_payload = event("decision", json!({"approved": "yes"})).await.unwrap();
+    assert_eq!(wrong_payload.status(), StatusCode::BAD_REQUEST);
+    let error = body(wrong_payload).await["error"].as_str().unwrap().to_owned();
+    assert!(error.contains("Decision"), "{error}");
+    let running = http.delete(format!("{base}/instances/x")).send().await.unwrap();
+    assert_eq!(running.status(), StatusCode::CONFLICT);
+    let status = body(http.get(format!("{base}/instances/x")).send().await.unwrap()).await;
+    assert_ne!(status["runtimeStatus"], "Failed", "a refused event reached it");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminate_then_delete() {
+    let (_runtime, base) = serve("").await;
+    let http = Client::new();
+    let url = format!("{base}/instances/t1");
+    http.post(format!("{base}/orchestrators/approve/t1"))
+        .json(&expense(1))
+        .send()
+        .await
+        .unwrap();
+    let terminated = http
+        .post(format!("{url}/terminate?reason=changed%20my%20mind"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(terminated.status(), StatusCode::ACCEPTED);
+    let done = finished(&http, &url).await;
+    assert_eq!(done["runtimeStatus"], "Terminated");
+    assert_eq!(done["error"], "changed my mind");
+    for command in ["terminate", "suspend", "resume", "raiseEvent/decision"] {
+        let response = http
+            .post(format!("{url}/{command}"))
+            .json(&json!({"approved": true, "by": "bo"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::GONE, "{command}");
+    }
+    let deleted = http.delete(&url).send().await.unwrap();
+    assert_eq!(deleted.status(), StatusCode::OK);
+    assert_eq!(body(deleted).await["instancesDeleted"], 1);
+    let gone = http.get(&url).send().await.unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suspended_instances_hold_events_until_resumed() {
+    let (_runtime, base) = serve("").await;
+    let http = Client::new();
+    let url = format!("{base}/instances/s1");
+    http.post(format!("{base}/orchestrators/approve/s1"))
+        .json(&expense(9))
+        .send()
+        .await
+        .unwrap();
+    reaches(&http, &url, "Running").await;
+    let suspended = http.post(format!("{url}/suspend")).send().await.unwrap();
+    assert_eq!(suspended.status(), StatusCode::ACCEPTED);
+    reaches(&http, &url, "Suspended").await;
+    http.post(format!("{url}/raiseEvent/decision"))
+        .json(&json!({"approved": false, "by": "cy"}))
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let held = http.get(&url).send().await.unwrap();
+    assert_eq!(held.status(), StatusCode::ACCEPTED);
+    assert_eq!(body(held).await["runtimeStatus"], "Suspended");
+    let resumed = http.post(format!("{url}/resume")).send().await.unwrap();
+    assert_eq!(resumed.status(), StatusCode::ACCEPTED);
+    assert_eq!(finished(&http, &url).await["output"], "rejected by cy");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_filters_and_pages() {
+    let (_runtime, base) = serve("").await;
+    let http = Client::new();
+    for n in 0..7 {
+        http.post(format!("{base}/orchestrators/approve/i{n}"))
+            .json(&expense(n))
+            .send()
+            .await
+            .unwrap();
+    }
+    for n in 0..3 {
+        http.post(format!("{base}/instances/i{n}/terminate"))
+            .send()
+            .await
+            .unwrap();
+        finished(&http, &format!("{base}/instances/i{n}")).await;
+    }
+    let ids = |page: &Value| -> Vec<String> {
+        page["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["instanceId"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let list = |query: String| {
+        let http = http.clone();
+        let url = format!("{base}/instances{query}");
+        async move { http.get(url).send().await.unwrap() }
+    };
+
+    let terminated = body(list("?runtimeStatus=terminated".into()).await).await;
+    assert_eq!(ids(&terminated), ["i0", "i1", "i2"]);
+    assert_eq!(terminated["instances"][0]["input"], expense(0));
+    let live = body(list("?runtimeStatus=Running,Pending&name=approve".into()).await).await;
+    assert_eq!(ids(&live), ["i3", "i4", "i5", "i6"]);
+    let other = body(list("?name=other".into()).await).await;
+    assert!(ids(&other).is_empty());
+
+    let mut pages = Vec::new();
+    let mut token = None::<String>;
+    loop {
+        let query = match &token {
+            Some(t) => format!("?top=3&continuationToken={t}"),
+            None => "?top=3".into(),
+        };
+        let page = body(list(query).await).await;
+        pages.push(ids(&page));
+        match page["continuationToken"].as_str() {
+            Some(next) => token = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(pages.concat(), ["i0", "i1", "i2", "i3", "i4", "i5", "i6"]);
+    assert!(pages.iter().all(|p| p.len() <= 3));
+
+    let created = terminated["instances"][0]["createdTime"].as_str().unwrap();
+    let since = body(list(format!("?createdTimeFrom={created}")).await).await;
+    assert!(ids(&since).contains(&"i0".to_owned()));
+    let before = body(list(format!("?createdTimeTo={created}")).await).await;
+    assert!(!ids(&before).contains(&"i0".to_owned()));
+
+    for (query, reason) in [
+        ("?top=0", "top"),
+        ("?top=many", "top"),
+        ("?runtimeStatus=Done", "Done"),
+        ("?createdTimeFrom=yesterday", "createdTimeFrom"),
+        ("?colour=red", "colour"),
+    ] {
+        let response = list(query.into()).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+        let error = body(response).await["error"].as_str().unwrap().to_owned();
+        assert!(error.contains(reason), "{query}: {error}");
+    }
+}
