@@ -5,11 +5,13 @@ use std::time::Duration;
 
 use durable::rocks::RocksStore;
 use durable::{
-    activity, join_all, orchestrator, ActivityError, OrchestrationContext, Runtime, Store,
+    activity, join_all, orchestrator, ActivityError, OrchestrationContext, Runtime, RuntimeBuilder,
+    Store,
 };
 
 #[activity]
 async fn count_words(document: String) -> Result<u64, String> {
+    tokio::time::sleep(Duration::from_millis(40)).await; // stands in for fetching it
     Ok(document.split_whitespace().count() as u64)
 }
 
@@ -26,15 +28,17 @@ pub async fn word_count(
     Ok(total)
 }
 
+/// Registers the word count's orchestration and activity.
+pub fn register<S: Store>(builder: RuntimeBuilder<S>) -> RuntimeBuilder<S> {
+    builder.orchestration(word_count).activity(count_words)
+}
+
 /// Counts the words of `documents` on `store`.
 pub async fn run<S: Store>(
     store: S,
     documents: Vec<String>,
 ) -> Result<u64, Box<dyn std::error::Error>> {
-    let runtime = Runtime::builder(store)
-        .orchestration(word_count)
-        .activity(count_words)
-        .start();
+    let runtime = register(Runtime::builder(store)).start();
     let client = runtime.client();
     let id = client.start(word_count, None, &documents).await?;
     let result = client

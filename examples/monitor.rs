@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use durable::rocks::RocksStore;
-use durable::{activity, orchestrator, ActivityError, OrchestrationContext, Runtime, Store};
+use durable::{
+    activity, orchestrator, ActivityError, OrchestrationContext, Runtime, RuntimeBuilder, Store,
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -20,8 +22,10 @@ pub struct Watch {
 #[activity]
 pub async fn job_done(check: (String, u32, u32)) -> Result<bool, String> {
     let (job, n, done_at) = check;
-    println!("  check {n} of {job}");
-    Ok(n >= done_at)
+    let done = n >= done_at;
+    let verdict = if done { "done" } else { "not yet" };
+    println!("  [monitor] check {n} of {job}: {verdict}");
+    Ok(done)
 }
 
 #[orchestrator]
@@ -46,11 +50,14 @@ pub async fn monitor(ctx: OrchestrationContext, watch: Watch) -> Result<String, 
     Ok(format!("gave up on {job} after {checks} checks"))
 }
 
+/// Registers the monitor's orchestration and activity.
+pub fn register<S: Store>(builder: RuntimeBuilder<S>) -> RuntimeBuilder<S> {
+    builder.orchestration(monitor).activity(job_done)
+}
+
 /// Runs `watch` on `store`.
 pub async fn run<S: Store>(store: S, watch: Watch) -> Result<String, Box<dyn std::error::Error>> {
-    let runtime = Runtime::builder(store)
-        .orchestration(monitor)
-        .activity(job_done)
+    let runtime = register(Runtime::builder(store))
         .poll_interval(Duration::from_millis(10))
         .start();
     let client = runtime.client();

@@ -1,4 +1,4 @@
-//! The demo: three orders checked out by a durable orchestration on RocksDB (in
+//! Quickstart: three orders checked out by a durable orchestration on RocksDB (in
 //! `./durable-data`, or `$DURABLE_DATA`). Each item is priced by an activity that takes a
 //! moment, so you can stop the program (Ctrl-C) halfway and run it again: the orders
 //! continue from their last checkpoint, and items already priced are not priced again.

@@ -1,6 +1,9 @@
 //! The pattern examples, run on a throwaway RocksDB store each.
 
 #[allow(dead_code)]
+#[path = "../examples/async_http_api.rs"]
+mod async_http_api;
+#[allow(dead_code)]
 #[path = "../examples/chaining.rs"]
 mod chaining;
 #[allow(dead_code)]
@@ -16,6 +19,8 @@ mod monitor;
 use std::time::Duration;
 
 use durable::rocks::RocksStore;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
 
 fn fresh_store() -> (tempfile::TempDir, RocksStore) {
     let dir = tempfile::tempdir().unwrap();
@@ -96,4 +101,53 @@ async fn human_interaction_verifies_times_out_or_denies() {
         .await
         .unwrap();
     assert_eq!(out, "timed out at attempt 1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_http_api_answers_202_until_the_report_is_done() {
+    let (_dir, store) = fresh_store();
+    let runtime = async_http_api::register(durable::Runtime::builder(store)).start();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = async_http_api::app(runtime.client());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let http = reqwest::Client::new();
+    let start = format!("http://{address}/api/orchestrators/build_report");
+
+    let refused = http.post(&start).json(&json!({"title": 3})).send().await;
+    assert_eq!(refused.unwrap().status(), StatusCode::BAD_REQUEST);
+    let started = http
+        .post(&start)
+        .json(&json!({"title": "Q3", "sections": ["sales", "outlook"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), StatusCode::ACCEPTED);
+    let links: Value = started.json().await.unwrap();
+    let status_url = links["statusQueryGetUri"].as_str().unwrap().to_owned();
+    assert!(status_url.starts_with(&format!("http://{address}/api/instances/")));
+
+    let mut progress = Vec::new();
+    let done: Value = loop {
+        let polled = http.get(&status_url).send().await.unwrap();
+        let code = polled.status();
+        let body: Value = polled.json().await.unwrap();
+        progress.push(body["customStatus"].clone());
+        if code == StatusCode::OK {
+            break body;
+        }
+        assert_eq!(code, StatusCode::ACCEPTED);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(done["runtimeStatus"], "Completed");
+    assert_eq!(
+        done["output"],
+        json!({"title": "Q3", "pages": 2 + 4, "sections": ["sales", "outlook"]})
+    );
+    assert!(
+        progress.contains(&json!("rendering section 2 of 2")),
+        "{progress:?}"
+    );
+    assert_eq!(progress.last(), Some(&json!("done")));
+    runtime.shutdown().await;
 }

@@ -30,9 +30,17 @@ async fn file(expense: Expense) -> Result<String, String> {
 async fn approve(ctx: OrchestrationContext, expense: Expense) -> Result<String, String> {
     ctx.set_custom_status(&format!("waiting for a manager: {} cents", expense.cents))
         .map_err(|e| e.to_string())?;
-    match select(ctx.timer(Duration::from_secs(60)), ctx.event::<Decision>("decision")).await {
+    match select(
+        ctx.timer(Duration::from_secs(60)),
+        ctx.event::<Decision>("decision"),
+    )
+    .await
+    {
         Either::Left(()) => Err("nobody decided".into()),
-        Either::Right(Decision { approved: false, by }) => Ok(format!("rejected by {by}")),
+        Either::Right(Decision {
+            approved: false,
+            by,
+        }) => Ok(format!("rejected by {by}")),
         Either::Right(Decision { by, .. }) => {
             let receipt = ctx.call(file, expense).await.map_err(|e| e.to_string())?;
             Ok(format!("{receipt}, approved by {by}"))
@@ -164,7 +172,10 @@ async fn links_carry_the_prefix_the_router_is_nested_under() {
     assert_eq!(started.status(), StatusCode::ACCEPTED);
     let links = body(started).await;
     assert_eq!(links["id"], "order-7");
-    assert_eq!(links["statusQueryGetUri"], format!("{base}/instances/order-7"));
+    assert_eq!(
+        links["statusQueryGetUri"],
+        format!("{base}/instances/order-7")
+    );
     let status = http.get(format!("{base}/instances/order-7")).send().await;
     assert_eq!(body(status.unwrap()).await["instanceId"], "order-7");
 }
@@ -191,8 +202,16 @@ async fn bad_requests_are_answered_with_a_reason() {
         let error = body(response).await["error"].as_str().unwrap().to_owned();
         assert!(error.contains(reason), "{input}: {error}");
     }
-    let nothing = http.get(format!("{base}/instances/x")).send().await.unwrap();
-    assert_eq!(nothing.status(), StatusCode::NOT_FOUND, "bad input started nothing");
+    let nothing = http
+        .get(format!("{base}/instances/x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        nothing.status(),
+        StatusCode::NOT_FOUND,
+        "bad input started nothing"
+    );
 
     let unknown = http
         .post(format!("{base}/orchestrators/nope"))
@@ -202,7 +221,10 @@ async fn bad_requests_are_answered_with_a_reason() {
         .unwrap();
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     let error = body(unknown).await["error"].as_str().unwrap().to_owned();
-    assert!(error.contains("nope") && error.contains("approve"), "{error}");
+    assert!(
+        error.contains("nope") && error.contains("approve"),
+        "{error}"
+    );
 
     for (method, path) in [
         ("GET", "/instances/ghost"),
@@ -219,7 +241,10 @@ async fn bad_requests_are_answered_with_a_reason() {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
-        assert!(body(response).await["error"].as_str().unwrap().contains("ghost"));
+        assert!(body(response).await["error"]
+            .as_str()
+            .unwrap()
+            .contains("ghost"));
     }
 
     let started = start("{\"who\": \"ann\", \"cents\": 3}").await.unwrap();
@@ -235,12 +260,28 @@ async fn bad_requests_are_answered_with_a_reason() {
     assert_eq!(unknown_event.status(), StatusCode::NOT_FOUND);
     let wrong_payload = event("decision", json!({"approved": "yes"})).await.unwrap();
     assert_eq!(wrong_payload.status(), StatusCode::BAD_REQUEST);
-    let error = body(wrong_payload).await["error"].as_str().unwrap().to_owned();
+    let error = body(wrong_payload).await["error"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(error.contains("Decision"), "{error}");
-    let running = http.delete(format!("{base}/instances/x")).send().await.unwrap();
+    let running = http
+        .delete(format!("{base}/instances/x"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(running.status(), StatusCode::CONFLICT);
-    let status = body(http.get(format!("{base}/instances/x")).send().await.unwrap()).await;
-    assert_ne!(status["runtimeStatus"], "Failed", "a refused event reached it");
+    let status = body(
+        http.get(format!("{base}/instances/x"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_ne!(
+        status["runtimeStatus"], "Failed",
+        "a refused event reached it"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

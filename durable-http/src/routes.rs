@@ -130,7 +130,10 @@ async fn start_instance<S: Store>(
     })?;
     let input = (types.input_from_json)(parse_body(&body)?)
         .map_err(|e| HttpError::bad_request(format!("input of `{name}`: {e}")))?;
-    let id = api.client.start_encoded(&name, id.as_deref(), input).await?;
+    let id = api
+        .client
+        .start_encoded(&name, id.as_deref(), input)
+        .await?;
     let status_uri = base.instance(&id);
     let links = json!({
         "id": id,
@@ -315,5 +318,8 @@ async fn list<S: Store>(
         .iter()
         .map(|s| instance_json(s, api.orchestrations.get(s.name.as_str())))
         .collect();
-    Ok(Json(json!({ "instances": instances, "continuationToken": next.flatten() })).into_response())
+    Ok(
+        Json(json!({ "instances": instances, "continuationToken": next.flatten() }))
+            .into_response(),
+    )
 }

@@ -41,9 +41,8 @@ pub(crate) fn format_time(millis: Millis) -> String {
 
 /// Parses an RFC 3339 time (`2026-11-26T10:00:00Z`).
 pub(crate) fn parse_time(field: &str, text: &str) -> Result<Millis, String> {
-    let time = humantime::parse_rfc3339_weak(text).map_err(|e| {
-        format!("`{field}` is not an RFC 3339 time like 2026-11-26T10:00:00Z: {e}")
-    })?;
+    let time = humantime::parse_rfc3339_weak(text)
+        .map_err(|e| format!("`{field}` is not an RFC 3339 time like 2026-11-26T10:00:00Z: {e}"))?;
     Ok(time
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as Millis))
@@ -84,7 +83,14 @@ mod tests {
 
     #[test]
     fn statuses_parse_back_from_their_names_in_any_case() {
-        for name in ["pending", "RUNNING", "Completed", " failed", "terminated", "Suspended"] {
+        for name in [
+            "pending",
+            "RUNNING",
+            "Completed",
+            " failed",
+            "terminated",
+            "Suspended",
+        ] {
             let status = parse_status(name).unwrap();
             assert!(status_name(status).eq_ignore_ascii_case(name.trim()));
         }
