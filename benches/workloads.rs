@@ -1,0 +1,437 @@
+//! Workload benchmarks: `cargo bench --bench workloads -- <workload> [options]`.
+//!
+//! Prints one JSON object per line: `workload`, `store`, `sync`, `n`, `m`, `steps`,
+//! `wall_ms`, `steps_per_s`, the RocksDB ceiling measured in the same process
+//! (`ceiling_commits_per_s`) and `steps_per_s` as a ratio to it (`vs_ceiling`), plus
+//! what a workload measures besides (latency percentiles, RSS). A step is one awaited
+//! operation completed and applied. BENCHMARKS.md has the results and the commands.
+//!
+//! Without a workload (as under `cargo test --all-targets`) it runs every workload at a
+//! small size on both stores and checks the results, so the benchmark cannot rot.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use durable::rocks::{Durability, RocksStore};
+use durable::{
+    activity, join_all, orchestrator, ActivityError, MemoryStore, OrchestrationContext, Runtime,
+    Store,
+};
+use serde_json::{json, Map, Value};
+
+#[activity]
+async fn noop(x: u64) -> Result<u64, String> {
+    Ok(x)
+}
+
+#[orchestrator]
+async fn chain(ctx: OrchestrationContext, n: u64) -> Result<u64, ActivityError> {
+    let mut sum = 0;
+    for i in 0..n {
+        sum += ctx.call(noop, i).await?;
+    }
+    Ok(sum)
+}
+
+#[orchestrator]
+async fn fanout(ctx: OrchestrationContext, n: u64) -> Result<u64, ActivityError> {
+    let results = join_all((0..n).map(|i| ctx.call(noop, i))).await;
+    let mut sum = 0;
+    for r in results {
+        sum += r?;
+    }
+    Ok(sum)
+}
+
+#[orchestrator]
+async fn waiter(ctx: OrchestrationContext) -> Result<u64, ActivityError> {
+    Ok(ctx.event::<u64>("go").await)
+}
+
+const WAIT: Duration = Duration::from_secs(3600);
+
+/// What the command line asked for.
+#[derive(Debug, Clone)]
+struct Options {
+    workload: String,
+    store: String,
+    sync: bool,
+    n: Option<u64>,
+    m: Option<u64>,
+    sample: Option<u64>,
+    dir: Option<PathBuf>,
+}
+
+impl Options {
+    fn parse(args: impl Iterator<Item = String>) -> Result<Option<Self>, String> {
+        let mut args = args.filter(|a| a != "--bench").peekable();
+        let Some(workload) = args.next() else {
+            return Ok(None);
+        };
+        let mut options = Options {
+            workload,
+            store: "rocks".into(),
+            sync: false,
+            n: None,
+            m: None,
+            sample: None,
+            dir: None,
+        };
+        while let Some(flag) = args.next() {
+            let mut value = |name: &str| {
+                args.next()
+                    .ok_or_else(|| format!("`{name}` needs a value"))
+            };
+            let number = |name: &str, text: String| {
+                text.replace('_', "")
+                    .parse::<u64>()
+                    .map_err(|_| format!("`{name}` takes a whole number, not `{text}`"))
+            };
+            match flag.as_str() {
+                "--sync" => options.sync = true,
+                "--store" => options.store = value("--store")?,
+                "--n" => options.n = Some(number("--n", value("--n")?)?),
+                "--m" => options.m = Some(number("--m", value("--m")?)?),
+                "--sample" => options.sample = Some(number("--sample", value("--sample")?)?),
+                "--dir" => options.dir = Some(value("--dir")?.into()),
+                other => return Err(format!("unknown option `{other}`")),
+            }
+        }
+        if !matches!(options.store.as_str(), "rocks" | "memory") {
+            return Err(format!("`--store` is rocks or memory, not `{}`", options.store));
+        }
+        Ok(Some(options))
+    }
+}
+
+const USAGE: &str = "usage: cargo bench --bench workloads -- <workload> [options]
+workloads: chain (--n), many (--m --n), fanout (--n), latency (--n samples),
+           suspended (--m --sample), rocks-ceiling
+options:   --store rocks|memory (default rocks), --sync (fsync every commit),
+           --dir PATH (where the RocksDB store goes; a fresh temporary directory by default)";
+
+fn main() {
+    let options = match Options::parse(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("{e}\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let result = match options {
+        Some(options) => tokio.block_on(run(&options)),
+        None => tokio.block_on(smoke()),
+    };
+    match result {
+        Ok(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+type BoxError = Box<dyn std::error::Error>;
+
+/// Runs one workload and the ceiling it is compared with.
+async fn run(options: &Options) -> Result<Vec<Value>, BoxError> {
+    let dir = tempfile::Builder::new()
+        .prefix("durable-bench")
+        .tempdir_in(options.dir.clone().unwrap_or_else(std::env::temp_dir))?;
+    let ceiling = ceiling(&dir.path().join("ceiling"), options.sync)?;
+    if options.workload == "rocks-ceiling" {
+        return Ok(vec![ceiling]);
+    }
+    let mut line = match options.store.as_str() {
+        "memory" => workload(options, MemoryStore::new()).await?,
+        _ => {
+            let durability = if options.sync {
+                Durability::PowerLoss
+            } else {
+                Durability::Process
+            };
+            let store = RocksStore::open_with(dir.path().join("store"), durability)?;
+            workload(options, store).await?
+        }
+    };
+    let ceiling_rate = ceiling["steps_per_s"].as_f64().unwrap_or(0.0);
+    let rate = line["steps_per_s"].as_f64().unwrap_or(0.0);
+    line["ceiling_commits_per_s"] = json!(ceiling_rate.round());
+    line["vs_ceiling"] = json!(round3(rate / ceiling_rate));
+    Ok(vec![line])
+}
+
+async fn workload<S: Store>(options: &Options, store: S) -> Result<Value, BoxError> {
+    let runtime = Runtime::builder(store)
+        .orchestration(chain)
+        .orchestration(fanout)
+        .orchestration(waiter)
+        .activity(noop)
+        .start();
+    let result = match options.workload.as_str() {
+        "chain" => run_chain(&runtime, options.n.unwrap_or(1000)).await,
+        "many" => run_many(&runtime, options.m.unwrap_or(10_000), options.n.unwrap_or(5)).await,
+        "fanout" => run_fanout(&runtime, options.n.unwrap_or(10_000)).await,
+        "latency" => run_latency(&runtime, options.n.unwrap_or(2000)).await,
+        "suspended" => {
+            let m = options.m.unwrap_or(1_000_000);
+            run_suspended(&runtime, m, options.sample.unwrap_or(1000)).await
+        }
+        other => Err(format!("unknown workload `{other}`\n{USAGE}").into()),
+    };
+    runtime.shutdown().await;
+    let mut line = result?;
+    line["workload"] = json!(options.workload);
+    line["store"] = json!(options.store);
+    line["sync"] = json!(options.sync);
+    Ok(line)
+}
+
+/// The common fields of a result.
+fn measured(n: u64, m: u64, steps: u64, wall: Duration) -> Value {
+    json!({
+        "n": n,
+        "m": m,
+        "steps": steps,
+        "wall_ms": round3(wall.as_secs_f64() * 1000.0),
+        "steps_per_s": (steps as f64 / wall.as_secs_f64()).round(),
+    })
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn expect(what: &str, got: u64, want: u64) -> Result<(), BoxError> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{what}: got {got}, expected {want}").into())
+    }
+}
+
+fn sum_below(n: u64) -> u64 {
+    n * n.saturating_sub(1) / 2
+}
+
+async fn run_chain<S: Store>(runtime: &Runtime<S>, n: u64) -> Result<Value, BoxError> {
+    let client = runtime.client();
+    let started = Instant::now();
+    let id = client.start(chain, None, &n).await?;
+    let sum = client.wait(chain, &id, WAIT).await??;
+    let wall = started.elapsed();
+    expect("chain sum", sum, sum_below(n))?;
+    let mut line = measured(n, 1, n, wall);
+    line["us_per_step"] = json!(round3(wall.as_secs_f64() * 1e6 / n as f64));
+    Ok(line)
+}
+
+async fn run_many<S: Store>(runtime: &Runtime<S>, m: u64, n: u64) -> Result<Value, BoxError> {
+    let client = runtime.client();
+    let started = Instant::now();
+    let mut ids = Vec::with_capacity(m as usize);
+    for _ in 0..m {
+        ids.push(client.start(chain, None, &n).await?);
+    }
+    for id in &ids {
+        let sum = client.wait(chain, id, WAIT).await??;
+        expect("chain sum", sum, sum_below(n))?;
+    }
+    Ok(measured(n, m, m * n, started.elapsed()))
+}
+
+async fn run_fanout<S: Store>(runtime: &Runtime<S>, n: u64) -> Result<Value, BoxError> {
+    let client = runtime.client();
+    let started = Instant::now();
+    let id = client.start(fanout, None, &n).await?;
+    let sum = client.wait(fanout, &id, WAIT).await??;
+    let wall = started.elapsed();
+    expect("fan-out sum", sum, sum_below(n))?;
+    Ok(measured(n, 1, n, wall))
+}
+
+/// Start-to-completion of one-activity orchestrations, one at a time.
+async fn run_latency<S: Store>(runtime: &Runtime<S>, samples: u64) -> Result<Value, BoxError> {
+    let client = runtime.client();
+    let mut latencies = Vec::with_capacity(samples as usize);
+    let started = Instant::now();
+    for _ in 0..samples {
+        let begin = Instant::now();
+        let id = client.start(chain, None, &1).await?;
+        client.wait(chain, &id, WAIT).await??;
+        latencies.push(begin.elapsed());
+    }
+    let mut line = measured(samples, samples, samples, started.elapsed());
+    add_percentiles(&mut line, &mut latencies, "");
+    Ok(line)
+}
+
+/// `m` instances waiting for an event; then events raised to `sample` of them, one at a
+/// time, each timed until its instance has completed.
+async fn run_suspended<S: Store>(
+    runtime: &Runtime<S>,
+    m: u64,
+    sample: u64,
+) -> Result<Value, BoxError> {
+    let client = runtime.client();
+    let started = Instant::now();
+    const BATCH: u64 = 1000;
+    let mut created = 0;
+    while created < m {
+        let batch = BATCH.min(m - created);
+        let starts = (created..created + batch).map(|i| {
+            let client = client.clone();
+            async move { client.start(waiter, Some(&format!("w{i:08}")), &()).await }
+        });
+        for r in futures_join(starts).await {
+            r?;
+        }
+        created += batch;
+    }
+    let filter = durable::InstanceFilter {
+        statuses: vec![durable::RuntimeStatus::Pending],
+        ..Default::default()
+    };
+    while !client.list(&filter, None, 1).await?.is_empty() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let setup = started.elapsed();
+    let rss_suspended = rss_mb();
+
+    let mut latencies = Vec::with_capacity(sample as usize);
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let step = (m / sample.max(1)).max(1);
+    for k in 0..sample.min(m) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let i = (k * step + state % step).min(m - 1);
+        let id = format!("w{i:08}");
+        let begin = Instant::now();
+        client.raise_event(&id, "go", &i).await?;
+        let got = client.wait(waiter, &id, WAIT).await??;
+        latencies.push(begin.elapsed());
+        expect("event payload", got, i)?;
+    }
+    let mut line = measured(sample, m, m + sample.min(m), started.elapsed());
+    line["setup_ms"] = json!(round3(setup.as_secs_f64() * 1000.0));
+    line["rss_mb_suspended"] = json!(rss_suspended);
+    line["rss_mb_peak"] = json!(peak_rss_mb());
+    add_percentiles(&mut line, &mut latencies, "event_to_resumed_");
+    Ok(line)
+}
+
+async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(h.await.expect("a start task"));
+    }
+    out
+}
+
+fn add_percentiles(line: &mut Value, latencies: &mut [Duration], prefix: &str) {
+    latencies.sort_unstable();
+    let at = |q: f64| {
+        let i = ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len().max(1));
+        latencies
+            .get(i - 1)
+            .map_or(0.0, |d| round3(d.as_secs_f64() * 1000.0))
+    };
+    let fields: &mut Map<String, Value> = line.as_object_mut().expect("an object");
+    fields.insert(format!("{prefix}p50_ms"), json!(at(0.50)));
+    fields.insert(format!("{prefix}p99_ms"), json!(at(0.99)));
+    fields.insert(format!("{prefix}max_ms"), json!(at(1.0)));
+}
+
+/// A field of /proc/self/status in MiB (Linux).
+fn proc_status_mb(field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some((kb / 1024.0).round())
+}
+
+fn rss_mb() -> Option<f64> {
+    proc_status_mb("VmRSS:")
+}
+
+fn peak_rss_mb() -> Option<f64> {
+    proc_status_mb("VmHWM:")
+}
+
+/// Raw RocksDB commits/s of a WriteBatch shaped like one step (the instance record
+/// rewritten, one inbox message deleted, one activity task put), from one thread: what
+/// no step can beat.
+fn ceiling(path: &std::path::Path, sync: bool) -> Result<Value, BoxError> {
+    let mut options = rocksdb::Options::default();
+    options.create_if_missing(true);
+    let db = rocksdb::DB::open(&options, path)?;
+    let mut write = rocksdb::WriteOptions::default();
+    write.set_sync(sync);
+    let record = vec![7u8; 120];
+    let task = vec![3u8; 40];
+    let budget = if sync {
+        Duration::from_millis(1500)
+    } else {
+        Duration::from_millis(1000)
+    };
+    let started = Instant::now();
+    let mut commits = 0u64;
+    while started.elapsed() < budget {
+        for _ in 0..64 {
+            let instance = commits % 1000;
+            let mut batch = rocksdb::WriteBatch::default();
+            batch.put(format!("i/{instance:08}"), &record);
+            batch.delete(format!("m/{instance:08}/{commits:016}"));
+            batch.put(format!("a/{instance:08}/{commits:016}"), &task);
+            db.write_opt(batch, &write)?;
+            commits += 1;
+        }
+    }
+    let wall = started.elapsed();
+    let mut line = measured(commits, 1, commits, wall);
+    line["workload"] = json!("rocks-ceiling");
+    line["store"] = json!("rocks");
+    line["sync"] = json!(sync);
+    line["us_per_commit"] = json!(round3(wall.as_secs_f64() * 1e6 / commits as f64));
+    Ok(line)
+}
+
+/// Every workload, small, on both stores, with its result checked.
+async fn smoke() -> Result<Vec<Value>, BoxError> {
+    let mut lines = Vec::new();
+    for store in ["memory", "rocks"] {
+        for (workload, n, m) in [
+            ("chain", 20, 0),
+            ("many", 3, 20),
+            ("fanout", 50, 0),
+            ("latency", 5, 0),
+            ("suspended", 0, 50),
+        ] {
+            let options = Options {
+                workload: workload.into(),
+                store: store.into(),
+                sync: false,
+                n: Some(n),
+                m: Some(m),
+                sample: Some(5),
+                dir: None,
+            };
+            lines.extend(run(&options).await?);
+        }
+    }
+    Ok(lines)
+}
