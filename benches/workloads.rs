@@ -59,6 +59,8 @@ struct Options {
     n: Option<u64>,
     m: Option<u64>,
     sample: Option<u64>,
+    /// Orchestration workers (the runtime's default when absent).
+    workers: Option<usize>,
     dir: Option<PathBuf>,
 }
 
@@ -75,13 +77,12 @@ impl Options {
             n: None,
             m: None,
             sample: None,
+            workers: None,
             dir: None,
         };
         while let Some(flag) = args.next() {
-            let mut value = |name: &str| {
-                args.next()
-                    .ok_or_else(|| format!("`{name}` needs a value"))
-            };
+            let mut value =
+                |name: &str| args.next().ok_or_else(|| format!("`{name}` needs a value"));
             let number = |name: &str, text: String| {
                 text.replace('_', "")
                     .parse::<u64>()
@@ -93,12 +94,18 @@ impl Options {
                 "--n" => options.n = Some(number("--n", value("--n")?)?),
                 "--m" => options.m = Some(number("--m", value("--m")?)?),
                 "--sample" => options.sample = Some(number("--sample", value("--sample")?)?),
+                "--workers" => {
+                    options.workers = Some(number("--workers", value("--workers")?)? as usize)
+                }
                 "--dir" => options.dir = Some(value("--dir")?.into()),
                 other => return Err(format!("unknown option `{other}`")),
             }
         }
         if !matches!(options.store.as_str(), "rocks" | "memory") {
-            return Err(format!("`--store` is rocks or memory, not `{}`", options.store));
+            return Err(format!(
+                "`--store` is rocks or memory, not `{}`",
+                options.store
+            ));
         }
         Ok(Some(options))
     }
@@ -108,6 +115,7 @@ const USAGE: &str = "usage: cargo bench --bench workloads -- <workload> [options
 workloads: chain (--n), many (--m --n), fanout (--n), latency (--n samples),
            suspended (--m --sample), rocks-ceiling
 options:   --store rocks|memory (default rocks), --sync (fsync every commit),
+           --workers N (orchestration steps at once; with --sync, more share fsyncs),
            --dir PATH (where the RocksDB store goes; a fresh temporary directory by default)";
 
 fn main() {
@@ -170,15 +178,25 @@ async fn run(options: &Options) -> Result<Vec<Value>, BoxError> {
 }
 
 async fn workload<S: Store>(options: &Options, store: S) -> Result<Value, BoxError> {
-    let runtime = Runtime::builder(store)
+    let mut builder = Runtime::builder(store)
         .orchestration(chain)
         .orchestration(fanout)
         .orchestration(waiter)
-        .activity(noop)
-        .start();
+        .activity(noop);
+    if let Some(workers) = options.workers {
+        builder = builder.concurrency(workers, workers.max(16));
+    }
+    let runtime = builder.start();
     let result = match options.workload.as_str() {
         "chain" => run_chain(&runtime, options.n.unwrap_or(1000)).await,
-        "many" => run_many(&runtime, options.m.unwrap_or(10_000), options.n.unwrap_or(5)).await,
+        "many" => {
+            run_many(
+                &runtime,
+                options.m.unwrap_or(10_000),
+                options.n.unwrap_or(5),
+            )
+            .await
+        }
         "fanout" => run_fanout(&runtime, options.n.unwrap_or(10_000)).await,
         "latency" => run_latency(&runtime, options.n.unwrap_or(2000)).await,
         "suspended" => {
@@ -192,8 +210,12 @@ async fn workload<S: Store>(options: &Options, store: S) -> Result<Value, BoxErr
     line["workload"] = json!(options.workload);
     line["store"] = json!(options.store);
     line["sync"] = json!(options.sync);
+    line["workers"] = json!(options.workers.unwrap_or(DEFAULT_WORKERS));
     Ok(line)
 }
+
+/// The runtime's default number of orchestration workers.
+const DEFAULT_WORKERS: usize = 2;
 
 /// The common fields of a result.
 fn measured(n: u64, m: u64, steps: u64, wall: Duration) -> Value {
@@ -428,6 +450,7 @@ async fn smoke() -> Result<Vec<Value>, BoxError> {
                 n: Some(n),
                 m: Some(m),
                 sample: Some(5),
+                workers: None,
                 dir: None,
             };
             lines.extend(run(&options).await?);

@@ -6,6 +6,7 @@ pub mod activity;
 pub mod client;
 pub mod codec;
 pub mod combine;
+pub mod inbox;
 pub mod iter;
 pub mod machine;
 pub mod memory;

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::inbox::InboxIndex;
 use crate::store::{
     now_millis, ActivityTask, InstanceFilter, InstanceRecord, Lease, LockedActivity,
     LockedInstance, Message, Millis, Page, StepCommit, Store, StoreError, TimerTask,
@@ -21,6 +22,7 @@ pub struct MemoryStore {
 struct Inner {
     instances: HashMap<String, InstanceRecord>,
     inbox: HashMap<String, BTreeMap<u64, Message>>,
+    index: InboxIndex,
     instance_leases: HashMap<String, Lease>,
     activities: BTreeMap<(String, TaskId), ActivityTask>,
     activity_leases: HashMap<(String, TaskId), Lease>,
@@ -53,6 +55,7 @@ impl Inner {
     fn enqueue(&mut self, instance: &str, message: Message) {
         self.next_seq += 1;
         let seq = self.next_seq;
+        self.index.arrived(instance, seq, &message);
         self.inbox
             .entry(instance.to_owned())
             .or_default()
@@ -104,6 +107,7 @@ impl Store for MemoryStore {
             return Ok(false); // a step is running: purge it when it is done
         }
         inner.inbox.remove(id);
+        inner.index.forget(id);
         inner.activities.retain(|(i, _), _| i != id);
         inner.activity_leases.retain(|(i, _), _| i != id);
         inner.timers.retain(|t| t.instance != id);
@@ -127,30 +131,32 @@ impl Store for MemoryStore {
         let now = now_millis();
         let mut inner = self.lock();
         let inner = &mut *inner;
-        let candidate = inner.inbox.iter().find_map(|(id, messages)| {
-            let free = inner
-                .instance_leases
-                .get(id)
-                .is_none_or(|l| l.expires <= now);
-            let record = inner.instances.get(id)?;
-            (free && !messages.is_empty() && crate::store::runnable(record, messages.values()))
-                .then(|| id.clone())
-        });
-        let Some(id) = candidate else {
-            return Ok(None);
-        };
-        let granted = inner.lease(now, lease);
-        inner.instance_leases.insert(id.clone(), granted.clone());
-        let record = inner.instances[&id].clone();
-        let messages = inner.inbox[&id]
-            .iter()
-            .map(|(seq, m)| (*seq, m.clone()))
-            .collect();
-        Ok(Some(LockedInstance {
-            record,
-            messages,
-            lease: granted,
-        }))
+        loop {
+            let leases = &inner.instance_leases;
+            let claimed = |id: &str| leases.get(id).is_some_and(|l| l.expires > now);
+            let Some(id) = inner.index.next(claimed) else {
+                return Ok(None);
+            };
+            let (Some(record), Some(messages)) = (inner.instances.get(&id), inner.inbox.get(&id))
+            else {
+                inner.index.forget(&id); // no messages after all, or purged
+                continue;
+            };
+            if !crate::store::runnable(record, messages.values()) {
+                let record = record.clone();
+                inner.index.not_runnable(&record);
+                continue;
+            }
+            let record = record.clone();
+            let messages = messages.iter().map(|(seq, m)| (*seq, m.clone())).collect();
+            let granted = inner.lease(now, lease);
+            inner.instance_leases.insert(id, granted.clone());
+            return Ok(Some(LockedInstance {
+                record,
+                messages,
+                lease: granted,
+            }));
+        }
     }
 
     async fn commit_step(&self, lease: &Lease, commit: StepCommit) -> Result<(), StoreError> {
@@ -159,6 +165,7 @@ impl Store for MemoryStore {
         if inner.instance_leases.get(&id) != Some(lease) {
             return Err(StoreError::LeaseLost);
         }
+        inner.index.stepped(&commit.record, &commit.consumed);
         if let Some(inbox) = inner.inbox.get_mut(&id) {
             for seq in &commit.consumed {
                 inbox.remove(seq);

@@ -7,6 +7,7 @@
 //! record (status, checkpoint, wake condition), the messages it consumed, and the
 //! activity tasks it scheduled.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::time::Duration;
 
@@ -263,8 +264,9 @@ pub fn runnable<'a>(
     match &record.wake {
         None => tasks.next().is_some(),
         Some(wake) => {
-            let arrived: Vec<TaskId> = tasks.collect();
-            wake.is_ready(|t| arrived.contains(&t)) || arrived.iter().any(|t| !wake.waits_for(*t))
+            let arrived: HashSet<TaskId> = tasks.collect();
+            let awaited: HashSet<TaskId> = wake.tasks().into_iter().collect();
+            wake.is_ready(|t| arrived.contains(&t)) || !arrived.is_subset(&awaited)
         }
     }
 }

@@ -100,6 +100,16 @@ impl Wake {
         }
     }
 
+    /// The fewest task results that can satisfy this condition: a store need not look
+    /// at an instance with fewer queued.
+    pub fn min_results(&self) -> usize {
+        match self {
+            Wake::Task(_) => 1,
+            Wake::All(wakes) => wakes.iter().map(Wake::min_results).sum(),
+            Wake::Any(wakes) => wakes.iter().map(Wake::min_results).min().unwrap_or(0),
+        }
+    }
+
     /// Whether the tasks that have results (`done`) satisfy this condition.
     pub fn is_ready(&self, done: impl Fn(TaskId) -> bool) -> bool {
         self.ready(&done)

@@ -14,10 +14,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use durable_core::codec;
+use durable_core::inbox::InboxIndex;
 use durable_core::store::{
     now_millis, ActivityTask, InstanceFilter, InstanceRecord, Lease, LockedActivity,
     LockedInstance, Message, Millis, Page, StepCommit, Store, StoreError, TimerTask,
@@ -32,6 +33,9 @@ const INBOX: &str = "inbox";
 const ACTIVITIES: &str = "activities";
 const TIMERS: &str = "timers";
 
+/// The most memory the memtables of all column families take together.
+const MEMTABLE_BUDGET: usize = 128 << 20;
+
 /// How hard a commit is pushed to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
@@ -43,15 +47,16 @@ pub enum Durability {
 }
 
 pub struct RocksStore {
-    db: DB,
+    db: Arc<DB>,
     write: WriteOptions,
+    durability: Durability,
     state: Mutex<State>,
 }
 
 #[derive(Default)]
 struct State {
-    /// Instances with at least one message.
-    pending: BTreeSet<String>,
+    /// Queued messages, and which instances may be runnable.
+    inbox: InboxIndex,
     instance_leases: HashMap<String, Lease>,
     /// Queued activity tasks, with the time before which they must not run.
     activities: BTreeMap<(String, TaskId), Millis>,
@@ -112,6 +117,9 @@ impl RocksStore {
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
+        // One memory budget for the memtables of all column families (RocksDB's
+        // default is 64 MiB per family, times two while one flushes).
+        opts.set_db_write_buffer_size(MEMTABLE_BUDGET);
         let cfs = [INSTANCES, INBOX, ACTIVITIES, TIMERS]
             .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
         let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| {
@@ -127,8 +135,9 @@ impl RocksStore {
         let mut write = WriteOptions::default();
         write.set_sync(durability == Durability::PowerLoss);
         let store = Self {
-            db,
+            db: Arc::new(db),
             write,
+            durability,
             state: Mutex::new(State::default()),
         };
         store.rebuild()?;
@@ -150,10 +159,11 @@ impl RocksStore {
     fn rebuild(&self) -> Result<(), StoreError> {
         let mut state = self.lock();
         for item in self.db.iterator_cf(self.cf(INBOX), IteratorMode::Start) {
-            let (k, _) = item.map_err(backend)?;
+            let (k, v) = item.map_err(backend)?;
             if let Some((id, seq)) = split_key(&k) {
+                let message: Message = codec::decode(&v, "message").map_err(backend)?;
                 state.next_seq = state.next_seq.max(seq);
-                state.pending.insert(id);
+                state.inbox.arrived(&id, seq, &message);
             }
         }
         for item in self
@@ -186,27 +196,49 @@ impl RocksStore {
         }
     }
 
-    fn messages(&self, id: &str) -> Result<Vec<(u64, Message)>, StoreError> {
-        let prefix = key(id, 0);
-        let prefix = &prefix[..prefix.len() - 8];
-        let mut out = Vec::new();
-        let iter = self.db.iterator_cf(
-            self.cf(INBOX),
-            IteratorMode::From(prefix, Direction::Forward),
-        );
-        for item in iter {
-            let (k, v) = item.map_err(backend)?;
-            if !k.starts_with(prefix) || k.len() != prefix.len() + 8 {
-                break;
+    /// The queued messages `seqs` of instance `id`, read by key: scanning the inbox by
+    /// prefix would step over the tombstones of every message consumed so far, which
+    /// makes a step cost grow with the instance's history until RocksDB compacts.
+    fn messages(&self, id: &str, seqs: &[u64]) -> Result<Vec<(u64, Message)>, StoreError> {
+        let cf = self.cf(INBOX);
+        let values = self
+            .db
+            .multi_get_cf(seqs.iter().map(|seq| (cf, key(id, *seq))));
+        let mut out = Vec::with_capacity(seqs.len());
+        for (seq, value) in seqs.iter().zip(values) {
+            if let Some(bytes) = value.map_err(backend)? {
+                out.push((*seq, codec::decode(&bytes, "message").map_err(backend)?));
             }
-            let Some((_, seq)) = split_key(&k) else { break };
-            out.push((seq, codec::decode(&v, "message").map_err(backend)?));
         }
         Ok(out)
     }
 
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
         self.db.write_opt(batch, &self.write).map_err(backend)
+    }
+
+    /// Writes a batch while holding no lock. When every commit is fsync'd, the write
+    /// waits on tokio's blocking pool rather than on an async worker thread, so that as
+    /// many commits are in flight as there are steps, and RocksDB's group commit makes
+    /// them share fsyncs. Without fsync a write takes microseconds and runs in place.
+    async fn write_unlocked(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        let pool = tokio::runtime::Handle::try_current();
+        let (true, Ok(pool)) = (self.write_sync(), pool) else {
+            return self.write(batch);
+        };
+        let db = self.db.clone();
+        pool.spawn_blocking(move || {
+            let mut synced = WriteOptions::default();
+            synced.set_sync(true);
+            db.write_opt(batch, &synced)
+        })
+        .await
+        .map_err(backend)?
+        .map_err(backend)
+    }
+
+    fn write_sync(&self) -> bool {
+        self.durability == Durability::PowerLoss
     }
 }
 
@@ -254,7 +286,8 @@ impl Store for RocksStore {
             encode(&Message::Start, "message")?,
         );
         self.write(batch)?;
-        state.pending.insert(record.id);
+        let seq = state.next_seq;
+        state.inbox.arrived(&record.id, seq, &Message::Start);
         Ok(())
     }
 
@@ -292,7 +325,7 @@ impl Store for RocksStore {
         let existed = self.record(id)?.is_some();
         let mut batch = WriteBatch::default();
         batch.delete_cf(self.cf(INSTANCES), id);
-        for (seq, _) in self.messages(id)? {
+        for seq in state.inbox.queued(id) {
             batch.delete_cf(self.cf(INBOX), key(id, seq));
         }
         let activities: Vec<(String, TaskId)> = state
@@ -314,7 +347,7 @@ impl Store for RocksStore {
             batch.delete_cf(self.cf(TIMERS), timer_key(timer));
         }
         self.write(batch)?;
-        state.pending.remove(id);
+        state.inbox.forget(id);
         for k in activities {
             state.activity_leases.remove(&k);
             state.activities.remove(&k);
@@ -338,7 +371,8 @@ impl Store for RocksStore {
             encode(&message, "message")?,
         );
         self.write(batch)?;
-        state.pending.insert(id.to_owned());
+        let seq = state.next_seq;
+        state.inbox.arrived(id, seq, &message);
         Ok(())
     }
 
@@ -352,28 +386,26 @@ impl Store for RocksStore {
     ) -> Result<Option<LockedInstance>, StoreError> {
         let now = now_millis();
         let mut state = self.lock();
-        let candidates: Vec<String> = state
-            .pending
-            .iter()
-            .filter(|id| {
-                state
-                    .instance_leases
-                    .get(*id)
-                    .is_none_or(|l| l.expires <= now)
-            })
-            .cloned()
-            .collect();
-        for id in candidates {
-            let messages = self.messages(&id)?;
-            if messages.is_empty() {
-                state.pending.remove(&id);
-                continue;
-            }
-            let Some(record) = self.record(&id)? else {
-                state.pending.remove(&id); // messages for a purged instance
-                continue;
+        loop {
+            let State {
+                inbox,
+                instance_leases,
+                ..
+            } = &mut *state;
+            let claimed = |id: &str| instance_leases.get(id).is_some_and(|l| l.expires > now);
+            let Some(id) = inbox.next(claimed) else {
+                return Ok(None);
+            };
+            let messages = self.messages(&id, &state.inbox.queued(&id))?;
+            let record = match self.record(&id)? {
+                Some(record) if !messages.is_empty() => record,
+                _ => {
+                    state.inbox.forget(&id); // no messages after all, or purged
+                    continue;
+                }
             };
             if !durable_core::store::runnable(&record, messages.iter().map(|(_, m)| m)) {
+                state.inbox.not_runnable(&record);
                 continue;
             }
             let granted = lease(&mut state, now, duration);
@@ -384,85 +416,87 @@ impl Store for RocksStore {
                 lease: granted,
             }));
         }
-        Ok(None)
     }
 
     async fn commit_step(&self, lease: &Lease, commit: StepCommit) -> Result<(), StoreError> {
-        let mut state = self.lock();
         let id = commit.record.id.clone();
-        if state.instance_leases.get(&id) != Some(lease) {
-            return Err(StoreError::LeaseLost);
-        }
-        let mut batch = WriteBatch::default();
-        batch.put_cf(
-            self.cf(INSTANCES),
-            &id,
-            encode(&commit.record, "instance record")?,
-        );
-        for seq in &commit.consumed {
-            batch.delete_cf(self.cf(INBOX), key(&id, *seq));
-        }
-        for task in &commit.activities {
-            batch.put_cf(
-                self.cf(ACTIVITIES),
-                key(&task.instance, task.task.0),
-                encode(task, "activity task")?,
-            );
-        }
-        for timer in &commit.timers {
-            batch.put_cf(self.cf(TIMERS), timer_key(timer), []);
-        }
-        let mut seq = state.next_seq;
-        let mut delivered = Vec::new();
-        for (instance, message) in &commit.messages {
-            let exists = commit.children.iter().any(|c| c.id == *instance)
-                || self.record(instance)?.is_some();
-            if !exists {
-                continue; // its instance was purged
+        // the guard must be gone before the write is awaited
+        let (batch, delivered, started, cancelled) = {
+            let mut state = self.lock();
+            if state.instance_leases.get(&id) != Some(lease) {
+                return Err(StoreError::LeaseLost);
             }
-            delivered.push(instance.clone());
-            seq += 1;
+            let mut batch = WriteBatch::default();
             batch.put_cf(
-                self.cf(INBOX),
-                key(instance, seq),
-                encode(message, "message")?,
+                self.cf(INSTANCES),
+                &id,
+                encode(&commit.record, "instance record")?,
             );
-        }
-        let mut started = Vec::new();
-        for child in &commit.children {
-            if self.record(&child.id)?.is_none() {
-                seq += 1;
+            for seq in &commit.consumed {
+                batch.delete_cf(self.cf(INBOX), key(&id, *seq));
+            }
+            for task in &commit.activities {
                 batch.put_cf(
-                    self.cf(INSTANCES),
-                    &child.id,
-                    encode(child, "instance record")?,
+                    self.cf(ACTIVITIES),
+                    key(&task.instance, task.task.0),
+                    encode(task, "activity task")?,
                 );
+            }
+            for timer in &commit.timers {
+                batch.put_cf(self.cf(TIMERS), timer_key(timer), []);
+            }
+            let mut seq = state.next_seq;
+            let mut delivered = Vec::new();
+            for (n, (instance, message)) in commit.messages.iter().enumerate() {
+                let exists = commit.children.iter().any(|c| c.id == *instance)
+                    || self.record(instance)?.is_some();
+                if !exists {
+                    continue; // its instance was purged
+                }
+                seq += 1;
+                delivered.push((n, seq));
                 batch.put_cf(
                     self.cf(INBOX),
-                    key(&child.id, seq),
-                    encode(&Message::Start, "message")?,
+                    key(instance, seq),
+                    encode(message, "message")?,
                 );
-                started.push(child.id.clone());
             }
-        }
-        let cancelled: Vec<TimerTask> = state
-            .timers
-            .iter()
-            .filter(|t| t.instance == id && commit.cancelled_timers.contains(&t.task))
-            .cloned()
-            .collect();
-        for timer in &cancelled {
-            batch.delete_cf(self.cf(TIMERS), timer_key(timer));
-        }
-        state.next_seq = seq;
-        // Write without holding the lock, so that concurrent commits share one fsync
-        // (RocksDB's group commit) when every commit is synced. The claim cannot expire
-        // meanwhile: nobody may take the instance over in the middle of its commit.
-        if let Some(held) = state.instance_leases.get_mut(&id) {
-            held.expires = Millis::MAX;
-        }
-        drop(state);
-        let written = self.write(batch);
+            let mut started = Vec::new();
+            for child in &commit.children {
+                if self.record(&child.id)?.is_none() {
+                    seq += 1;
+                    batch.put_cf(
+                        self.cf(INSTANCES),
+                        &child.id,
+                        encode(child, "instance record")?,
+                    );
+                    batch.put_cf(
+                        self.cf(INBOX),
+                        key(&child.id, seq),
+                        encode(&Message::Start, "message")?,
+                    );
+                    started.push((child.id.clone(), seq));
+                }
+            }
+            let cancelled: Vec<TimerTask> = state
+                .timers
+                .iter()
+                .filter(|t| t.instance == id && commit.cancelled_timers.contains(&t.task))
+                .cloned()
+                .collect();
+            for timer in &cancelled {
+                batch.delete_cf(self.cf(TIMERS), timer_key(timer));
+            }
+            state.next_seq = seq;
+            // Write without holding the lock, so that concurrent commits share one fsync
+            // (RocksDB's group commit) when every commit is synced. The claim cannot expire
+            // meanwhile: nobody may take the instance over in the middle of its commit.
+            if let Some(held) = state.instance_leases.get_mut(&id) {
+                held.expires = Millis::MAX;
+            }
+            (batch, delivered, started, cancelled)
+        };
+        let written = self.write_unlocked(batch).await;
         let mut state = self.lock();
         if let Err(e) = written {
             // nothing was written: free the instance for another attempt
@@ -472,8 +506,14 @@ impl Store for RocksStore {
         for timer in &cancelled {
             state.timers.remove(timer);
         }
-        state.pending.extend(delivered);
-        state.pending.extend(started);
+        state.inbox.stepped(&commit.record, &commit.consumed);
+        for (n, seq) in delivered {
+            let (instance, message) = &commit.messages[n];
+            state.inbox.arrived(instance, seq, message);
+        }
+        for (child, seq) in started {
+            state.inbox.arrived(&child, seq, &Message::Start);
+        }
         state.timers.extend(commit.timers);
         for task in commit.activities {
             state
@@ -534,26 +574,25 @@ impl Store for RocksStore {
         locked: &LockedActivity,
         result: TaskResult,
     ) -> Result<(), StoreError> {
-        let mut state = self.lock();
-        let k = state.claimed(locked)?;
-        state.next_seq += 1;
-        let message = Message::TaskCompleted {
-            task: locked.task.task,
-            result,
+        let (k, seq, message, batch) = {
+            let mut state = self.lock();
+            let k = state.claimed(locked)?;
+            state.next_seq += 1;
+            let seq = state.next_seq;
+            let message = Message::TaskCompleted {
+                task: locked.task.task,
+                result,
+            };
+            let mut batch = WriteBatch::default();
+            batch.delete_cf(self.cf(ACTIVITIES), key(&k.0, k.1 .0));
+            batch.put_cf(self.cf(INBOX), key(&k.0, seq), encode(&message, "message")?);
+            // the claim keeps other workers off this task while the lock is released
+            if let Some(held) = state.activity_leases.get_mut(&k) {
+                held.expires = Millis::MAX;
+            }
+            (k, seq, message, batch)
         };
-        let mut batch = WriteBatch::default();
-        batch.delete_cf(self.cf(ACTIVITIES), key(&k.0, k.1 .0));
-        batch.put_cf(
-            self.cf(INBOX),
-            key(&k.0, state.next_seq),
-            encode(&message, "message")?,
-        );
-        // the claim keeps other workers off this task while the lock is released
-        if let Some(held) = state.activity_leases.get_mut(&k) {
-            held.expires = Millis::MAX;
-        }
-        drop(state);
-        let written = self.write(batch);
+        let written = self.write_unlocked(batch).await;
         let mut state = self.lock();
         if let Err(e) = written {
             state.activity_leases.remove(&k);
@@ -561,7 +600,7 @@ impl Store for RocksStore {
         }
         state.activity_leases.remove(&k);
         state.activities.remove(&k);
-        state.pending.insert(k.0);
+        state.inbox.arrived(&k.0, seq, &message);
         Ok(())
     }
 
@@ -598,6 +637,7 @@ impl Store for RocksStore {
         if !due.is_empty() {
             let mut batch = WriteBatch::default();
             let mut seq = state.next_seq;
+            let mut queued = Vec::with_capacity(due.len());
             for timer in &due {
                 seq += 1;
                 let message = Message::TaskCompleted {
@@ -610,12 +650,13 @@ impl Store for RocksStore {
                     key(&timer.instance, seq),
                     encode(&message, "message")?,
                 );
+                queued.push((seq, message));
             }
             self.write(batch)?;
             state.next_seq = seq;
-            for timer in &due {
+            for (timer, (seq, message)) in due.iter().zip(queued) {
                 state.timers.remove(timer);
-                state.pending.insert(timer.instance.clone());
+                state.inbox.arrived(&timer.instance, seq, &message);
             }
         }
         Ok((due.len(), state.timers.first().map(|t| t.due)))
