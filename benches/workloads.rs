@@ -59,6 +59,8 @@ struct Options {
     n: Option<u64>,
     m: Option<u64>,
     sample: Option<u64>,
+    /// How many times to run it (the median run is reported).
+    runs: Option<usize>,
     /// Orchestration workers (the runtime's default when absent).
     workers: Option<usize>,
     dir: Option<PathBuf>,
@@ -77,6 +79,7 @@ impl Options {
             n: None,
             m: None,
             sample: None,
+            runs: None,
             workers: None,
             dir: None,
         };
@@ -94,6 +97,7 @@ impl Options {
                 "--n" => options.n = Some(number("--n", value("--n")?)?),
                 "--m" => options.m = Some(number("--m", value("--m")?)?),
                 "--sample" => options.sample = Some(number("--sample", value("--sample")?)?),
+                "--runs" => options.runs = Some(number("--runs", value("--runs")?)? as usize),
                 "--workers" => {
                     options.workers = Some(number("--workers", value("--workers")?)? as usize)
                 }
@@ -115,6 +119,7 @@ const USAGE: &str = "usage: cargo bench --bench workloads -- <workload> [options
 workloads: chain (--n), many (--m --n), fanout (--n), latency (--n samples),
            suspended (--m --sample), rocks-ceiling
 options:   --store rocks|memory (default rocks), --sync (fsync every commit),
+           --runs R (default 5, 1 for suspended: the median run is reported),
            --workers N (orchestration steps at once; with --sync, more share fsyncs),
            --dir PATH (where the RocksDB store goes; a fresh temporary directory by default)";
 
@@ -149,32 +154,60 @@ fn main() {
 
 type BoxError = Box<dyn std::error::Error>;
 
-/// Runs one workload and the ceiling it is compared with.
+/// Runs one workload `--runs` times and reports the run with the median steps/s, next
+/// to the RocksDB ceiling (the median of three measurements) taken in the same process.
 async fn run(options: &Options) -> Result<Vec<Value>, BoxError> {
-    let dir = tempfile::Builder::new()
-        .prefix("durable-bench")
-        .tempdir_in(options.dir.clone().unwrap_or_else(std::env::temp_dir))?;
-    let ceiling = ceiling(&dir.path().join("ceiling"), options.sync)?;
+    let root = options.dir.clone().unwrap_or_else(std::env::temp_dir);
+    let fresh = || tempfile::Builder::new().prefix("durable-bench").tempdir_in(&root);
+    let mut ceilings = Vec::new();
+    for _ in 0..3 {
+        ceilings.push(ceiling(&fresh()?.path().join("ceiling"), options.sync)?);
+    }
+    let ceiling = median(ceilings, 3);
     if options.workload == "rocks-ceiling" {
         return Ok(vec![ceiling]);
     }
-    let mut line = match options.store.as_str() {
-        "memory" => workload(options, MemoryStore::new()).await?,
-        _ => {
-            let durability = if options.sync {
-                Durability::PowerLoss
-            } else {
-                Durability::Process
-            };
-            let store = RocksStore::open_with(dir.path().join("store"), durability)?;
-            workload(options, store).await?
-        }
-    };
+    let runs = options.runs.unwrap_or(match options.workload.as_str() {
+        "suspended" => 1,
+        _ => 5,
+    });
+    let mut lines = Vec::new();
+    for _ in 0..runs.max(1) {
+        let dir = fresh()?;
+        lines.push(match options.store.as_str() {
+            "memory" => workload(options, MemoryStore::new()).await?,
+            _ => {
+                let durability = if options.sync {
+                    Durability::PowerLoss
+                } else {
+                    Durability::Process
+                };
+                let store = RocksStore::open_with(dir.path().join("store"), durability)?;
+                workload(options, store).await?
+            }
+        });
+    }
+    let mut line = median(lines, runs);
     let ceiling_rate = ceiling["steps_per_s"].as_f64().unwrap_or(0.0);
     let rate = line["steps_per_s"].as_f64().unwrap_or(0.0);
     line["ceiling_commits_per_s"] = json!(ceiling_rate.round());
     line["vs_ceiling"] = json!(round3(rate / ceiling_rate));
     Ok(vec![line])
+}
+
+/// The line with the median `steps_per_s`, with the range over all of them.
+fn median(mut lines: Vec<Value>, runs: usize) -> Value {
+    let rate = |line: &Value| line["steps_per_s"].as_f64().unwrap_or(0.0);
+    lines.sort_by(|a, b| rate(a).total_cmp(&rate(b)));
+    let (low, high) = (
+        lines.first().map_or(0.0, rate),
+        lines.last().map_or(0.0, rate),
+    );
+    let mut line = lines.swap_remove(lines.len() / 2);
+    line["runs"] = json!(runs);
+    line["steps_per_s_min"] = json!(low);
+    line["steps_per_s_max"] = json!(high);
+    line
 }
 
 async fn workload<S: Store>(options: &Options, store: S) -> Result<Value, BoxError> {
@@ -313,7 +346,7 @@ async fn run_suspended<S: Store>(
             let client = client.clone();
             async move { client.start(waiter, Some(&format!("w{i:08}")), &()).await }
         });
-        for r in futures_join(starts).await {
+        for r in spawn_all(starts).await {
             r?;
         }
         created += batch;
@@ -351,9 +384,10 @@ async fn run_suspended<S: Store>(
     Ok(line)
 }
 
-async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+/// Runs `futures` as tokio tasks at once; their outputs in order.
+async fn spawn_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = futures.map(tokio::spawn).collect();
@@ -406,9 +440,9 @@ fn ceiling(path: &std::path::Path, sync: bool) -> Result<Value, BoxError> {
     let record = vec![7u8; 120];
     let task = vec![3u8; 40];
     let budget = if sync {
-        Duration::from_millis(1500)
+        Duration::from_millis(800)
     } else {
-        Duration::from_millis(1000)
+        Duration::from_millis(400)
     };
     let started = Instant::now();
     let mut commits = 0u64;
@@ -450,6 +484,7 @@ async fn smoke() -> Result<Vec<Value>, BoxError> {
                 n: Some(n),
                 m: Some(m),
                 sample: Some(5),
+                runs: Some(1),
                 workers: None,
                 dir: None,
             };

@@ -120,6 +120,10 @@ impl RocksStore {
         // One memory budget for the memtables of all column families (RocksDB's
         // default is 64 MiB per family, times two while one flushes).
         opts.set_db_write_buffer_size(MEMTABLE_BUDGET);
+        // Writers that wait for the write group sleep rather than spin: on a machine with
+        // few cores the spinning burns the core that the group leader needs.
+        opts.set_enable_write_thread_adaptive_yield(false);
+        opts.set_allow_concurrent_memtable_write(false);
         let cfs = [INSTANCES, INBOX, ACTIVITIES, TIMERS]
             .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
         let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| {

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every workload of BENCHMARKS.md, one JSON line each, into bench-results.jsonl.
+# The first run builds RocksDB in release mode (about 11 minutes on 2 cores).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+out=bench-results.jsonl
+: > "$out"
+run() {
+    echo "workloads -- $*" >&2
+    cargo bench --quiet --bench workloads -- "$@" | tee -a "$out"
+}
+run rocks-ceiling
+run rocks-ceiling --sync
+for n in 10 100 1000 10000; do run chain --n "$n"; done
+run many --m 10000 --n 5
+run fanout --n 10000
+run latency --n 2000
+run chain --n 1000 --sync
+run many --m 2000 --n 5 --sync
+run many --m 2000 --n 5 --sync --workers 64
+run chain --n 10000 --store memory
+run many --m 10000 --n 5 --store memory
+run fanout --n 10000 --store memory
+run suspended --m 1000000 --sample 1000
