@@ -158,7 +158,11 @@ type BoxError = Box<dyn std::error::Error>;
 /// to the RocksDB ceiling (the median of three measurements) taken in the same process.
 async fn run(options: &Options) -> Result<Vec<Value>, BoxError> {
     let root = options.dir.clone().unwrap_or_else(std::env::temp_dir);
-    let fresh = || tempfile::Builder::new().prefix("durable-bench").tempdir_in(&root);
+    let fresh = || {
+        tempfile::Builder::new()
+            .prefix("durable-bench")
+            .tempdir_in(&root)
+    };
     let mut ceilings = Vec::new();
     for _ in 0..3 {
         ceilings.push(ceiling(&fresh()?.path().join("ceiling"), options.sync)?);

@@ -47,7 +47,8 @@ fn record(key: String) -> Result<(), String> {
 
 #[activity]
 async fn work(input: (String, u64)) -> Result<u64, String> {
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    // long enough that the workload outlasts twenty kills
+    tokio::time::sleep(Duration::from_millis(40)).await;
     record(format!("{}/{}", input.0, input.1))?;
     Ok(input.1 * 3)
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use durable::rocks::RocksStore;
 use durable::store::{
     now_millis, ActivityTask, InstanceFilter, InstanceRecord, Message, Page, RuntimeStatus,
-    StepCommit, Store, StoreError, TimerTask,
+    StepCommit, Store, StoreError, TimerTask, DIRECT,
 };
 use durable::{TaskId, Wake};
 
@@ -27,6 +27,7 @@ fn commit(record: InstanceRecord, consumed: Vec<u64>) -> StepCommit {
         messages: vec![],
         children: vec![],
         cancelled_timers: vec![],
+        activity: None,
     }
 }
 
@@ -93,6 +94,7 @@ async fn conformance<S: Store>(store: S) {
                 messages: vec![],
                 children: vec![record("child")],
                 cancelled_timers: vec![],
+                activity: None,
             },
         )
         .await
@@ -270,6 +272,7 @@ async fn messages_between_instances<S: Store>(store: S) {
                 messages: vec![("y".into(), note.clone())],
                 children: vec![],
                 cancelled_timers: vec![],
+                activity: None,
             },
         )
         .await
@@ -368,4 +371,111 @@ async fn memory_store_listing() {
 async fn rocks_store_listing() {
     let dir = tempfile::tempdir().unwrap();
     listing_and_purging(RocksStore::open(dir.path()).unwrap()).await;
+}
+
+/// An instance `id` waiting for the activity call it scheduled, and that call claimed.
+async fn waiting_on_a_call<S: Store>(store: &S, id: &str) -> durable::store::LockedActivity {
+    store.create(record(id)).await.unwrap();
+    let locked = store.lock_instance(LEASE).await.unwrap().unwrap();
+    let mut next = locked.record.clone();
+    next.status = RuntimeStatus::Running;
+    next.wake = Some(Wake::Task(TaskId(0)));
+    let task = ActivityTask {
+        instance: id.into(),
+        task: TaskId(0),
+        name: "work".into(),
+        input: vec![],
+        attempt: 1,
+        retry: None,
+        not_before: 0,
+    };
+    let mut step = commit(next, locked.messages.iter().map(|(s, _)| *s).collect());
+    step.activities = vec![task];
+    store.commit_step(&locked.lease, step).await.unwrap();
+    store.lock_activity(LEASE).await.unwrap().unwrap()
+}
+
+/// A result handed straight to the step that consumes it is stored only by that
+/// step's commit, which also deletes the call; if the commit is refused, the call is
+/// free to run again.
+async fn results_consumed_directly<S: Store>(store: S) {
+    let call = waiting_on_a_call(&store, "d").await;
+    let result = Ok(vec![42]);
+    let claimed = store
+        .claim_with_result(&call, &result, LEASE)
+        .await
+        .unwrap()
+        .expect("the result makes d runnable");
+    assert_eq!(claimed.record.id, "d");
+    let direct = Message::TaskCompleted {
+        task: TaskId(0),
+        result: result.clone(),
+    };
+    assert_eq!(claimed.messages, vec![(DIRECT, direct)]);
+    assert!(store.lock_instance(LEASE).await.unwrap().is_none());
+    let mut step = commit(claimed.record.clone(), vec![]);
+    step.record.status = RuntimeStatus::Completed;
+    step.activity = claimed.activity.clone();
+    store.commit_step(&claimed.lease, step).await.unwrap();
+    assert!(
+        store.lock_activity(LEASE).await.unwrap().is_none(),
+        "call done"
+    );
+    assert!(
+        store.lock_instance(LEASE).await.unwrap().is_none(),
+        "nothing queued"
+    );
+    let done = store.instance("d").await.unwrap().unwrap();
+    assert_eq!(done.status, RuntimeStatus::Completed);
+
+    // an instance claimed elsewhere is not taken: the result goes the usual way
+    let call = waiting_on_a_call(&store, "e").await;
+    store.send("e", Message::Suspend).await.unwrap();
+    let held = store.lock_instance(LEASE).await.unwrap().unwrap();
+    assert!(store
+        .claim_with_result(&call, &result, LEASE)
+        .await
+        .unwrap()
+        .is_none());
+    store
+        .complete_activity(&call, result.clone())
+        .await
+        .unwrap();
+    store
+        .commit_step(&held.lease, commit(held.record.clone(), vec![]))
+        .await
+        .unwrap();
+
+    // a commit refused because the claim expired and was taken over frees the call
+    let call = waiting_on_a_call(&store, "f").await;
+    let claimed = store
+        .claim_with_result(&call, &result, Duration::ZERO)
+        .await
+        .unwrap()
+        .unwrap();
+    store.send("f", Message::Resume).await.unwrap();
+    let thief = store.lock_instance(LEASE).await.unwrap().unwrap();
+    assert_eq!(thief.record.id, "f");
+    let mut step = commit(claimed.record.clone(), vec![]);
+    step.activity = claimed.activity.clone();
+    assert_eq!(
+        store.commit_step(&claimed.lease, step).await,
+        Err(StoreError::LeaseLost)
+    );
+    let again = store.lock_activity(LEASE).await.unwrap().unwrap();
+    assert_eq!(
+        (again.task.instance.as_str(), again.task.task),
+        ("f", TaskId(0))
+    );
+}
+
+#[tokio::test]
+async fn memory_store_direct_results() {
+    results_consumed_directly(durable::MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn rocks_store_direct_results() {
+    let dir = tempfile::tempdir().unwrap();
+    results_consumed_directly(RocksStore::open(dir.path()).unwrap()).await;
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::inbox::InboxIndex;
 use crate::store::{
     now_millis, ActivityTask, InstanceFilter, InstanceRecord, Lease, LockedActivity,
-    LockedInstance, Message, Millis, Page, StepCommit, Store, StoreError, TimerTask,
+    LockedInstance, Message, Millis, Page, StepCommit, Store, StoreError, TimerTask, DIRECT,
 };
 use crate::task::{TaskId, TaskResult};
 
@@ -155,6 +155,7 @@ impl Store for MemoryStore {
                 record,
                 messages,
                 lease: granted,
+                activity: None,
             }));
         }
     }
@@ -163,7 +164,17 @@ impl Store for MemoryStore {
         let mut inner = self.lock();
         let id = commit.record.id.clone();
         if inner.instance_leases.get(&id) != Some(lease) {
+            if let Some(activity) = &commit.activity {
+                // its result is lost with the step: free the call to run again
+                let key = (activity.task.instance.clone(), activity.task.task);
+                inner.activity_leases.remove(&key);
+            }
             return Err(StoreError::LeaseLost);
+        }
+        if let Some(activity) = &commit.activity {
+            let key = (activity.task.instance.clone(), activity.task.task);
+            inner.activity_leases.remove(&key);
+            inner.activities.remove(&key);
         }
         inner.index.stepped(&commit.record, &commit.consumed);
         if let Some(inbox) = inner.inbox.get_mut(&id) {
@@ -248,6 +259,48 @@ impl Store for MemoryStore {
             },
         );
         Ok(())
+    }
+
+    async fn claim_with_result(
+        &self,
+        locked: &LockedActivity,
+        result: &TaskResult,
+        lease: Duration,
+    ) -> Result<Option<LockedInstance>, StoreError> {
+        let now = now_millis();
+        let mut inner = self.lock();
+        let key = inner.claimed(locked)?;
+        let id = &locked.task.instance;
+        let free = inner
+            .instance_leases
+            .get(id)
+            .is_none_or(|l| l.expires <= now);
+        let Some(record) = inner.instances.get(id).filter(|_| free) else {
+            return Ok(None);
+        };
+        let direct = Message::TaskCompleted {
+            task: locked.task.task,
+            result: result.clone(),
+        };
+        let queued = inner.inbox.get(id).into_iter().flatten();
+        let mut messages: Vec<(u64, Message)> = queued.map(|(s, m)| (*s, m.clone())).collect();
+        messages.push((DIRECT, direct));
+        if !crate::store::runnable(record, messages.iter().map(|(_, m)| m)) {
+            return Ok(None);
+        }
+        let record = record.clone();
+        let granted = inner.lease(now, lease);
+        inner.instance_leases.insert(id.clone(), granted.clone());
+        // the call is the step's now: nobody may take it over until it commits
+        if let Some(held) = inner.activity_leases.get_mut(&key) {
+            held.expires = Millis::MAX;
+        }
+        Ok(Some(LockedInstance {
+            record,
+            messages,
+            lease: granted,
+            activity: Some(locked.clone()),
+        }))
     }
 
     async fn retry_activity(

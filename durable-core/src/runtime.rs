@@ -18,7 +18,7 @@ use crate::client::Client;
 use crate::orchestration::{Orchestration, OrchestrationContext, Step, StepError, StepInput};
 use crate::store::{
     now_millis, ActivityTask, InstanceRecord, LockedActivity, LockedInstance, Message,
-    RuntimeStatus, StepCommit, Store, TimerTask,
+    RuntimeStatus, StepCommit, Store, TimerTask, DIRECT,
 };
 use crate::task::{Command, Completions, TaskId, TaskResult};
 
@@ -228,6 +228,7 @@ async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstance) {
         mut record,
         messages,
         lease,
+        activity,
     } = locked;
     let mut out = Outbox::default();
     if record.status.is_terminal() {
@@ -238,8 +239,10 @@ async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstance) {
     record.updated = now_millis();
     let ended = record.status.is_terminal();
     let (scheduled, timed) = (!out.activities.is_empty(), !out.timers.is_empty());
+    out.consumed.retain(|seq| *seq != DIRECT); // never queued
     let commit = StepCommit {
         record,
+        activity,
         consumed: out.consumed,
         activities: out.activities,
         timers: out.timers,
@@ -589,6 +592,24 @@ async fn run_activity<S: Store>(shared: &Shared<S>, locked: LockedActivity) {
         1 => error,
         n => format!("{error} (after {n} attempts)"),
     });
+    // Usually the result is what its instance waits for: step it here, so that the
+    // result is written once, with the step that consumes it.
+    match shared
+        .store
+        .claim_with_result(&locked, &result, shared.lease)
+        .await
+    {
+        Ok(Some(instance)) => {
+            let span = info_span!("step", instance = %instance.record.id, orchestration = %instance.record.name);
+            run_step(shared, instance).instrument(span).await;
+            return;
+        }
+        Ok(None) => {}
+        Err(e) => {
+            warn!("activity result not committed: {e}");
+            return;
+        }
+    }
     match shared.store.complete_activity(&locked, result).await {
         Ok(()) => shared.instance_work.notify_one(),
         Err(e) => warn!("activity result not committed: {e}"),

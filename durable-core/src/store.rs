@@ -190,7 +190,16 @@ pub struct LockedInstance {
     /// `(sequence number, message)`, oldest first.
     pub messages: Vec<(u64, Message)>,
     pub lease: Lease,
+    /// Claimed by [`Store::claim_with_result`]: the activity call whose result is among
+    /// `messages` under [`DIRECT`] without having been stored. The step's commit
+    /// completes it ([`StepCommit::activity`]).
+    pub activity: Option<LockedActivity>,
 }
+
+/// The sequence number of an activity result handed to a step directly
+/// ([`Store::claim_with_result`]) rather than queued; stores number queued messages
+/// from 1.
+pub const DIRECT: u64 = 0;
 
 /// An activity task claimed for one attempt.
 #[derive(Debug, Clone)]
@@ -225,6 +234,9 @@ pub struct StepCommit {
     /// exists already is left as it is (child ids are deterministic, so a step that runs
     /// twice starts each child once).
     pub children: Vec<InstanceRecord>,
+    /// The activity call whose result the step consumed directly: its task is deleted
+    /// in the same write, so the result is stored only as part of this step.
+    pub activity: Option<LockedActivity>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -335,6 +347,21 @@ pub trait Store: Send + Sync + 'static {
         result: TaskResult,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Completes a claimed activity call by claiming its instance for a step that
+    /// consumes `result` at once, when the instance is free and `result` makes it
+    /// runnable: one write (the step's commit) instead of two. `None` when that cannot
+    /// be done; then use [`Store::complete_activity`]. Stores that do not offer it keep
+    /// this default.
+    fn claim_with_result(
+        &self,
+        locked: &LockedActivity,
+        result: &TaskResult,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Option<LockedInstance>, StoreError>> + Send {
+        let _ = (locked, result, lease);
+        async { Ok(None) }
+    }
+
     /// Puts a claimed activity task back for its next attempt at `not_before`.
     fn retry_activity(
         &self,
@@ -422,6 +449,15 @@ impl<S: Store> Store for std::sync::Arc<S> {
         result: TaskResult,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         (**self).complete_activity(locked, result)
+    }
+
+    fn claim_with_result(
+        &self,
+        locked: &LockedActivity,
+        result: &TaskResult,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Option<LockedInstance>, StoreError>> + Send {
+        (**self).claim_with_result(locked, result, lease)
     }
 
     fn fire_timers(

@@ -21,7 +21,7 @@ use durable_core::codec;
 use durable_core::inbox::InboxIndex;
 use durable_core::store::{
     now_millis, ActivityTask, InstanceFilter, InstanceRecord, Lease, LockedActivity,
-    LockedInstance, Message, Millis, Page, StepCommit, Store, StoreError, TimerTask,
+    LockedInstance, Message, Millis, Page, StepCommit, Store, StoreError, TimerTask, DIRECT,
 };
 use durable_core::{TaskId, TaskResult};
 use rocksdb::{
@@ -418,19 +418,31 @@ impl Store for RocksStore {
                 record,
                 messages,
                 lease: granted,
+                activity: None,
             }));
         }
     }
 
     async fn commit_step(&self, lease: &Lease, commit: StepCommit) -> Result<(), StoreError> {
         let id = commit.record.id.clone();
+        let activity = commit
+            .activity
+            .as_ref()
+            .map(|a| (a.task.instance.clone(), a.task.task));
         // the guard must be gone before the write is awaited
         let (batch, delivered, started, cancelled) = {
             let mut state = self.lock();
             if state.instance_leases.get(&id) != Some(lease) {
+                if let Some(k) = &activity {
+                    // its result is lost with the step: free the call to run again
+                    state.activity_leases.remove(k);
+                }
                 return Err(StoreError::LeaseLost);
             }
             let mut batch = WriteBatch::default();
+            if let Some((instance, task)) = &activity {
+                batch.delete_cf(self.cf(ACTIVITIES), key(instance, task.0));
+            }
             batch.put_cf(
                 self.cf(INSTANCES),
                 &id,
@@ -503,9 +515,16 @@ impl Store for RocksStore {
         let written = self.write_unlocked(batch).await;
         let mut state = self.lock();
         if let Err(e) = written {
-            // nothing was written: free the instance for another attempt
+            // nothing was written: free the instance and the call for another attempt
             state.instance_leases.remove(&id);
+            if let Some(k) = &activity {
+                state.activity_leases.remove(k);
+            }
             return Err(e);
+        }
+        if let Some(k) = &activity {
+            state.activity_leases.remove(k);
+            state.activities.remove(k);
         }
         for timer in &cancelled {
             state.timers.remove(timer);
@@ -606,6 +625,49 @@ impl Store for RocksStore {
         state.activities.remove(&k);
         state.inbox.arrived(&k.0, seq, &message);
         Ok(())
+    }
+
+    async fn claim_with_result(
+        &self,
+        locked: &LockedActivity,
+        result: &TaskResult,
+        duration: Duration,
+    ) -> Result<Option<LockedInstance>, StoreError> {
+        let now = now_millis();
+        let mut state = self.lock();
+        let k = state.claimed(locked)?;
+        let id = &locked.task.instance;
+        if state
+            .instance_leases
+            .get(id)
+            .is_some_and(|l| l.expires > now)
+        {
+            return Ok(None);
+        }
+        let Some(record) = self.record(id)? else {
+            return Ok(None);
+        };
+        let mut messages = self.messages(id, &state.inbox.queued(id))?;
+        let direct = Message::TaskCompleted {
+            task: locked.task.task,
+            result: result.clone(),
+        };
+        messages.push((DIRECT, direct));
+        if !durable_core::store::runnable(&record, messages.iter().map(|(_, m)| m)) {
+            return Ok(None);
+        }
+        let granted = lease(&mut state, now, duration);
+        state.instance_leases.insert(id.clone(), granted.clone());
+        // the call is the step's now: nobody may take it over until it commits
+        if let Some(held) = state.activity_leases.get_mut(&k) {
+            held.expires = Millis::MAX;
+        }
+        Ok(Some(LockedInstance {
+            record,
+            messages,
+            lease: granted,
+            activity: Some(locked.clone()),
+        }))
     }
 
     async fn retry_activity(
