@@ -107,6 +107,15 @@ impl InboxIndex {
         self.needed.remove(id);
     }
 
+    /// Whether one more task result may make `id` runnable, as far as the counts tell
+    /// (a store still checks with [`crate::store::runnable`] before stepping it).
+    pub fn may_run_with_result(&self, id: &str) -> bool {
+        let (results, others) = self.queued.get(id).map_or((0, false), |q| {
+            (q.results, q.messages.len() > q.results)
+        });
+        others || results + 1 >= self.needed.get(id).copied().unwrap_or(0)
+    }
+
     /// The first instance, in id order, that may be runnable as far as the counts
     /// tell; it must still be read and checked with [`crate::store::runnable`] (and
     /// [`InboxIndex::not_runnable`] called if it is not). `skip` leaves out instances
@@ -164,9 +173,11 @@ mod tests {
             Wake::All((0..3).map(|t| Wake::Task(TaskId(t))).collect()),
         );
         index.stepped(&record, &[]);
+        assert!(!index.may_run_with_result("f"), "one result of three");
         index.arrived("f", 1, &result(0));
         index.arrived("f", 2, &result(1));
         assert_eq!(index.next(|_| false), None);
+        assert!(index.may_run_with_result("f"), "the third result would do");
         index.arrived("f", 3, &result(2));
         assert_eq!(index.next(|_| false).as_deref(), Some("f"));
         let mut done = record.clone();

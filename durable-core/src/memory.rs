@@ -274,7 +274,8 @@ impl Store for MemoryStore {
         let free = inner
             .instance_leases
             .get(id)
-            .is_none_or(|l| l.expires <= now);
+            .is_none_or(|l| l.expires <= now)
+            && inner.index.may_run_with_result(id); // e.g. a fan-in still missing results
         let Some(record) = inner.instances.get(id).filter(|_| free) else {
             return Ok(None);
         };

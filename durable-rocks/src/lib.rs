@@ -637,12 +637,12 @@ impl Store for RocksStore {
         let mut state = self.lock();
         let k = state.claimed(locked)?;
         let id = &locked.task.instance;
-        if state
+        let claimed = state
             .instance_leases
             .get(id)
-            .is_some_and(|l| l.expires > now)
-        {
-            return Ok(None);
+            .is_some_and(|l| l.expires > now);
+        if claimed || !state.inbox.may_run_with_result(id) {
+            return Ok(None); // e.g. a fan-in still missing results: queue this one
         }
         let Some(record) = self.record(id)? else {
             return Ok(None);
