@@ -110,9 +110,10 @@ impl InboxIndex {
     /// Whether one more task result may make `id` runnable, as far as the counts tell
     /// (a store still checks with [`crate::store::runnable`] before stepping it).
     pub fn may_run_with_result(&self, id: &str) -> bool {
-        let (results, others) = self.queued.get(id).map_or((0, false), |q| {
-            (q.results, q.messages.len() > q.results)
-        });
+        let (results, others) = self
+            .queued
+            .get(id)
+            .map_or((0, false), |q| (q.results, q.messages.len() > q.results));
         others || results + 1 >= self.needed.get(id).copied().unwrap_or(0)
     }
 
