@@ -561,3 +561,78 @@ async fn an_event_that_loses_a_race_is_not_lost() {
     }
     runtime.shutdown().await;
 }
+
+static GATED_RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+#[activity]
+async fn gated(x: u64) -> Result<u64, String> {
+    GATED_RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    Ok(x)
+}
+
+#[orchestrator]
+async fn busy(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+    Ok(ctx.call(slow, x).await?)
+}
+
+#[orchestrator]
+async fn queued(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+    Ok(ctx.call(gated, x).await?)
+}
+
+#[orchestrator]
+async fn waits_forever(ctx: OrchestrationContext) -> Result<u64, TestError> {
+    Ok(ctx.event::<u64>("never").await)
+}
+
+#[orchestrator]
+async fn guardian(ctx: OrchestrationContext) -> Result<u64, TestError> {
+    ctx.sub_orchestration(waits_forever, ())
+        .await
+        .map_err(|e| TestError::Rejected(e.to_string()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminate_cancels_queued_calls_and_children() {
+    let runtime = Runtime::builder(MemoryStore::new())
+        .orchestration(busy)
+        .orchestration(queued)
+        .orchestration(guardian)
+        .orchestration(waits_forever)
+        .activity(slow)
+        .activity(gated)
+        .concurrency(2, 1) // one activity at a time: `gated` queues behind `slow`
+        .start();
+    let client = runtime.client();
+
+    let blocker = client.start(busy, Some("busy"), &1).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let waiting = client.start(queued, Some("queued"), &2).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    client.terminate(&waiting, "not needed").await.unwrap();
+    assert_eq!(
+        client.wait(queued, &waiting, WAIT).await.unwrap(),
+        Err("not needed".into())
+    );
+    assert_eq!(client.wait(busy, &blocker, WAIT).await.unwrap(), Ok(1));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        GATED_RUNS.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the queued call was cancelled, not run"
+    );
+
+    let guard = client.start(guardian, Some("g"), &()).await.unwrap();
+    let child = "g:0";
+    let deadline = std::time::Instant::now() + WAIT;
+    while client.status(child).await.unwrap().map(|s| s.status) != Some(RuntimeStatus::Running) {
+        assert!(std::time::Instant::now() < deadline, "the child never ran");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    client.terminate(&guard, "shutting down").await.unwrap();
+    assert_eq!(
+        client.wait(waits_forever, child, WAIT).await.unwrap(),
+        Err("its parent `g` was terminated".into())
+    );
+    runtime.shutdown().await;
+}

@@ -26,7 +26,7 @@ fn commit(record: InstanceRecord, consumed: Vec<u64>) -> StepCommit {
         timers: vec![],
         messages: vec![],
         children: vec![],
-        cancelled_timers: vec![],
+        cancelled: vec![],
         activity: None,
     }
 }
@@ -93,7 +93,7 @@ async fn conformance<S: Store>(store: S) {
                 ],
                 messages: vec![],
                 children: vec![record("child")],
-                cancelled_timers: vec![],
+                cancelled: vec![],
                 activity: None,
             },
         )
@@ -146,7 +146,7 @@ async fn conformance<S: Store>(store: S) {
         next.clone(),
         timer_fired.messages.iter().map(|(s, _)| *s).collect(),
     );
-    cancelling.cancelled_timers = vec![TaskId(2)];
+    cancelling.cancelled = vec![TaskId(2)];
     store
         .commit_step(&timer_fired.lease, cancelling)
         .await
@@ -271,7 +271,7 @@ async fn messages_between_instances<S: Store>(store: S) {
                 timers: vec![],
                 messages: vec![("y".into(), note.clone())],
                 children: vec![],
-                cancelled_timers: vec![],
+                cancelled: vec![],
                 activity: None,
             },
         )

@@ -193,7 +193,12 @@ impl Store for MemoryStore {
         inner.timers.extend(commit.timers);
         inner
             .timers
-            .retain(|t| !(t.instance == id && commit.cancelled_timers.contains(&t.task)));
+            .retain(|t| !(t.instance == id && commit.cancelled.contains(&t.task)));
+        for task in &commit.cancelled {
+            let key = (id.clone(), *task);
+            inner.activities.remove(&key);
+            inner.activity_leases.remove(&key);
+        }
         for (instance, message) in commit.messages {
             if inner.instances.contains_key(&instance)
                 || commit.children.iter().any(|c| c.id == instance)

@@ -255,6 +255,12 @@ impl<O: Orchestration> SubOrchestration<O> {
     }
 }
 
+/// The id of the sub-orchestration that `parent` starts as `task`: deterministic, so a
+/// step that runs twice starts the child once.
+pub(crate) fn child_id(parent: &str, task: TaskId) -> String {
+    format!("{parent}:{}", task.0)
+}
+
 impl<O: Orchestration> DurableOp for SubOrchestration<O> {
     type Output = Result<O::Output, OrchestrationError>;
     type Waiter = SubOrchestrationWaiter<O>;
@@ -262,7 +268,7 @@ impl<O: Orchestration> DurableOp for SubOrchestration<O> {
     fn schedule(self, ctx: &OrchestrationContext) -> Result<Self::Waiter, StepError> {
         let input = codec::encode(&self.input, "orchestration input")?;
         let task = ctx.new_task();
-        let id = format!("{}:{}", ctx.instance_id(), task.0);
+        let id = child_id(ctx.instance_id(), task);
         ctx.command(Command::StartChild {
             task,
             name: O::NAME,

@@ -15,6 +15,7 @@ use tracing::{debug, info_span, warn, Instrument};
 
 use crate::activity::{erase, Activity, ActivityContext, ErasedActivity};
 use crate::client::Client;
+use crate::op::child_id;
 use crate::orchestration::{Orchestration, OrchestrationContext, Step, StepError, StepInput};
 use crate::store::{
     now_millis, ActivityTask, InstanceRecord, LockedActivity, LockedInstance, Message,
@@ -219,7 +220,7 @@ struct Outbox {
     timers: Vec<TimerTask>,
     messages: Vec<(String, Message)>,
     children: Vec<InstanceRecord>,
-    cancelled_timers: Vec<TaskId>,
+    cancelled: Vec<TaskId>,
 }
 
 /// Runs one step of a claimed instance and commits it.
@@ -248,7 +249,7 @@ async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstance) {
         timers: out.timers,
         messages: out.messages,
         children: out.children,
-        cancelled_timers: out.cancelled_timers,
+        cancelled: out.cancelled,
     };
     match shared.store.commit_step(&lease, commit).await {
         Ok(()) => {
@@ -282,7 +283,8 @@ fn advance<S>(
         match message {
             Message::Terminate { reason } if !record.status.is_terminal() => {
                 if let Some(wake) = &record.wake {
-                    out.cancelled_timers = wake.tasks();
+                    out.cancelled = wake.tasks();
+                    terminate_children(record, out);
                 }
                 record.status = RuntimeStatus::Terminated;
                 record.error = Some(reason);
@@ -371,7 +373,7 @@ fn advance<S>(
     }
     if let Some(wake) = &record.wake {
         // what the last checkpoint waited for and did not get lost a race: its timers go
-        out.cancelled_timers = wake
+        out.cancelled = wake
             .tasks()
             .into_iter()
             .filter(|t| !completions.contains(*t))
@@ -452,6 +454,16 @@ fn advance<S>(
                 record.event_waits.push((name, task));
             }
         }
+    }
+}
+
+/// Terminates the sub-orchestrations among the cancelled tasks (the store drops the
+/// message for tasks that are not children: no instance has their id).
+fn terminate_children(record: &InstanceRecord, out: &mut Outbox) {
+    for task in &out.cancelled {
+        let reason = format!("its parent `{}` was terminated", record.id);
+        let child = child_id(&record.id, *task);
+        out.messages.push((child, Message::Terminate { reason }));
     }
 }
 

@@ -228,8 +228,11 @@ pub struct StepCommit {
     pub timers: Vec<TimerTask>,
     /// Messages for instances' inboxes (this one's or others').
     pub messages: Vec<(String, Message)>,
-    /// Timers of this instance that no longer matter (the losers of a race): deleted.
-    pub cancelled_timers: Vec<TaskId>,
+    /// Tasks of this instance that no longer matter (the losers of a race, or all it
+    /// waited for when terminated): their timers and their activity calls that are
+    /// still queued are deleted. A call already running finishes, and its result is
+    /// dropped.
+    pub cancelled: Vec<TaskId>,
     /// Sub-orchestrations the step started, each with its start message; one whose id
     /// exists already is left as it is (child ids are deterministic, so a step that runs
     /// twice starts each child once).

@@ -497,11 +497,16 @@ impl Store for RocksStore {
             let cancelled: Vec<TimerTask> = state
                 .timers
                 .iter()
-                .filter(|t| t.instance == id && commit.cancelled_timers.contains(&t.task))
+                .filter(|t| t.instance == id && commit.cancelled.contains(&t.task))
                 .cloned()
                 .collect();
             for timer in &cancelled {
                 batch.delete_cf(self.cf(TIMERS), timer_key(timer));
+            }
+            for task in &commit.cancelled {
+                if state.activities.contains_key(&(id.clone(), *task)) {
+                    batch.delete_cf(self.cf(ACTIVITIES), key(&id, task.0));
+                }
             }
             state.next_seq = seq;
             // Write without holding the lock, so that concurrent commits share one fsync
@@ -528,6 +533,11 @@ impl Store for RocksStore {
         }
         for timer in &cancelled {
             state.timers.remove(timer);
+        }
+        for task in &commit.cancelled {
+            let k = (id.clone(), *task);
+            state.activities.remove(&k);
+            state.activity_leases.remove(&k);
         }
         state.inbox.stepped(&commit.record, &commit.consumed);
         for (n, seq) in delivered {
