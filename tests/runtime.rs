@@ -636,3 +636,25 @@ async fn terminate_cancels_queued_calls_and_children() {
     );
     runtime.shutdown().await;
 }
+
+#[orchestrator]
+async fn early_event(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+    ctx.timer(Duration::from_millis(30)).await;
+    let (called, raised) = join(ctx.call(slow, x), ctx.event::<u64>("early")).await;
+    Ok(called? + raised)
+}
+
+/// An event raised before the join that waits for it is buffered; the join must still
+/// wake when its other half arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buffered_event_counts_toward_a_join() {
+    let runtime = Runtime::builder(MemoryStore::new())
+        .orchestration(early_event)
+        .activity(slow)
+        .start();
+    let client = runtime.client();
+    let id = client.start(early_event, None, &5).await.unwrap();
+    client.raise_event(&id, "early", &100u64).await.unwrap();
+    assert_eq!(client.wait(early_event, &id, WAIT).await.unwrap(), Ok(105));
+    runtime.shutdown().await;
+}

@@ -90,6 +90,9 @@ impl InboxIndex {
     fn waits(&mut self, record: &InstanceRecord) {
         let needed = match (&record.wake, record.status) {
             (_, RuntimeStatus::Suspended) => usize::MAX,
+            // buffered events satisfy some of what it waits for: results are not all
+            // it needs, so look at it on any message
+            _ if !crate::store::buffered_events(record).is_empty() => 0,
             (Some(wake), _) => wake.min_results(),
             (None, _) => 1,
         };

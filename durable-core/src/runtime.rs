@@ -232,10 +232,19 @@ async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstance) {
         activity,
     } = locked;
     let mut out = Outbox::default();
+    // a result handed over directly that the step does not take (it was suspended, or
+    // still waits for more) is queued by the commit that completes its call
+    let direct = activity.as_ref().and_then(|_| {
+        let (_, message) = messages.iter().find(|(seq, _)| *seq == DIRECT)?;
+        Some(message.clone())
+    });
     if record.status.is_terminal() {
         out.consumed = messages.iter().map(|(seq, _)| *seq).collect();
     } else {
         advance(shared, &mut record, messages, &mut out);
+    }
+    if let Some(message) = direct.filter(|_| !out.consumed.contains(&DIRECT)) {
+        out.messages.push((record.id.clone(), message));
     }
     record.updated = now_millis();
     let ended = record.status.is_terminal();

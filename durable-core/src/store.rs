@@ -281,9 +281,25 @@ pub fn runnable<'a>(
         Some(wake) => {
             let arrived: HashSet<TaskId> = tasks.collect();
             let awaited: HashSet<TaskId> = wake.tasks().into_iter().collect();
-            wake.is_ready(|t| arrived.contains(&t)) || !arrived.is_subset(&awaited)
+            let buffered = buffered_events(record);
+            wake.is_ready(|t| arrived.contains(&t) || buffered.contains(&t))
+                || !arrived.is_subset(&awaited)
         }
     }
+}
+
+/// The event waits of `record` that its buffered events satisfy, first in first out
+/// per name, as the step will match them.
+pub fn buffered_events(record: &InstanceRecord) -> HashSet<TaskId> {
+    let mut unread: Vec<&str> = record.events.iter().map(|(n, _)| n.as_str()).collect();
+    let mut satisfied = HashSet::new();
+    for (name, task) in &record.event_waits {
+        if let Some(i) = unread.iter().position(|n| n == name) {
+            unread.remove(i);
+            satisfied.insert(*task);
+        }
+    }
+    satisfied
 }
 
 /// Where instances, their inboxes and activity tasks live.

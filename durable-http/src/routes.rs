@@ -41,11 +41,20 @@ impl Base {
     fn new(headers: &HeaderMap, original: &Uri, local: &Uri) -> Self {
         let path = original.path();
         let prefix = path.strip_suffix(local.path()).unwrap_or("");
-        let host = headers.get(HOST).and_then(|h| h.to_str().ok());
-        let scheme = headers
+        let host = headers
+            .get(HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| !h.is_empty() && h.bytes().all(is_authority_byte));
+        // the first of a proxy chain's list, and only a scheme a link can have
+        let scheme = match headers
             .get("x-forwarded-proto")
             .and_then(|h| h.to_str().ok())
-            .unwrap_or("http");
+            .and_then(|h| h.split(',').next())
+            .map(str::trim)
+        {
+            Some(s) if s.eq_ignore_ascii_case("https") => "https",
+            _ => "http",
+        };
         match host {
             Some(host) => Self(format!("{scheme}://{host}{prefix}")),
             None => Self(prefix.to_owned()),
@@ -55,6 +64,11 @@ impl Base {
     fn instance(&self, id: &str) -> String {
         format!("{}/instances/{}", self.0, encode_segment(id))
     }
+}
+
+/// Whether `b` may appear in a URL's host and port.
+fn is_authority_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~:[]".contains(&b)
 }
 
 /// Percent-encodes what may not appear as is in one path segment.
@@ -85,9 +99,11 @@ fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, HttpError> {
         .map_err(|e| HttpError::bad_request(e.body_text()))
 }
 
+/// A link as a header value. Links are built from a checked host, the path prefix the
+/// request came in on (visible ASCII, as the server parsed it) and percent-encoded ids.
 fn location(url: &str) -> Result<HeaderValue, HttpError> {
     HeaderValue::from_str(url)
-        .map_err(|_| HttpError::bad_request(format!("`{url}` cannot be a Location header")))
+        .map_err(|_| HttpError::internal(format!("`{url}` cannot be a Location header")))
 }
 
 async fn start<S: Store>(
@@ -130,6 +146,7 @@ async fn start_instance<S: Store>(
     })?;
     let input = (types.input_from_json)(parse_body(&body)?)
         .map_err(|e| HttpError::bad_request(format!("input of `{name}`: {e}")))?;
+    location(&base.0)?; // the links can be headers: checked before anything starts
     let id = api
         .client
         .start_encoded(&name, id.as_deref(), input)
@@ -260,7 +277,13 @@ async fn purge<S: Store>(
         )));
     }
     if !api.client.purge(&id).await? {
-        return Err(HttpError::not_found(format!("no instance with id `{id}`")));
+        // gone meanwhile, or a last message to it is being applied right now
+        return match api.client.status(&id).await? {
+            None => Err(HttpError::not_found(format!("no instance with id `{id}`"))),
+            Some(_) => Err(HttpError::conflict(format!(
+                "instance `{id}` is busy applying a message; delete it again"
+            ))),
+        };
     }
     Ok(Json(json!({ "instancesDeleted": 1 })).into_response())
 }

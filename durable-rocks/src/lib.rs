@@ -36,6 +36,15 @@ const TIMERS: &str = "timers";
 /// The most memory the memtables of all column families take together.
 const MEMTABLE_BUDGET: usize = 128 << 20;
 
+/// A step's write batch, the messages it delivers (index, sequence number), the children
+/// it starts (id, sequence number of their start) and the timers it cancels.
+type PreparedStep = (
+    WriteBatch,
+    Vec<(usize, u64)>,
+    Vec<(String, u64)>,
+    Vec<TimerTask>,
+);
+
 /// How hard a commit is pushed to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
@@ -244,6 +253,89 @@ impl RocksStore {
     fn write_sync(&self) -> bool {
         self.durability == Durability::PowerLoss
     }
+
+    /// The write of a step, and what to record in memory once it is written: messages
+    /// delivered (index into `commit.messages`, sequence number), children started, and
+    /// timers cancelled.
+    fn prepare_step(
+        &self,
+        state: &mut State,
+        commit: &StepCommit,
+        activity: Option<&(String, TaskId)>,
+    ) -> Result<PreparedStep, StoreError> {
+        let id = &commit.record.id;
+        let mut batch = WriteBatch::default();
+        if let Some((instance, task)) = activity {
+            batch.delete_cf(self.cf(ACTIVITIES), key(instance, task.0));
+        }
+        batch.put_cf(
+            self.cf(INSTANCES),
+            id,
+            encode(&commit.record, "instance record")?,
+        );
+        for seq in &commit.consumed {
+            batch.delete_cf(self.cf(INBOX), key(id, *seq));
+        }
+        for task in &commit.activities {
+            batch.put_cf(
+                self.cf(ACTIVITIES),
+                key(&task.instance, task.task.0),
+                encode(task, "activity task")?,
+            );
+        }
+        for timer in &commit.timers {
+            batch.put_cf(self.cf(TIMERS), timer_key(timer), []);
+        }
+        let mut seq = state.next_seq;
+        let mut delivered = Vec::new();
+        for (n, (instance, message)) in commit.messages.iter().enumerate() {
+            let exists = commit.children.iter().any(|c| c.id == *instance)
+                || self.record(instance)?.is_some();
+            if !exists {
+                continue; // its instance was purged
+            }
+            seq += 1;
+            delivered.push((n, seq));
+            batch.put_cf(
+                self.cf(INBOX),
+                key(instance, seq),
+                encode(message, "message")?,
+            );
+        }
+        let mut started = Vec::new();
+        for child in &commit.children {
+            if self.record(&child.id)?.is_none() {
+                seq += 1;
+                batch.put_cf(
+                    self.cf(INSTANCES),
+                    &child.id,
+                    encode(child, "instance record")?,
+                );
+                batch.put_cf(
+                    self.cf(INBOX),
+                    key(&child.id, seq),
+                    encode(&Message::Start, "message")?,
+                );
+                started.push((child.id.clone(), seq));
+            }
+        }
+        let cancelled: Vec<TimerTask> = state
+            .timers
+            .iter()
+            .filter(|t| t.instance == *id && commit.cancelled.contains(&t.task))
+            .cloned()
+            .collect();
+        for timer in &cancelled {
+            batch.delete_cf(self.cf(TIMERS), timer_key(timer));
+        }
+        for task in &commit.cancelled {
+            if state.activities.contains_key(&(id.clone(), *task)) {
+                batch.delete_cf(self.cf(ACTIVITIES), key(id, task.0));
+            }
+        }
+        state.next_seq = seq;
+        Ok((batch, delivered, started, cancelled))
+    }
 }
 
 impl State {
@@ -403,8 +495,16 @@ impl Store for RocksStore {
             let messages = self.messages(&id, &state.inbox.queued(&id))?;
             let record = match self.record(&id)? {
                 Some(record) if !messages.is_empty() => record,
-                _ => {
-                    state.inbox.forget(&id); // no messages after all, or purged
+                record => {
+                    if record.is_none() && !messages.is_empty() {
+                        // sent to an instance purged while the message was written
+                        let mut batch = WriteBatch::default();
+                        for (seq, _) in &messages {
+                            batch.delete_cf(self.cf(INBOX), key(&id, *seq));
+                        }
+                        self.write(batch)?;
+                    }
+                    state.inbox.forget(&id);
                     continue;
                 }
             };
@@ -439,83 +539,24 @@ impl Store for RocksStore {
                 }
                 return Err(StoreError::LeaseLost);
             }
-            let mut batch = WriteBatch::default();
-            if let Some((instance, task)) = &activity {
-                batch.delete_cf(self.cf(ACTIVITIES), key(instance, task.0));
-            }
-            batch.put_cf(
-                self.cf(INSTANCES),
-                &id,
-                encode(&commit.record, "instance record")?,
-            );
-            for seq in &commit.consumed {
-                batch.delete_cf(self.cf(INBOX), key(&id, *seq));
-            }
-            for task in &commit.activities {
-                batch.put_cf(
-                    self.cf(ACTIVITIES),
-                    key(&task.instance, task.task.0),
-                    encode(task, "activity task")?,
-                );
-            }
-            for timer in &commit.timers {
-                batch.put_cf(self.cf(TIMERS), timer_key(timer), []);
-            }
-            let mut seq = state.next_seq;
-            let mut delivered = Vec::new();
-            for (n, (instance, message)) in commit.messages.iter().enumerate() {
-                let exists = commit.children.iter().any(|c| c.id == *instance)
-                    || self.record(instance)?.is_some();
-                if !exists {
-                    continue; // its instance was purged
+            let prepared = match self.prepare_step(&mut state, &commit, activity.as_ref()) {
+                Ok(prepared) => prepared,
+                Err(e) => {
+                    // nothing is written: free the instance and the call for another attempt
+                    state.instance_leases.remove(&id);
+                    if let Some(k) = &activity {
+                        state.activity_leases.remove(k);
+                    }
+                    return Err(e);
                 }
-                seq += 1;
-                delivered.push((n, seq));
-                batch.put_cf(
-                    self.cf(INBOX),
-                    key(instance, seq),
-                    encode(message, "message")?,
-                );
-            }
-            let mut started = Vec::new();
-            for child in &commit.children {
-                if self.record(&child.id)?.is_none() {
-                    seq += 1;
-                    batch.put_cf(
-                        self.cf(INSTANCES),
-                        &child.id,
-                        encode(child, "instance record")?,
-                    );
-                    batch.put_cf(
-                        self.cf(INBOX),
-                        key(&child.id, seq),
-                        encode(&Message::Start, "message")?,
-                    );
-                    started.push((child.id.clone(), seq));
-                }
-            }
-            let cancelled: Vec<TimerTask> = state
-                .timers
-                .iter()
-                .filter(|t| t.instance == id && commit.cancelled.contains(&t.task))
-                .cloned()
-                .collect();
-            for timer in &cancelled {
-                batch.delete_cf(self.cf(TIMERS), timer_key(timer));
-            }
-            for task in &commit.cancelled {
-                if state.activities.contains_key(&(id.clone(), *task)) {
-                    batch.delete_cf(self.cf(ACTIVITIES), key(&id, task.0));
-                }
-            }
-            state.next_seq = seq;
+            };
             // Write without holding the lock, so that concurrent commits share one fsync
             // (RocksDB's group commit) when every commit is synced. The claim cannot expire
             // meanwhile: nobody may take the instance over in the middle of its commit.
             if let Some(held) = state.instance_leases.get_mut(&id) {
                 held.expires = Millis::MAX;
             }
-            (batch, delivered, started, cancelled)
+            prepared
         };
         let written = self.write_unlocked(batch).await;
         let mut state = self.lock();
