@@ -346,3 +346,40 @@ async fn list<S: Store>(
             .into_response(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base(host: Option<&str>, proto: Option<&str>, original: &str, local: &str) -> String {
+        let mut headers = HeaderMap::new();
+        if let Some(host) = host {
+            headers.insert(HOST, HeaderValue::from_str(host).unwrap());
+        }
+        if let Some(proto) = proto {
+            headers.insert("x-forwarded-proto", HeaderValue::from_str(proto).unwrap());
+        }
+        let (original, local): (Uri, Uri) = (original.parse().unwrap(), local.parse().unwrap());
+        Base::new(&headers, &original, &local).0
+    }
+
+    #[test]
+    fn links_keep_the_prefix_and_a_checked_host_and_scheme() {
+        let at = |host, proto| base(host, proto, "/api/instances/x", "/instances/x");
+        assert_eq!(at(Some("svc:8080"), None), "http://svc:8080/api");
+        assert_eq!(at(Some("svc"), Some("https, http")), "https://svc/api");
+        assert_eq!(at(Some("svc"), Some("javascript")), "http://svc/api");
+        assert_eq!(
+            at(Some("evil.com/x?"), None),
+            "/api",
+            "not a host: relative links"
+        );
+        assert_eq!(at(None, None), "/api");
+    }
+
+    #[test]
+    fn ids_are_one_path_segment() {
+        assert_eq!(encode_segment("order 7/a?b"), "order%207%2Fa%3Fb");
+        assert_eq!(encode_segment("p:0"), "p:0");
+    }
+}
