@@ -479,3 +479,54 @@ async fn rocks_store_direct_results() {
     let dir = tempfile::tempdir().unwrap();
     results_consumed_directly(RocksStore::open(dir.path()).unwrap()).await;
 }
+
+/// A step's cancelled tasks take their queued activity calls with them.
+async fn cancelled_calls_leave_the_queue<S: Store>(store: S) {
+    store.create(record("c")).await.unwrap();
+    let locked = store.lock_instance(LEASE).await.unwrap().unwrap();
+    let call = |task| ActivityTask {
+        instance: "c".into(),
+        task: TaskId(task),
+        name: "work".into(),
+        input: vec![],
+        attempt: 1,
+        retry: None,
+        not_before: 0,
+    };
+    let mut step = commit(
+        locked.record.clone(),
+        locked.messages.iter().map(|(s, _)| *s).collect(),
+    );
+    step.activities = vec![call(0), call(1)];
+    store.commit_step(&locked.lease, step).await.unwrap();
+    store.send("c", Message::Resume).await.unwrap();
+    let locked = store.lock_instance(LEASE).await.unwrap().unwrap();
+    let mut step = commit(
+        locked.record.clone(),
+        locked.messages.iter().map(|(s, _)| *s).collect(),
+    );
+    step.cancelled = vec![TaskId(0)];
+    store.commit_step(&locked.lease, step).await.unwrap();
+    let left = store.lock_activity(LEASE).await.unwrap().unwrap();
+    assert_eq!(left.task.task, TaskId(1));
+    assert!(store.lock_activity(LEASE).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn memory_store_cancellation() {
+    cancelled_calls_leave_the_queue(durable::MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn rocks_store_cancellation() {
+    let dir = tempfile::tempdir().unwrap();
+    cancelled_calls_leave_the_queue(RocksStore::open(dir.path()).unwrap()).await;
+    let reopened = RocksStore::open(dir.path()).unwrap();
+    let left = reopened.lock_activity(LEASE).await.unwrap().unwrap();
+    assert_eq!(
+        left.task.task,
+        TaskId(1),
+        "the cancelled call is gone from disk too"
+    );
+    assert!(reopened.lock_activity(LEASE).await.unwrap().is_none());
+}

@@ -530,7 +530,7 @@ impl Store for RocksStore {
             .as_ref()
             .map(|a| (a.task.instance.clone(), a.task.task));
         // the guard must be gone before the write is awaited
-        let (batch, delivered, started, cancelled) = {
+        let ((batch, delivered, started, cancelled), withdrawn) = {
             let mut state = self.lock();
             if state.instance_leases.get(&id) != Some(lease) {
                 if let Some(k) = &activity {
@@ -556,7 +556,20 @@ impl Store for RocksStore {
             if let Some(held) = state.instance_leases.get_mut(&id) {
                 held.expires = Millis::MAX;
             }
-            prepared
+            // Cancelled calls leave the queue now, so that no retry or completion of
+            // theirs lands while the write that deletes them is in flight.
+            let withdrawn: Vec<((String, TaskId), Millis)> = commit
+                .cancelled
+                .iter()
+                .filter_map(|task| {
+                    let k = (id.clone(), *task);
+                    state
+                        .activities
+                        .remove(&k)
+                        .map(|not_before| (k, not_before))
+                })
+                .collect();
+            (prepared, withdrawn)
         };
         let written = self.write_unlocked(batch).await;
         let mut state = self.lock();
@@ -566,6 +579,7 @@ impl Store for RocksStore {
             if let Some(k) = &activity {
                 state.activity_leases.remove(k);
             }
+            state.activities.extend(withdrawn);
             return Err(e);
         }
         if let Some(k) = &activity {
@@ -575,9 +589,7 @@ impl Store for RocksStore {
         for timer in &cancelled {
             state.timers.remove(timer);
         }
-        for task in &commit.cancelled {
-            let k = (id.clone(), *task);
-            state.activities.remove(&k);
+        for (k, _) in withdrawn {
             state.activity_leases.remove(&k);
         }
         state.inbox.stepped(&commit.record, &commit.consumed);
