@@ -202,6 +202,14 @@ async fn bad_requests_are_answered_with_a_reason() {
         let error = body(response).await["error"].as_str().unwrap().to_owned();
         assert!(error.contains(reason), "{input}: {error}");
     }
+    let no_route = http
+        .get(format!("{base}/orchestrators"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_route.status(), StatusCode::NOT_FOUND);
+    let error = body(no_route).await["error"].as_str().unwrap().to_owned();
+    assert!(error.contains("/orchestrators"), "{error}");
     let nothing = http
         .get(format!("{base}/instances/x"))
         .send()

@@ -30,7 +30,18 @@ pub(crate) fn router<S: Store>(api: Arc<Api<S>>) -> Router {
         .route("/instances/{id}/terminate", post(terminate::<S>))
         .route("/instances/{id}/suspend", post(suspend::<S>))
         .route("/instances/{id}/resume", post(resume::<S>))
+        .fallback(no_route)
         .with_state(api)
+}
+
+/// Any other path: a JSON 404 like every other error, naming what exists.
+async fn no_route(uri: Uri) -> HttpError {
+    HttpError::not_found(format!(
+        "no route `{}`; the API has POST /orchestrators/{{name}}[/{{id}}], GET /instances, \
+         GET and DELETE /instances/{{id}}, and POST /instances/{{id}}/raiseEvent/{{event}}, \
+         /terminate, /suspend, /resume",
+        uri.path()
+    ))
 }
 
 /// Where this router is reachable from the client's side: scheme, host and the prefix
