@@ -72,7 +72,10 @@ impl<S: Store> RuntimeBuilder<S> {
         self
     }
 
-    /// How many orchestration steps and activity calls run at once (defaults: 2 and 16).
+    /// How many workers claim orchestration steps and activity calls (defaults: 2 and
+    /// 16). An activity worker whose result wakes its instance also runs that step, so
+    /// up to the sum of both may be stepping instances at once (each instance one step
+    /// at a time).
     pub fn concurrency(mut self, orchestration_workers: usize, activity_workers: usize) -> Self {
         self.orchestration_workers = orchestration_workers.max(1);
         self.activity_workers = activity_workers.max(1);
