@@ -1,10 +1,10 @@
 //! `#[orchestrator]` and `#[activity]`.
 //!
-//! The entry points are thin: parsing and checking live in [`args`] and [`signature`],
+//! The entry points are thin: parsing and checking live in `args` and `signature`,
 //! and the orchestrator compiler is a pipeline of plain modules:
-//! [`lower`] (split the body into blocks at every `.await` and at control flow that
-//! contains one), [`liveness`] (which locals each block boundary must keep), and
-//! [`emit`] (one state-machine function whose slots Rust's inference types).
+//! `lower` (split the body into blocks at every `.await` and at control flow that
+//! contains one), `liveness` (which locals each block boundary must keep), and
+//! `emit` (one state-machine function whose slots Rust's inference types).
 
 use proc_macro::TokenStream;
 
