@@ -113,11 +113,11 @@ fn workload() -> Vec<(String, u64)> {
     all
 }
 
-async fn start<O: durable::Orchestration>(
+async fn start<O: durable::OrchestrationFn>(
     client: &durable::Client<RocksStore>,
     orchestration: O,
     id: &str,
-    input: &O::Input,
+    input: &<O::Orchestration as durable::Orchestration>::Input,
 ) {
     match client.start(orchestration, Some(id), input).await {
         Ok(_) | Err(ClientError::Store(StoreError::AlreadyExists(_))) => {}

@@ -658,3 +658,19 @@ async fn a_buffered_event_counts_toward_a_join() {
     assert_eq!(client.wait(early_event, &id, WAIT).await.unwrap(), Ok(105));
     runtime.shutdown().await;
 }
+
+#[orchestrator]
+async fn shout(ctx: OrchestrationContext, shout: String) -> Result<String, TestError> {
+    let echo = ctx.call(echo, shout).await?; // a local named like the activity
+    Ok(echo.to_uppercase())
+}
+
+/// An activity or orchestrator is named by a function, so locals and parameters of the
+/// same name are ordinary bindings.
+#[tokio::test]
+async fn locals_may_be_named_like_activities_and_orchestrators() {
+    let run = runner().run(shout, &"hi".to_owned()).await.unwrap();
+    assert_eq!(run.result, Ok("HI".to_owned()));
+    let shout = "a local named like the orchestrator";
+    assert!(shout.starts_with('a'));
+}

@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 
 /// An activity, implemented by `#[activity]` on an `async fn`.
 ///
-/// The implementing type is the zero-sized handle named like the function, which is
-/// what `ctx.call` takes: the input and output types are checked at compile time.
+/// The implementing type is a zero-sized struct named like the function; the function
+/// of the same name that the macro also leaves ([`ActivityFn`]) is what `ctx.call`
+/// takes, and the input and output types are checked at compile time.
 pub trait Activity: Copy + Send + Sync + 'static {
     /// What the activity takes.
     type Input: Serialize + DeserializeOwned + Send + 'static;
@@ -27,6 +28,26 @@ pub trait Activity: Copy + Send + Sync + 'static {
         input: Self::Input,
     ) -> impl Future<Output = Result<Self::Output, Self::Error>> + Send;
 }
+
+/// What names an activity wherever one is passed (`ctx.call(price, item)`,
+/// `.activity(price)`): the function `#[activity]` leaves under your function's name,
+/// which returns the [`Activity`] type. A function rather than the type itself, so that
+/// a local or a parameter named like the activity is an ordinary binding.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an activity",
+    label = "expected the name of an `#[activity]` function"
+)]
+pub trait ActivityFn: Copy {
+    /// The activity it names.
+    type Activity: Activity;
+}
+
+impl<F: Fn() -> A + Copy, A: Activity> ActivityFn for F {
+    type Activity = A;
+}
+
+/// The input type of the activity `F` names.
+pub type InputOf<F> = <<F as ActivityFn>::Activity as Activity>::Input;
 
 /// What an activity knows about the call it is running for.
 #[derive(Debug, Clone, PartialEq, Eq)]

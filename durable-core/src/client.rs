@@ -6,7 +6,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::codec::{self, CodecError};
-use crate::orchestration::Orchestration;
+use crate::orchestration::{
+    Orchestration, OrchestrationFn, OrchestrationInput, OrchestrationOutput,
+};
 use crate::runtime::Shared;
 use crate::store::{
     InstanceFilter, InstanceRecord, Message, Millis, Page, RuntimeStatus, Store, StoreError,
@@ -86,15 +88,16 @@ impl<S: Store> Client<S> {
 
     /// Starts an instance of `orchestration` with `input`, under `id` or a generated
     /// id; returns the id. Starting an id that exists is [`StoreError::AlreadyExists`].
-    pub async fn start<O: Orchestration>(
+    pub async fn start<F: OrchestrationFn>(
         &self,
-        orchestration: O,
+        orchestration: F,
         id: Option<&str>,
-        input: &O::Input,
+        input: &OrchestrationInput<F>,
     ) -> Result<String, ClientError> {
         let _ = orchestration;
         let input = codec::encode(input, "orchestration input")?;
-        self.start_encoded(O::NAME, id, input).await
+        let name = <F::Orchestration as Orchestration>::NAME;
+        self.start_encoded(name, id, input).await
     }
 
     /// [`Client::start`] for an input already encoded with [`codec::encode`], by
@@ -216,13 +219,14 @@ impl<S: Store> Client<S> {
 
     /// Waits until instance `id` of `orchestration` ends, for at most `timeout`: its
     /// output, or the message it failed (or was terminated) with.
-    pub async fn wait<O: Orchestration>(
+    pub async fn wait<F: OrchestrationFn>(
         &self,
-        orchestration: O,
+        orchestration: F,
         id: &str,
         timeout: Duration,
-    ) -> Result<Result<O::Output, String>, ClientError> {
+    ) -> Result<Result<OrchestrationOutput<F>, String>, ClientError> {
         let _ = orchestration;
+        let name = <F::Orchestration as Orchestration>::NAME;
         let deadline = Instant::now() + timeout;
         loop {
             let ended = self.shared.ended.notified();
@@ -232,10 +236,10 @@ impl<S: Store> Client<S> {
                 .instance(id)
                 .await?
                 .ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
-            if record.name != O::NAME {
+            if record.name != name {
                 return Err(ClientError::WrongOrchestration {
                     id: id.to_owned(),
-                    expected: O::NAME,
+                    expected: name,
                     actual: record.name,
                 });
             }

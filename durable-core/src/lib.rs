@@ -18,13 +18,13 @@ pub mod store;
 pub mod task;
 pub mod testing;
 
-pub use activity::{Activity, ActivityContext, ActivityError};
+pub use activity::{Activity, ActivityContext, ActivityError, ActivityFn};
 pub use client::{Client, ClientError, InstanceStatus};
 pub use combine::{join, join_all, select, Either};
 pub use memory::MemoryStore;
 pub use op::{Call, DurableOp, Event, OrchestrationError, SubOrchestration, Timer, Waiter};
 pub use orchestration::{
-    Orchestration, OrchestrationContext, Step, StepError, StepInput, Suspension,
+    Orchestration, OrchestrationContext, OrchestrationFn, Step, StepError, StepInput, Suspension,
 };
 pub use runtime::{Runtime, RuntimeBuilder};
 pub use store::{InstanceFilter, RuntimeStatus, Store, StoreError};

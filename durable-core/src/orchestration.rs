@@ -7,7 +7,7 @@ use std::rc::Rc;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::activity::Activity;
+use crate::activity::{ActivityFn, InputOf};
 use crate::codec::CodecError;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -16,7 +16,9 @@ use crate::task::{Command, Completions, Millis, TaskId, Wake};
 
 /// An orchestration, implemented by `#[orchestrator]` on an `async fn`.
 ///
-/// The implementing type is the zero-sized handle named like the function.
+/// The implementing type is a zero-sized struct named like the function; the function
+/// of the same name that the macro also leaves ([`OrchestrationFn`]) is what the
+/// runtime, the client and `ctx.sub_orchestration` take.
 pub trait Orchestration: Copy + Send + Sync + 'static {
     /// What the orchestration takes.
     type Input: Serialize + DeserializeOwned + Send + 'static;
@@ -32,6 +34,29 @@ pub trait Orchestration: Copy + Send + Sync + 'static {
     /// for, to the next `.await` or to the end.
     fn step(ctx: &OrchestrationContext, input: StepInput<'_>) -> Result<Step, StepError>;
 }
+
+/// What names an orchestration wherever one is passed (`client.start(total, ..)`,
+/// `.orchestration(total)`): the function `#[orchestrator]` leaves under your function's
+/// name, which returns the [`Orchestration`] type. A function rather than the type
+/// itself, so that a local or a parameter named like the orchestration is an ordinary
+/// binding.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an orchestration",
+    label = "expected the name of an `#[orchestrator]` function"
+)]
+pub trait OrchestrationFn: Copy {
+    /// The orchestration it names.
+    type Orchestration: Orchestration;
+}
+
+impl<F: Fn() -> O + Copy, O: Orchestration> OrchestrationFn for F {
+    type Orchestration = O;
+}
+
+/// The input type of the orchestration `F` names.
+pub type OrchestrationInput<F> = <<F as OrchestrationFn>::Orchestration as Orchestration>::Input;
+/// The output type of the orchestration `F` names.
+pub type OrchestrationOutput<F> = <<F as OrchestrationFn>::Orchestration as Orchestration>::Output;
 
 /// What a step starts from.
 #[derive(Debug)]
@@ -161,17 +186,17 @@ impl OrchestrationContext {
 
     /// Starts `orchestration` with `input` as a child instance; `.await` it for
     /// `Result<Output, OrchestrationError>`.
-    pub fn sub_orchestration<O: Orchestration>(
+    pub fn sub_orchestration<F: OrchestrationFn>(
         &self,
-        orchestration: O,
-        input: O::Input,
-    ) -> SubOrchestration<O> {
+        orchestration: F,
+        input: OrchestrationInput<F>,
+    ) -> SubOrchestration<F::Orchestration> {
         let _ = orchestration;
         SubOrchestration::new(input)
     }
 
     /// Calls `activity` with `input`; `.await` it for `Result<Output, ActivityError>`.
-    pub fn call<A: Activity>(&self, activity: A, input: A::Input) -> Call<A> {
+    pub fn call<F: ActivityFn>(&self, activity: F, input: InputOf<F>) -> Call<F::Activity> {
         let _ = activity;
         Call::new(input)
     }

@@ -13,10 +13,12 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tracing::{debug, info_span, warn, Instrument};
 
-use crate::activity::{erase, Activity, ActivityContext, ErasedActivity};
+use crate::activity::{erase, Activity, ActivityContext, ActivityFn, ErasedActivity};
 use crate::client::Client;
 use crate::op::child_id;
-use crate::orchestration::{Orchestration, OrchestrationContext, Step, StepError, StepInput};
+use crate::orchestration::{
+    Orchestration, OrchestrationContext, OrchestrationFn, Step, StepError, StepInput,
+};
 use crate::store::{
     now_millis, ActivityTask, InstanceRecord, LockedActivity, LockedInstance, Message,
     RuntimeStatus, StepCommit, Store, TimerTask, DIRECT,
@@ -24,6 +26,11 @@ use crate::store::{
 use crate::task::{Command, Completions, TaskId, TaskResult};
 
 type StepFn = fn(&OrchestrationContext, StepInput<'_>) -> Result<Step, StepError>;
+
+/// The name and step function of orchestration `O`.
+fn registration<O: Orchestration>() -> (&'static str, StepFn) {
+    (O::NAME, O::step)
+}
 
 /// What the runtime knows how to run, by registered name.
 #[derive(Default)]
@@ -59,16 +66,20 @@ pub struct RuntimeBuilder<S> {
 
 impl<S: Store> RuntimeBuilder<S> {
     /// Registers an orchestration under its name.
-    pub fn orchestration<O: Orchestration>(mut self, orchestration: O) -> Self {
+    pub fn orchestration<F: OrchestrationFn>(mut self, orchestration: F) -> Self {
         let _ = orchestration;
-        self.registry.orchestrations.insert(O::NAME, O::step);
+        let (name, step) = registration::<F::Orchestration>();
+        self.registry.orchestrations.insert(name, step);
         self
     }
 
     /// Registers an activity under its name.
-    pub fn activity<A: Activity>(mut self, activity: A) -> Self {
+    pub fn activity<F: ActivityFn>(mut self, activity: F) -> Self {
         let _ = activity;
-        self.registry.activities.insert(A::NAME, erase::<A>());
+        let name = <F::Activity as Activity>::NAME;
+        self.registry
+            .activities
+            .insert(name, erase::<F::Activity>());
         self
     }
 

@@ -4,9 +4,12 @@
 
 use std::collections::HashMap;
 
-use crate::activity::{erase, Activity, ActivityContext, ErasedActivity};
+use crate::activity::{erase, Activity, ActivityContext, ActivityFn, ErasedActivity};
 use crate::codec::{self, CodecError};
-use crate::orchestration::{Orchestration, OrchestrationContext, Step, StepError, StepInput};
+use crate::orchestration::{
+    Orchestration, OrchestrationContext, OrchestrationFn, OrchestrationInput, OrchestrationOutput,
+    Step, StepError, StepInput,
+};
 use crate::store::now_millis;
 use crate::task::{Command, Completions};
 
@@ -51,9 +54,10 @@ impl InlineRunner {
     }
 
     /// Registers `activity` under its name.
-    pub fn activity<A: Activity>(mut self, activity: A) -> Self {
+    pub fn activity<F: ActivityFn>(mut self, activity: F) -> Self {
         let _ = activity;
-        self.activities.insert(A::NAME, erase::<A>());
+        let name = <F::Activity as Activity>::NAME;
+        self.activities.insert(name, erase::<F::Activity>());
         self
     }
 
@@ -70,12 +74,19 @@ impl InlineRunner {
     }
 
     /// Runs `orchestration` on `input` to its end.
-    pub async fn run<O: Orchestration>(
+    pub async fn run<F: OrchestrationFn>(
         &self,
-        orchestration: O,
+        orchestration: F,
+        input: &OrchestrationInput<F>,
+    ) -> Result<InlineRun<OrchestrationOutput<F>>, InlineError> {
+        let _ = orchestration;
+        self.run_machine::<F::Orchestration>(input).await
+    }
+
+    async fn run_machine<O: Orchestration>(
+        &self,
         input: &O::Input,
     ) -> Result<InlineRun<O::Output>, InlineError> {
-        let _ = orchestration;
         let input = codec::encode(input, "orchestration input")?;
         let mut next_task = 0;
         let mut checkpoints = Vec::new();

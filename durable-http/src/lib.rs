@@ -47,7 +47,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use durable_core::{Client, Orchestration, Store};
+use durable_core::{Client, Orchestration, OrchestrationFn, Store};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -71,14 +71,14 @@ impl<S: Store> Api<S> {
 
     /// Serves `orchestration`: it can be started over HTTP, and its input and output
     /// are shown as JSON.
-    pub fn orchestration<O: Orchestration>(mut self, orchestration: O) -> Self {
+    pub fn orchestration(mut self, orchestration: impl OrchestrationFn) -> Self {
         self.entry(orchestration);
         self
     }
 
     /// Lets event `name` be raised over HTTP on instances of `orchestration`, with a
     /// JSON payload of type `T` (what the orchestrator's `ctx.event::<T>(name)` takes).
-    pub fn event<T>(mut self, orchestration: impl Orchestration, name: &str) -> Self
+    pub fn event<T>(mut self, orchestration: impl OrchestrationFn, name: &str) -> Self
     where
         T: Serialize + DeserializeOwned,
     {
@@ -90,7 +90,7 @@ impl<S: Store> Api<S> {
     /// Shows the custom status of `orchestration`'s instances as JSON, decoded as `T`
     /// (what its `ctx.set_custom_status(..)` is given). Without it, `customStatus` is
     /// `null`.
-    pub fn custom_status<T>(mut self, orchestration: impl Orchestration) -> Self
+    pub fn custom_status<T>(mut self, orchestration: impl OrchestrationFn) -> Self
     where
         T: Serialize + DeserializeOwned,
     {
@@ -98,8 +98,12 @@ impl<S: Store> Api<S> {
         self
     }
 
-    fn entry<O: Orchestration>(&mut self, orchestration: O) -> &mut Conversions {
+    fn entry<F: OrchestrationFn>(&mut self, orchestration: F) -> &mut Conversions {
         let _ = orchestration;
+        self.conversions::<F::Orchestration>()
+    }
+
+    fn conversions<O: Orchestration>(&mut self) -> &mut Conversions {
         self.orchestrations
             .entry(O::NAME)
             .or_insert_with(|| Conversions {

@@ -1,5 +1,7 @@
-//! `#[activity]`: a zero-sized handle type implementing `durable::Activity`, whose
-//! body stays callable directly as `name::run(..)`.
+//! `#[activity]`: a zero-sized type implementing `durable::Activity`, whose body stays
+//! callable directly as `name::run(..)`, and a function of the same name returning it,
+//! which is what names the activity in `ctx.call` (a function, so locals of that name
+//! are ordinary bindings).
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -54,11 +56,21 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         >,
     > + ::core::marker::Send);
 
+    let name_doc = format!(
+        "Names activity `{}`: pass it to `ctx.call` and `.activity(..)`.",
+        name.value()
+    );
     Ok(quote! {
         #(#attrs)*
         #[allow(non_camel_case_types)]
         #[derive(Clone, Copy, Debug, Default)]
-        #vis struct #ident;
+        #vis struct #ident {}
+
+        #(#attrs)*
+        #[doc = #name_doc]
+        #vis fn #ident() -> #ident {
+            #ident {}
+        }
 
         impl #ident {
             #[doc = #doc]

@@ -46,7 +46,9 @@ mod verbatim;
 /// ```
 ///
 /// The function becomes a zero-sized type of the same name implementing
-/// `durable::Orchestration`. `#[orchestrator(name = "...")]` sets the registered name.
+/// `durable::Orchestration`, and a function of that name returning it, which is what
+/// `.orchestration(..)`, `client.start(..)` and `ctx.sub_orchestration(..)` take.
+/// `#[orchestrator(name = "...")]` sets the registered name.
 #[proc_macro_attribute]
 pub fn orchestrator(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);
@@ -59,7 +61,8 @@ pub fn orchestrator(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// `ActivityContext`) into an activity that orchestrators call with `ctx.call(name, input)`.
 ///
 /// The function becomes a zero-sized type of the same name implementing
-/// `durable::Activity`; its body stays callable as `name::run(..)`.
+/// `durable::Activity` (its body stays callable as `name::run(..)`), and a function of
+/// that name returning it, which is what `ctx.call` takes.
 /// `#[activity(name = "...")]` sets the registered name.
 #[proc_macro_attribute]
 pub fn activity(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -69,8 +72,8 @@ pub fn activity(attr: TokenStream, item: TokenStream) -> TokenStream {
         .into()
 }
 
-/// The errors, plus the handle type the function would have become, so that code
-/// naming it does not pile further "cannot find" errors on top.
+/// The errors, plus the handle type and function the function would have become, so
+/// that code naming it does not pile further "cannot find" errors on top.
 fn on_error(error: syn::Error, item: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     let mut out = error.into_compile_error();
     if let Ok(item) = syn::parse2::<syn::ItemFn>(item) {
@@ -78,7 +81,11 @@ fn on_error(error: syn::Error, item: proc_macro2::TokenStream) -> proc_macro2::T
         out.extend(quote::quote! {
             #[allow(non_camel_case_types)]
             #[derive(Clone, Copy, Debug, Default)]
-            #vis struct #ident;
+            #vis struct #ident {}
+
+            #vis fn #ident() -> #ident {
+                #ident {}
+            }
         });
     }
     out

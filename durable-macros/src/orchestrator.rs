@@ -1,6 +1,7 @@
 //! `#[orchestrator]`: checks the signature, lowers the body, runs liveness, and emits
-//! a zero-sized handle type implementing `durable::Orchestration` whose step function
-//! contains the state machine.
+//! a zero-sized type implementing `durable::Orchestration` whose step function contains
+//! the state machine, and a function of the same name returning it that names the
+//! orchestration wherever one is passed.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -60,11 +61,22 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         ::durable::__private::drive::<Self, _>(ctx, input, __machine)
     };
 
+    let name_doc = format!(
+        "Names orchestration `{}`: pass it to `.orchestration(..)`, `client.start` and \
+         `ctx.sub_orchestration`.",
+        name.value()
+    );
     Ok(quote! {
         #(#attrs)*
         #[allow(non_camel_case_types)]
         #[derive(Clone, Copy, Debug, Default)]
-        #vis struct #ident;
+        #vis struct #ident {}
+
+        #(#attrs)*
+        #[doc = #name_doc]
+        #vis fn #ident() -> #ident {
+            #ident {}
+        }
 
         impl ::durable::Orchestration for #ident {
             type Input = #input_ty;

@@ -1,6 +1,6 @@
 use durable::{activity, orchestrator, ActivityError, OrchestrationContext};
 #[allow(non_camel_case_types)]
-struct request_approval;
+struct request_approval {}
 #[automatically_derived]
 #[doc(hidden)]
 #[allow(non_camel_case_types)]
@@ -32,6 +32,10 @@ impl ::core::default::Default for request_approval {
         request_approval {}
     }
 }
+///Names activity `request_approval`: pass it to `ctx.call` and `.activity(..)`.
+fn request_approval() -> request_approval {
+    request_approval {}
+}
 impl request_approval {
     ///Runs the body of activity `request_approval` directly, outside any orchestration.
     async fn run(amount: u64) -> Result<bool, ActivityError> {
@@ -57,7 +61,7 @@ impl ::durable::Activity for request_approval {
     }
 }
 #[allow(non_camel_case_types)]
-struct pay;
+struct pay {}
 #[automatically_derived]
 #[doc(hidden)]
 #[allow(non_camel_case_types)]
@@ -89,6 +93,10 @@ impl ::core::default::Default for pay {
         pay {}
     }
 }
+///Names activity `pay`: pass it to `ctx.call` and `.activity(..)`.
+fn pay() -> pay {
+    pay {}
+}
 impl pay {
     ///Runs the body of activity `pay` directly, outside any orchestration.
     async fn run(amount: u64) -> Result<u64, ActivityError> {
@@ -114,7 +122,7 @@ impl ::durable::Activity for pay {
     }
 }
 #[allow(non_camel_case_types)]
-struct approve_and_pay;
+struct approve_and_pay {}
 #[automatically_derived]
 #[doc(hidden)]
 #[allow(non_camel_case_types)]
@@ -145,6 +153,10 @@ impl ::core::default::Default for approve_and_pay {
     fn default() -> approve_and_pay {
         approve_and_pay {}
     }
+}
+///Names orchestration `approval`: pass it to `.orchestration(..)`, `client.start` and `ctx.sub_orchestration`.
+fn approve_and_pay() -> approve_and_pay {
+    approve_and_pay {}
 }
 impl ::durable::Orchestration for approve_and_pay {
     type Input = u64;

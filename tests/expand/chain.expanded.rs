@@ -1,6 +1,6 @@
 use durable::{activity, orchestrator, ActivityError, OrchestrationContext};
 #[allow(non_camel_case_types)]
-struct add_one;
+struct add_one {}
 #[automatically_derived]
 #[doc(hidden)]
 #[allow(non_camel_case_types)]
@@ -32,6 +32,10 @@ impl ::core::default::Default for add_one {
         add_one {}
     }
 }
+///Names activity `add_one`: pass it to `ctx.call` and `.activity(..)`.
+fn add_one() -> add_one {
+    add_one {}
+}
 impl add_one {
     ///Runs the body of activity `add_one` directly, outside any orchestration.
     async fn run(x: u64) -> Result<u64, ActivityError> {
@@ -57,7 +61,7 @@ impl ::durable::Activity for add_one {
     }
 }
 #[allow(non_camel_case_types)]
-struct chain;
+struct chain {}
 #[automatically_derived]
 #[doc(hidden)]
 #[allow(non_camel_case_types)]
@@ -88,6 +92,10 @@ impl ::core::default::Default for chain {
     fn default() -> chain {
         chain {}
     }
+}
+///Names orchestration `chain`: pass it to `.orchestration(..)`, `client.start` and `ctx.sub_orchestration`.
+fn chain() -> chain {
+    chain {}
 }
 impl ::durable::Orchestration for chain {
     type Input = u64;

@@ -1,6 +1,6 @@
 use durable::{activity, orchestrator, ActivityError, OrchestrationContext};
 #[allow(non_camel_case_types)]
-struct is_valid;
+struct is_valid {}
 #[automatically_derived]
 #[doc(hidden)]
 #[allow(non_camel_case_types)]
@@ -32,6 +32,10 @@ impl ::core::default::Default for is_valid {
         is_valid {}
     }
 }
+///Names activity `is_valid`: pass it to `ctx.call` and `.activity(..)`.
+fn is_valid() -> is_valid {
+    is_valid {}
+}
 impl is_valid {
     ///Runs the body of activity `is_valid` directly, outside any orchestration.
     async fn run(x: u64) -> Result<bool, ActivityError> {
@@ -57,7 +61,7 @@ impl ::durable::Activity for is_valid {
     }
 }
 #[allow(non_camel_case_types)]
-struct price;
+struct price {}
 #[automatically_derived]
 #[doc(hidden)]
 #[allow(non_camel_case_types)]
@@ -89,6 +93,10 @@ impl ::core::default::Default for price {
         price {}
     }
 }
+///Names activity `price`: pass it to `ctx.call` and `.activity(..)`.
+fn price() -> price {
+    price {}
+}
 impl price {
     ///Runs the body of activity `price` directly, outside any orchestration.
     async fn run(x: u64) -> Result<u64, ActivityError> {
@@ -114,7 +122,7 @@ impl ::durable::Activity for price {
     }
 }
 #[allow(non_camel_case_types)]
-struct quote;
+struct quote {}
 #[automatically_derived]
 #[doc(hidden)]
 #[allow(non_camel_case_types)]
@@ -145,6 +153,10 @@ impl ::core::default::Default for quote {
     fn default() -> quote {
         quote {}
     }
+}
+///Names orchestration `quote`: pass it to `.orchestration(..)`, `client.start` and `ctx.sub_orchestration`.
+fn quote() -> quote {
+    quote {}
 }
 impl ::durable::Orchestration for quote {
     type Input = Vec<u64>;

@@ -6,7 +6,9 @@
 use std::future::Future;
 
 use durable::testing::{InlineRun, InlineRunner};
-use durable::{activity, Activity, ActivityContext, ActivityError, Orchestration};
+use durable::{
+    activity, Activity, ActivityContext, ActivityError, ActivityFn, Orchestration, OrchestrationFn,
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -88,21 +90,23 @@ pub async fn constant() -> Result<u64, String> {
 pub struct Direct;
 
 impl Direct {
-    pub fn call<A: Activity>(
+    pub fn call<F: ActivityFn>(
         &self,
-        activity: A,
-        input: A::Input,
-    ) -> impl Future<Output = Result<A::Output, ActivityError>> {
+        activity: F,
+        input: <F::Activity as Activity>::Input,
+    ) -> impl Future<Output = Result<<F::Activity as Activity>::Output, ActivityError>> {
         let _ = activity;
-        async move {
-            A::execute(ActivityContext::new("inline", 1), input)
-                .await
-                .map_err(|e| ActivityError {
-                    activity: A::NAME.to_owned(),
-                    message: e.to_string(),
-                })
-        }
+        call::<F::Activity>(input)
     }
+}
+
+async fn call<A: Activity>(input: A::Input) -> Result<A::Output, ActivityError> {
+    A::execute(ActivityContext::new("inline", 1), input)
+        .await
+        .map_err(|e| ActivityError {
+            activity: A::NAME.to_owned(),
+            message: e.to_string(),
+        })
 }
 
 pub static DIRECT: Direct = Direct;
@@ -123,13 +127,19 @@ pub fn runner() -> InlineRunner {
 /// Runs `orchestration` as a state machine (state encoded, dropped and decoded at every
 /// `.await`) and its plain twin, asserts both give the same result, and returns the
 /// machine's run.
-pub async fn same<O, F, Fut>(orchestration: O, plain: F, input: O::Input) -> InlineRun<O::Output>
+pub async fn same<O, I, T, F, Fut>(orchestration: O, plain: F, input: I) -> InlineRun<T>
 where
-    O: Orchestration,
-    O::Input: Clone,
-    O::Output: PartialEq + std::fmt::Debug,
-    F: Fn(&'static Direct, O::Input) -> Fut,
-    Fut: Future<Output = Result<O::Output, TestError>>,
+    O: OrchestrationFn,
+    O::Orchestration: Orchestration<Input = I, Output = T>,
+    I: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
+    T: PartialEq
+        + std::fmt::Debug
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + Send
+        + 'static,
+    F: Fn(&'static Direct, I) -> Fut,
+    Fut: Future<Output = Result<T, TestError>>,
 {
     let run = runner()
         .run(orchestration, &input)
