@@ -221,6 +221,13 @@ async fn bad_requests_are_answered_with_a_reason() {
         "bad input started nothing"
     );
 
+    let reserved = http
+        .post(format!("{base}/orchestrators/approve/p:1"))
+        .json(&expense(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reserved.status(), StatusCode::BAD_REQUEST);
     let unknown = http
         .post(format!("{base}/orchestrators/nope"))
         .json(&json!(1))

@@ -209,6 +209,13 @@ async fn futures_ids(client: &durable::Client<Arc<MemoryStore>>, n: u64) -> Vec<
 #[tokio::test]
 async fn an_instance_id_is_used_once() {
     let runtime = runtime(Arc::default());
+    for reserved in ["", "parent:0"] {
+        let refused = runtime.client().start(chain, Some(reserved), &1).await;
+        assert!(
+            matches!(&refused, Err(ClientError::InvalidId(id)) if id == reserved),
+            "{refused:?}"
+        );
+    }
     let client = runtime.client();
     assert_eq!(
         client.start(chain, Some("order-1"), &3).await.unwrap(),

@@ -42,6 +42,11 @@ pub enum ClientError {
     },
     #[error("instance `{0}` did not finish in time")]
     Timeout(String),
+    #[error(
+        "`{0}` cannot be an instance id: ids must not be empty, and `:` is reserved for \
+         sub-orchestrations (`parent:task`)"
+    )]
+    InvalidId(String),
 }
 
 /// An instance as seen from outside. Payloads are encoded; decode them with
@@ -102,13 +107,17 @@ impl<S: Store> Client<S> {
 
     /// [`Client::start`] for an input already encoded with [`codec::encode`], by
     /// orchestration name: for edges that convert from another format (the HTTP API).
-    /// The name and the input's type are not checked here.
+    /// The name and the input's type are not checked here. An id must not be empty or
+    /// contain `:`, which sub-orchestration ids use ([`ClientError::InvalidId`]).
     pub async fn start_encoded(
         &self,
         name: &str,
         id: Option<&str>,
         input: Vec<u8>,
     ) -> Result<String, ClientError> {
+        if let Some(id) = id.filter(|id| id.is_empty() || id.contains(':')) {
+            return Err(ClientError::InvalidId(id.to_owned()));
+        }
         let id = id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
         let record = InstanceRecord::new(id.clone(), name, input, None);
         self.shared.store.create(record).await?;

@@ -49,6 +49,7 @@ impl From<ClientError> for HttpError {
         let status = match &e {
             ClientError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
             ClientError::Store(StoreError::AlreadyExists(_)) => StatusCode::CONFLICT,
+            ClientError::InvalidId(_) => StatusCode::BAD_REQUEST,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {
