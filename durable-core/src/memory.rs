@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use crate::inbox::InboxIndex;
 use crate::store::{
-    now_millis, ActivityTask, InstanceFilter, InstanceRecord, Lease, LockedActivity,
-    LockedInstance, Message, Millis, Page, StepCommit, Store, StoreError, TimerTask, DIRECT,
+    now_millis, with_direct_result, ActivityTask, InstanceFilter, InstanceRecord, Lease,
+    LockedActivity, LockedInstance, Message, Millis, Page, StepCommit, Store, StoreError,
+    TimerTask,
 };
 use crate::task::{TaskId, TaskResult};
 
@@ -284,16 +285,11 @@ impl Store for MemoryStore {
         let Some(record) = inner.instances.get(id).filter(|_| free) else {
             return Ok(None);
         };
-        let direct = Message::TaskCompleted {
-            task: locked.task.task,
-            result: result.clone(),
-        };
         let queued = inner.inbox.get(id).into_iter().flatten();
-        let mut messages: Vec<(u64, Message)> = queued.map(|(s, m)| (*s, m.clone())).collect();
-        messages.push((DIRECT, direct));
-        if !crate::store::runnable(record, messages.iter().map(|(_, m)| m)) {
+        let queued = queued.map(|(s, m)| (*s, m.clone())).collect();
+        let Some(messages) = with_direct_result(record, queued, locked, result) else {
             return Ok(None);
-        }
+        };
         let record = record.clone();
         let granted = inner.lease(now, lease);
         inner.instance_leases.insert(id.clone(), granted.clone());

@@ -288,6 +288,23 @@ pub fn runnable<'a>(
     }
 }
 
+/// The messages of a step that takes `result` of the claimed call `locked` directly
+/// ([`Store::claim_with_result`]): the `queued` ones and the result under [`DIRECT`],
+/// if together they make `record` runnable.
+pub fn with_direct_result(
+    record: &InstanceRecord,
+    mut queued: Vec<(u64, Message)>,
+    locked: &LockedActivity,
+    result: &TaskResult,
+) -> Option<Vec<(u64, Message)>> {
+    let direct = Message::TaskCompleted {
+        task: locked.task.task,
+        result: result.clone(),
+    };
+    queued.push((DIRECT, direct));
+    runnable(record, queued.iter().map(|(_, m)| m)).then_some(queued)
+}
+
 /// The event waits of `record` that its buffered events satisfy, first in first out
 /// per name, as the step will match them.
 pub fn buffered_events(record: &InstanceRecord) -> HashSet<TaskId> {

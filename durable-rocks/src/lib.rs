@@ -20,8 +20,9 @@ use std::time::Duration;
 use durable_core::codec;
 use durable_core::inbox::InboxIndex;
 use durable_core::store::{
-    now_millis, ActivityTask, InstanceFilter, InstanceRecord, Lease, LockedActivity,
-    LockedInstance, Message, Millis, Page, StepCommit, Store, StoreError, TimerTask, DIRECT,
+    now_millis, with_direct_result, ActivityTask, InstanceFilter, InstanceRecord, Lease,
+    LockedActivity, LockedInstance, Message, Millis, Page, StepCommit, Store, StoreError,
+    TimerTask,
 };
 use durable_core::{TaskId, TaskResult};
 use rocksdb::{
@@ -710,15 +711,10 @@ impl Store for RocksStore {
         let Some(record) = self.record(id)? else {
             return Ok(None);
         };
-        let mut messages = self.messages(id, &state.inbox.queued(id))?;
-        let direct = Message::TaskCompleted {
-            task: locked.task.task,
-            result: result.clone(),
-        };
-        messages.push((DIRECT, direct));
-        if !durable_core::store::runnable(&record, messages.iter().map(|(_, m)| m)) {
+        let queued = self.messages(id, &state.inbox.queued(id))?;
+        let Some(messages) = with_direct_result(&record, queued, locked, result) else {
             return Ok(None);
-        }
+        };
         let granted = lease(&mut state, now, duration);
         state.instance_leases.insert(id.clone(), granted.clone());
         // the call is the step's now: nobody may take it over until it commits
