@@ -27,11 +27,6 @@ use crate::task::{Command, Completions, TaskId, TaskResult};
 
 type StepFn = fn(&OrchestrationContext, StepInput<'_>) -> Result<Step, StepError>;
 
-/// The name and step function of orchestration `O`.
-fn registration<O: Orchestration>() -> (&'static str, StepFn) {
-    (O::NAME, O::step)
-}
-
 /// What the runtime knows how to run, by registered name.
 #[derive(Default)]
 pub(crate) struct Registry {
@@ -68,7 +63,8 @@ impl<S: Store> RuntimeBuilder<S> {
     /// Registers an orchestration under its name.
     pub fn orchestration<F: OrchestrationFn>(mut self, orchestration: F) -> Self {
         let _ = orchestration;
-        let (name, step) = registration::<F::Orchestration>();
+        let name = <F::Orchestration as Orchestration>::NAME;
+        let step: StepFn = <F::Orchestration as Orchestration>::step;
         self.registry.orchestrations.insert(name, step);
         self
     }
@@ -395,7 +391,8 @@ fn advance<S>(
         completions.insert(*task, Ok(payload.clone()));
     }
     if let Some(wake) = &record.wake {
-        // what the last checkpoint waited for and did not get lost a race: its timers go
+        // what the last checkpoint waited for and did not get lost a race: its timers and
+        // queued calls go
         out.cancelled = wake
             .tasks()
             .into_iter()
