@@ -578,11 +578,6 @@ async fn gated(x: u64) -> Result<u64, String> {
 }
 
 #[orchestrator]
-async fn busy(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
-    Ok(ctx.call(slow, x).await?)
-}
-
-#[orchestrator]
 async fn queued(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
     Ok(ctx.call(gated, x).await?)
 }
@@ -602,7 +597,7 @@ async fn guardian(ctx: OrchestrationContext) -> Result<u64, TestError> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminate_cancels_queued_calls_and_children() {
     let runtime = Runtime::builder(MemoryStore::new())
-        .orchestration(busy)
+        .orchestration(patient)
         .orchestration(queued)
         .orchestration(guardian)
         .orchestration(waits_forever)
@@ -612,7 +607,7 @@ async fn terminate_cancels_queued_calls_and_children() {
         .start();
     let client = runtime.client();
 
-    let blocker = client.start(busy, Some("busy"), &1).await.unwrap();
+    let blocker = client.start(patient, Some("busy"), &1).await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     let waiting = client.start(queued, Some("queued"), &2).await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -621,7 +616,7 @@ async fn terminate_cancels_queued_calls_and_children() {
         client.wait(queued, &waiting, WAIT).await.unwrap(),
         Err("not needed".into())
     );
-    assert_eq!(client.wait(busy, &blocker, WAIT).await.unwrap(), Ok(1));
+    assert_eq!(client.wait(patient, &blocker, WAIT).await.unwrap(), Ok(1));
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(
         GATED_RUNS.load(std::sync::atomic::Ordering::SeqCst),
