@@ -8,11 +8,12 @@
 //! See the README for what orchestrators may contain and the errors you get otherwise.
 
 pub use durable_core::{
-    codec, join, join_all, select, store, testing, Activity, ActivityContext, ActivityError,
-    ActivityFn, Call, Client, ClientError, Command, Completions, DurableOp, Either, Event,
-    InstanceFilter, InstanceStatus, MemoryStore, Orchestration, OrchestrationContext,
-    OrchestrationError, OrchestrationFn, RetryPolicy, Runtime, RuntimeBuilder, RuntimeStatus, Step,
-    StepError, StepInput, Store, StoreError, Suspension, TaskId, TaskResult, Timer, Waiter, Wake,
+    codec, join, join_all, limits, select, store, testing, Activity, ActivityContext,
+    ActivityError, ActivityFn, Call, Client, ClientError, Command, Completions, DurableOp, Either,
+    Event, InstanceFilter, InstanceStatus, MemoryStore, Orchestration, OrchestrationContext,
+    OrchestrationError, OrchestrationFn, Purge, RetryPolicy, Runtime, RuntimeBuilder,
+    RuntimeStatus, Step, StepError, StepInput, Store, StoreError, Suspension, TaskId, TaskResult,
+    Timer, Waiter, Wake,
 };
 pub use durable_macros::{activity, orchestrator};
 

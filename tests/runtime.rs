@@ -537,10 +537,16 @@ async fn instance_management() {
     let second_page = client.list(&mine, Some("m-1"), 1).await.unwrap();
     assert_eq!(second_page[0].id, "m-2");
     assert!(
-        !client.purge(&running).await.unwrap(),
+        matches!(
+            client.purge(&running).await.unwrap(),
+            durable::Purge::NotEnded(_)
+        ),
         "a running instance is kept"
     );
-    assert!(client.purge("m-1").await.unwrap());
+    assert_eq!(
+        client.purge("m-1").await.unwrap(),
+        durable::Purge::Deleted { descendants: 0 }
+    );
     assert_eq!(client.status("m-1").await.unwrap(), None);
     assert_eq!(client.purge_where(&mine).await.unwrap(), 1);
     let left: Vec<String> = client

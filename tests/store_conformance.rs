@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use durable::rocks::RocksStore;
 use durable::store::{
-    now_millis, ActivityTask, InstanceFilter, InstanceRecord, Message, Page, RuntimeStatus,
+    now_millis, ActivityTask, InstanceFilter, InstanceRecord, Message, Page, Purge, RuntimeStatus,
     StepCommit, Store, StoreError, TimerTask, DIRECT,
 };
 use durable::{TaskId, Wake};
@@ -70,6 +70,7 @@ async fn conformance<S: Store>(store: S) {
         input: vec![7],
         attempt: 1,
         retry: None,
+        timeout: None,
         not_before: 0,
     };
     store
@@ -309,6 +310,9 @@ async fn listing_and_purging<S: Store>(store: S) {
         let mut r = record(id);
         r.name = if i % 2 == 0 { "even" } else { "odd" }.into();
         r.created = 1_000 + i as u64;
+        if id == "c" {
+            r.status = RuntimeStatus::Completed;
+        }
         store.create(r).await.unwrap();
     }
     let all = InstanceFilter::default();
@@ -351,10 +355,20 @@ async fn listing_and_purging<S: Store>(store: S) {
         statuses: vec![RuntimeStatus::Completed],
         ..Default::default()
     };
-    assert!(store.list(&done, &page(None, 10)).await.unwrap().is_empty());
+    assert_eq!(
+        ids(store.list(&done, &page(None, 10)).await.unwrap()),
+        ["c"]
+    );
 
-    assert!(store.purge("c").await.unwrap());
-    assert!(!store.purge("c").await.unwrap());
+    assert_eq!(
+        store.purge("a").await.unwrap(),
+        Purge::NotEnded(RuntimeStatus::Pending)
+    );
+    assert_eq!(
+        store.purge("c").await.unwrap(),
+        Purge::Deleted { descendants: 0 }
+    );
+    assert_eq!(store.purge("c").await.unwrap(), Purge::NotFound);
     assert_eq!(store.instance("c").await.unwrap(), None);
     assert_eq!(
         ids(store.list(&all, &page(None, 10)).await.unwrap()),
@@ -387,6 +401,7 @@ async fn waiting_on_a_call<S: Store>(store: &S, id: &str) -> durable::store::Loc
         input: vec![],
         attempt: 1,
         retry: None,
+        timeout: None,
         not_before: 0,
     };
     let mut step = commit(next, locked.messages.iter().map(|(s, _)| *s).collect());
@@ -491,6 +506,7 @@ async fn cancelled_calls_leave_the_queue<S: Store>(store: S) {
         input: vec![],
         attempt: 1,
         retry: None,
+        timeout: None,
         not_before: 0,
     };
     let mut step = commit(
@@ -529,4 +545,150 @@ async fn rocks_store_cancellation() {
         "the cancelled call is gone from disk too"
     );
     assert!(reopened.lock_activity(LEASE).await.unwrap().is_none());
+}
+
+/// Purge deletes an ended instance with its whole tree (calls, timers and messages of
+/// every descendant) atomically, and nothing while any of the tree takes a step.
+async fn purging_takes_the_tree<S: Store>(store: S) {
+    let mut parent = record("p");
+    parent.status = RuntimeStatus::Completed;
+    store.create(parent).await.unwrap();
+    let mut unrelated = record("pa");
+    unrelated.status = RuntimeStatus::Completed;
+    store.create(unrelated).await.unwrap();
+    store
+        .create(InstanceRecord::new(
+            "p:1".into(),
+            "child",
+            vec![],
+            Some(("p".into(), TaskId(1))),
+        ))
+        .await
+        .unwrap();
+    // "p" is claimed and stepped (ended, it only drops its start); the child schedules
+    // a call, a timer and a grandchild
+    let mut stepped = Vec::new();
+    for _ in 0..2 {
+        let locked = store.lock_instance(LEASE).await.unwrap().unwrap();
+        let consumed = locked.messages.iter().map(|(s, _)| *s).collect();
+        let mut step = commit(locked.record.clone(), consumed);
+        if locked.record.id == "p:1" {
+            step.record.status = RuntimeStatus::Running;
+            step.activities = vec![ActivityTask {
+                instance: "p:1".into(),
+                task: TaskId(0),
+                name: "work".into(),
+                input: vec![],
+                attempt: 1,
+                retry: None,
+                timeout: None,
+                not_before: 0,
+            }];
+            step.timers = vec![TimerTask {
+                due: 1_000,
+                instance: "p:1".into(),
+                task: TaskId(1),
+            }];
+            step.children = vec![InstanceRecord::new(
+                "p:1:2".into(),
+                "grandchild",
+                vec![],
+                Some(("p:1".into(), TaskId(2))),
+            )];
+        }
+        stepped.push(locked.record.id.clone());
+        store.commit_step(&locked.lease, step).await.unwrap();
+    }
+    assert_eq!(stepped, ["p", "p:1"]);
+    // the grandchild is claimed: nothing is deleted while it steps
+    let grandchild = store.lock_instance(LEASE).await.unwrap().unwrap();
+    assert_eq!(grandchild.record.id, "p:1:2");
+    assert_eq!(store.purge("p").await.unwrap(), Purge::Busy);
+    assert!(store.instance("p:1").await.unwrap().is_some());
+    store
+        .abandon_instance("p:1:2", &grandchild.lease)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store.purge("p").await.unwrap(),
+        Purge::Deleted { descendants: 2 }
+    );
+    for id in ["p", "p:1", "p:1:2"] {
+        assert_eq!(store.instance(id).await.unwrap(), None, "{id}");
+    }
+    assert!(store.instance("pa").await.unwrap().is_some(), "not a child");
+    assert!(store.lock_activity(LEASE).await.unwrap().is_none());
+    assert_eq!(store.fire_timers(u64::MAX).await.unwrap(), (0, None));
+    let left = store.lock_instance(LEASE).await.unwrap().unwrap();
+    assert_eq!(
+        left.record.id, "pa",
+        "only the unrelated instance's start is left"
+    );
+}
+
+#[tokio::test]
+async fn memory_store_purging() {
+    purging_takes_the_tree(durable::MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn rocks_store_purging() {
+    let dir = tempfile::tempdir().unwrap();
+    purging_takes_the_tree(RocksStore::open(dir.path()).unwrap()).await;
+    let reopened = RocksStore::open(dir.path()).unwrap();
+    let left = reopened.lock_instance(LEASE).await.unwrap().unwrap();
+    assert_eq!(left.record.id, "pa");
+    assert!(reopened.lock_activity(LEASE).await.unwrap().is_none());
+    assert_eq!(reopened.fire_timers(u64::MAX).await.unwrap(), (0, None));
+}
+
+/// Renewing a claim keeps it past its first expiry; a claim that was lost cannot be
+/// renewed.
+async fn claims_on_calls_are_renewed<S: Store>(store: S) {
+    let short = Duration::from_millis(50);
+    store.create(record("r")).await.unwrap();
+    let locked = store.lock_instance(LEASE).await.unwrap().unwrap();
+    let mut next = locked.record.clone();
+    next.status = RuntimeStatus::Running;
+    next.wake = Some(Wake::Task(TaskId(0)));
+    let mut step = commit(next, locked.messages.iter().map(|(s, _)| *s).collect());
+    step.activities = vec![ActivityTask {
+        instance: "r".into(),
+        task: TaskId(0),
+        name: "work".into(),
+        input: vec![],
+        attempt: 1,
+        retry: None,
+        timeout: None,
+        not_before: 0,
+    }];
+    store.commit_step(&locked.lease, step).await.unwrap();
+    let mut call = store.lock_activity(short).await.unwrap().unwrap();
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        call.lease = store.renew_activity(&call, short).await.unwrap();
+        assert!(
+            store.lock_activity(short).await.unwrap().is_none(),
+            "still held"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    let taken = store.lock_activity(LEASE).await.unwrap().expect("expired");
+    assert_eq!(
+        store.renew_activity(&call, short).await,
+        Err(StoreError::LeaseLost)
+    );
+    store.complete_activity(&taken, Ok(vec![])).await.unwrap();
+}
+
+#[tokio::test]
+async fn memory_store_renewals() {
+    claims_on_calls_are_renewed(durable::MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn rocks_store_renewals() {
+    let dir = tempfile::tempdir().unwrap();
+    claims_on_calls_are_renewed(RocksStore::open(dir.path()).unwrap()).await;
 }

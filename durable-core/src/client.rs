@@ -11,7 +11,7 @@ use crate::orchestration::{
 };
 use crate::runtime::Shared;
 use crate::store::{
-    InstanceFilter, InstanceRecord, Message, Millis, Page, RuntimeStatus, Store, StoreError,
+    InstanceFilter, InstanceRecord, Message, Millis, Page, Purge, RuntimeStatus, Store, StoreError,
 };
 use crate::task::Wake;
 
@@ -195,16 +195,16 @@ impl<S: Store> Client<S> {
         Ok(())
     }
 
-    /// Deletes instance `id` and everything stored for it, if it has ended; whether it
-    /// was deleted. A running instance is left alone (terminate it first).
-    pub async fn purge(&self, id: &str) -> Result<bool, ClientError> {
-        match self.shared.store.instance(id).await? {
-            Some(r) if r.status.is_terminal() => Ok(self.shared.store.purge(id).await?),
-            _ => Ok(false),
-        }
+    /// Deletes instance `id`, its sub-orchestrations (and theirs), and everything stored
+    /// for them, if it has ended; the id may then be used again, and the new instance
+    /// sees nothing of the old one. A running instance is left alone (terminate it
+    /// first): the [`Purge`] says what was done.
+    pub async fn purge(&self, id: &str) -> Result<Purge, ClientError> {
+        Ok(self.shared.store.purge(id).await?)
     }
 
-    /// Purges every ended instance matching `filter`; how many.
+    /// Purges every ended instance matching `filter`, with its descendants; how many
+    /// instances matching it were deleted.
     pub async fn purge_where(&self, filter: &InstanceFilter) -> Result<usize, ClientError> {
         let mut purged = 0;
         let mut after: Option<String> = None;
@@ -219,7 +219,8 @@ impl<S: Store> Client<S> {
             };
             after = Some(last.id.clone());
             for record in &records {
-                if record.status.is_terminal() && self.shared.store.purge(&record.id).await? {
+                let deleted = self.shared.store.purge(&record.id).await?;
+                if matches!(deleted, Purge::Deleted { .. }) {
                     purged += 1;
                 }
             }

@@ -6,7 +6,9 @@
 //! checking its wake condition, on every claim: O(instances) per step, and O(n²) for a
 //! fan-in of n results (each arrival rereads all results so far). The index counts the
 //! results queued per instance and remembers the fewest results the instance's wake
-//! condition can hold with; an instance is only read back when it may be runnable.
+//! condition can hold with; an instance is only read back when it may be runnable. A
+//! suspended instance is read back only for a command (resume, terminate), so each
+//! message queued for it costs the same however many wait.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -20,30 +22,81 @@ pub struct InboxIndex {
     pending: BTreeSet<String>,
     /// The fewest task results that can make an instance runnable, as of its last
     /// checkpoint, for instances that need more than one (fan-ins) or none will do
-    /// (suspended). Others are looked at on any message, so that the map does not grow
-    /// with the number of instances that merely exist.
+    /// ([`SUSPENDED`]). Others are looked at on any message, so that the map does not
+    /// grow with the number of instances that merely exist.
     needed: HashMap<String, usize>,
+}
+
+/// What [`InboxIndex::needed`] holds for a suspended instance: only a command wakes it.
+const SUSPENDED: usize = usize::MAX;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Result,
+    Event,
+    Command,
+    Start,
+}
+
+impl Kind {
+    fn of(message: &Message) -> Self {
+        match message {
+            Message::TaskCompleted { .. } => Kind::Result,
+            Message::Event { .. } => Kind::Event,
+            Message::Start => Kind::Start,
+            Message::Terminate { .. } | Message::Suspend | Message::Resume => Kind::Command,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
 struct Queued {
-    /// Sequence number -> whether the message is a task result.
-    messages: HashMap<u64, bool>,
-    /// How many of them are task results.
+    /// Sequence number -> what kind of message it is.
+    messages: HashMap<u64, Kind>,
+    /// How many of them are task results, events and commands.
     results: usize,
+    events: usize,
+    commands: usize,
+}
+
+impl Queued {
+    fn count(&mut self, kind: Kind) -> Option<&mut usize> {
+        match kind {
+            Kind::Result => Some(&mut self.results),
+            Kind::Event => Some(&mut self.events),
+            Kind::Command => Some(&mut self.commands),
+            Kind::Start => None,
+        }
+    }
+
+    /// Whether these messages may make an instance runnable that needs `needed` results.
+    fn may_run(&self, needed: usize, one_more_result: bool) -> bool {
+        if needed == SUSPENDED {
+            return self.commands > 0;
+        }
+        let results = self.results + usize::from(one_more_result);
+        self.messages.len() > self.results || results >= needed
+    }
 }
 
 impl InboxIndex {
     /// Records that `message` was queued for `id` under `seq`.
     pub fn arrived(&mut self, id: &str, seq: u64, message: &Message) {
-        let result = matches!(message, Message::TaskCompleted { .. });
+        let kind = Kind::of(message);
         let queued = self.queued.entry(id.to_owned()).or_default();
-        if queued.messages.insert(seq, result).is_none() && result {
-            queued.results += 1;
+        if queued.messages.insert(seq, kind).is_none() {
+            if let Some(n) = queued.count(kind) {
+                *n += 1;
+            }
         }
         if !self.pending.contains(id) {
             self.pending.insert(id.to_owned());
         }
+    }
+
+    /// How many events are queued for `id`.
+    pub fn queued_events(&self, id: &str) -> usize {
+        self.queued.get(id).map_or(0, |q| q.events)
     }
 
     /// The sequence numbers of the messages queued for `id`, in order.
@@ -63,8 +116,8 @@ impl InboxIndex {
         let id = record.id.as_str();
         if let Some(queued) = self.queued.get_mut(id) {
             for seq in consumed {
-                if queued.messages.remove(seq) == Some(true) {
-                    queued.results -= 1;
+                if let Some(n) = queued.messages.remove(seq).and_then(|k| queued.count(k)) {
+                    *n -= 1;
                 }
             }
             if queued.messages.is_empty() {
@@ -89,7 +142,7 @@ impl InboxIndex {
 
     fn waits(&mut self, record: &InstanceRecord) {
         let needed = match (&record.wake, record.status) {
-            (_, RuntimeStatus::Suspended) => usize::MAX,
+            (_, RuntimeStatus::Suspended) => SUSPENDED,
             // buffered events satisfy some of what it waits for: results are not all
             // it needs, so look at it on any message
             _ if !crate::store::buffered_events(record).is_empty() => 0,
@@ -113,11 +166,9 @@ impl InboxIndex {
     /// Whether one more task result may make `id` runnable, as far as the counts tell
     /// (a store still checks with [`crate::store::runnable`] before stepping it).
     pub fn may_run_with_result(&self, id: &str) -> bool {
-        let (results, others) = self
-            .queued
-            .get(id)
-            .map_or((0, false), |q| (q.results, q.messages.len() > q.results));
-        others || results + 1 >= self.needed.get(id).copied().unwrap_or(0)
+        let needed = self.needed.get(id).copied().unwrap_or(0);
+        let none = Queued::default();
+        self.queued.get(id).unwrap_or(&none).may_run(needed, true)
     }
 
     /// The first instance, in id order, that may be runnable as far as the counts
@@ -135,9 +186,8 @@ impl InboxIndex {
                 idle.push(id.clone());
                 continue;
             };
-            let others = queued.messages.len() > queued.results;
             let needed = self.needed.get(id).copied().unwrap_or(0);
-            if others || queued.results >= needed {
+            if queued.may_run(needed, false) {
                 found = Some(id.clone());
                 break;
             }
@@ -207,6 +257,32 @@ mod tests {
         assert_eq!(index.next(|_| false), None);
         index.arrived("e", 2, &result(9));
         assert_eq!(index.next(|_| false).as_deref(), Some("e"));
+    }
+
+    #[test]
+    fn a_suspended_instance_is_offered_only_for_a_command() {
+        let mut index = InboxIndex::default();
+        let mut record = waiting("s", Wake::Task(TaskId(1)));
+        record.status = RuntimeStatus::Suspended;
+        index.stepped(&record, &[]);
+        let event = Message::Event {
+            name: "e".into(),
+            payload: Vec::new(),
+        };
+        for seq in 1..100 {
+            index.arrived("s", seq, &event);
+            assert_eq!(index.next(|_| false), None, "an event waits, unread");
+        }
+        index.arrived("s", 100, &result(1));
+        assert_eq!(index.next(|_| false), None, "so does a result");
+        assert!(!index.may_run_with_result("s"));
+        assert_eq!(index.queued_events("s"), 99);
+        index.arrived("s", 101, &Message::Resume);
+        assert_eq!(index.next(|_| false).as_deref(), Some("s"));
+        record.status = RuntimeStatus::Running;
+        index.stepped(&record, &(1..=101).collect::<Vec<_>>());
+        assert_eq!(index.queued_events("s"), 0);
+        assert!(index.queued.is_empty());
     }
 
     #[test]

@@ -2,17 +2,18 @@
 //! process. It keeps the same contract as the persistent stores (leases, one atomic
 //! commit per step), so the runtime behaves the same on it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::inbox::InboxIndex;
 use crate::store::{
-    now_millis, with_direct_result, ActivityTask, InstanceFilter, InstanceRecord, Lease,
-    LockedActivity, LockedInstance, Message, Millis, Page, StepCommit, Store, StoreError,
-    TimerTask,
+    admit_event, descendants_prefix, millis_after, now_millis, with_direct_result, ActivityTask,
+    InstanceFilter, InstanceRecord, Lease, LockedActivity, LockedInstance, Message, Millis, Page,
+    Purge, StepCommit, Store, StoreError,
 };
 use crate::task::{TaskId, TaskResult};
+use crate::timers::TimerIndex;
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -21,13 +22,14 @@ pub struct MemoryStore {
 
 #[derive(Default)]
 struct Inner {
-    instances: HashMap<String, InstanceRecord>,
+    /// In id order, so that an instance's descendants (`id:...`) are a range.
+    instances: BTreeMap<String, InstanceRecord>,
     inbox: HashMap<String, BTreeMap<u64, Message>>,
     index: InboxIndex,
     instance_leases: HashMap<String, Lease>,
     activities: BTreeMap<(String, TaskId), ActivityTask>,
     activity_leases: HashMap<(String, TaskId), Lease>,
-    timers: BTreeSet<TimerTask>,
+    timers: TimerIndex,
     next_seq: u64,
     next_token: u64,
 }
@@ -49,7 +51,7 @@ impl Inner {
         self.next_token += 1;
         Lease {
             token: self.next_token,
-            expires: now + duration.as_millis() as Millis,
+            expires: millis_after(now, duration),
         }
     }
 
@@ -93,32 +95,77 @@ impl Store for MemoryStore {
         page: &Page,
     ) -> Result<Vec<InstanceRecord>, StoreError> {
         let inner = self.lock();
-        let mut found: Vec<&InstanceRecord> = inner
+        let start = match &page.after {
+            Some(after) => std::ops::Bound::Excluded(after.clone()),
+            None => std::ops::Bound::Unbounded,
+        };
+        let found = inner
             .instances
-            .values()
-            .filter(|r| page.after.as_ref().is_none_or(|a| r.id > *a) && filter.matches(r))
-            .collect();
-        found.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(found.into_iter().take(page.limit).cloned().collect())
+            .range((start, std::ops::Bound::Unbounded))
+            .map(|(_, r)| r)
+            .filter(|r| filter.matches(r));
+        Ok(found.take(page.limit).cloned().collect())
     }
 
-    async fn purge(&self, id: &str) -> Result<bool, StoreError> {
+    async fn purge(&self, id: &str) -> Result<Purge, StoreError> {
+        let now = now_millis();
         let mut inner = self.lock();
-        if inner.instance_leases.contains_key(id) {
-            return Ok(false); // a step is running: purge it when it is done
+        let Some(record) = inner.instances.get(id) else {
+            return Ok(Purge::NotFound);
+        };
+        if !record.status.is_purgeable() {
+            return Ok(Purge::NotEnded(record.status));
         }
-        inner.inbox.remove(id);
-        inner.index.forget(id);
-        inner.activities.retain(|(i, _), _| i != id);
-        inner.activity_leases.retain(|(i, _), _| i != id);
-        inner.timers.retain(|t| t.instance != id);
-        Ok(inner.instances.remove(id).is_some())
+        let prefix = descendants_prefix(id);
+        let tree: Vec<String> = std::iter::once(id.to_owned())
+            .chain(
+                inner
+                    .instances
+                    .range(prefix.clone()..)
+                    .take_while(|(k, _)| k.starts_with(&prefix))
+                    .map(|(k, _)| k.clone()),
+            )
+            .collect();
+        let stepping = |i: &String| {
+            inner
+                .instance_leases
+                .get(i)
+                .is_some_and(|l| l.expires > now)
+        };
+        if tree.iter().any(stepping) {
+            return Ok(Purge::Busy);
+        }
+        for i in &tree {
+            inner.instances.remove(i);
+            inner.inbox.remove(i);
+            inner.index.forget(i);
+            inner.instance_leases.remove(i);
+            let calls = (i.clone(), TaskId(0))..=(i.clone(), TaskId(u64::MAX));
+            let calls: Vec<_> = inner
+                .activities
+                .range(calls)
+                .map(|(k, _)| k.clone())
+                .collect();
+            for key in calls {
+                inner.activities.remove(&key);
+                inner.activity_leases.remove(&key);
+            }
+            for timer in inner.timers.of_instance(i) {
+                inner.timers.remove(&timer);
+            }
+        }
+        Ok(Purge::Deleted {
+            descendants: tree.len() - 1,
+        })
     }
 
     async fn send(&self, id: &str, message: Message) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        if !inner.instances.contains_key(id) {
+        let Some(record) = inner.instances.get(id) else {
             return Err(StoreError::NotFound(id.to_owned()));
+        };
+        if matches!(message, Message::Event { .. }) {
+            admit_event(record, inner.index.queued_events(id))?;
         }
         inner.enqueue(id, message);
         Ok(())
@@ -191,11 +238,13 @@ impl Store for MemoryStore {
                 .activities
                 .insert((task.instance.clone(), task.task), task);
         }
-        inner.timers.extend(commit.timers);
-        inner
-            .timers
-            .retain(|t| !(t.instance == id && commit.cancelled.contains(&t.task)));
+        for timer in commit.timers {
+            inner.timers.insert(timer);
+        }
         for task in &commit.cancelled {
+            if let Some(timer) = inner.timers.get(&id, *task) {
+                inner.timers.remove(&timer);
+            }
             let key = (id.clone(), *task);
             inner.activities.remove(&key);
             inner.activity_leases.remove(&key);
@@ -246,6 +295,21 @@ impl Store for MemoryStore {
             task: inner.activities[&key].clone(),
             lease: granted,
         }))
+    }
+
+    async fn renew_activity(
+        &self,
+        locked: &LockedActivity,
+        lease: Duration,
+    ) -> Result<Lease, StoreError> {
+        let mut inner = self.lock();
+        let key = inner.claimed(locked)?;
+        let renewed = Lease {
+            token: locked.lease.token,
+            expires: millis_after(now_millis(), lease),
+        };
+        inner.activity_leases.insert(key, renewed.clone());
+        Ok(renewed)
     }
 
     async fn complete_activity(
@@ -322,8 +386,9 @@ impl Store for MemoryStore {
 
     async fn fire_timers(&self, now: Millis) -> Result<(usize, Option<Millis>), StoreError> {
         let mut inner = self.lock();
+        let due: Vec<_> = inner.timers.due(now).cloned().collect();
         let mut fired = 0;
-        while let Some(timer) = inner.timers.first().filter(|t| t.due <= now).cloned() {
+        for timer in due {
             inner.timers.remove(&timer);
             inner.enqueue(
                 &timer.instance,
@@ -334,6 +399,6 @@ impl Store for MemoryStore {
             );
             fired += 1;
         }
-        Ok((fired, inner.timers.first().map(|t| t.due)))
+        Ok((fired, inner.timers.next_due()))
     }
 }

@@ -6,6 +6,7 @@
 //! condition holds, turns the delivered results into the `.await`'s value.
 
 use std::marker::PhantomData;
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -52,11 +53,25 @@ pub trait Waiter: Serialize + DeserializeOwned + 'static {
 pub struct Call<A: Activity> {
     input: A::Input,
     retry: Option<RetryPolicy>,
+    timeout: Option<Duration>,
 }
 
 impl<A: Activity> Call<A> {
     pub(crate) fn new(input: A::Input) -> Self {
-        Self { input, retry: None }
+        Self {
+            input,
+            retry: None,
+            timeout: None,
+        }
+    }
+
+    /// Gives each attempt at most `timeout` to run: an attempt still running then is
+    /// aborted at its next `.await` and counts as failed, so the retry policy applies.
+    /// Without it an attempt may run as long as it likes; its worker keeps its claim
+    /// on the call meanwhile.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 
     /// Retries the call on failure as `policy` says; the `.await` sees the last
@@ -79,6 +94,7 @@ impl<A: Activity> DurableOp for Call<A> {
             name: A::NAME,
             input,
             retry: self.retry,
+            timeout: self.timeout,
         });
         Ok(CallWaiter {
             task,

@@ -159,18 +159,14 @@ impl OrchestrationContext {
     /// A durable timer that fires `duration` after this step's time; `.await` it for
     /// `()`. It survives restarts, and fires late rather than never.
     pub fn timer(&self, duration: Duration) -> Timer {
-        let due = self
-            .inner
-            .now
-            .saturating_add(duration.as_millis() as Millis);
-        Timer::new(due)
+        Timer::new(crate::store::millis_after(self.inner.now, duration))
     }
 
     /// A durable timer that fires at `time` (at once if it has passed).
     pub fn timer_until(&self, time: SystemTime) -> Timer {
         let due = time
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as Millis);
+            .map_or(0, |d| crate::store::millis_after(0, d));
         Timer::new(due)
     }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tracing::{debug, info_span, warn, Instrument};
 
 use crate::activity::{erase, Activity, ActivityContext, ActivityFn, ErasedActivity};
@@ -20,8 +21,8 @@ use crate::orchestration::{
     Orchestration, OrchestrationContext, OrchestrationFn, Step, StepError, StepInput,
 };
 use crate::store::{
-    now_millis, ActivityTask, InstanceRecord, LockedActivity, LockedInstance, Message,
-    RuntimeStatus, StepCommit, Store, TimerTask, DIRECT,
+    millis_after, now_millis, ActivityTask, InstanceRecord, LockedActivity, LockedInstance,
+    Message, RuntimeStatus, StepCommit, Store, StoreError, TimerTask, DIRECT,
 };
 use crate::task::{Command, Completions, TaskId, TaskResult};
 
@@ -90,7 +91,10 @@ impl<S: Store> RuntimeBuilder<S> {
     }
 
     /// How long a claim on work lasts before another worker may take it over
-    /// (default 30 s): the longest an activity may run without being retried elsewhere.
+    /// (default 30 s): how soon the work of a worker that died is taken up elsewhere.
+    /// A worker renews its claim on an activity call every third of a lease while the
+    /// call runs, so calls may run longer than this (bound one with
+    /// [`Call::with_timeout`](crate::op::Call::with_timeout)).
     pub fn lease(mut self, lease: Duration) -> Self {
         self.lease = lease;
         self
@@ -218,10 +222,6 @@ async fn orchestration_worker<S: Store>(
     }
 }
 
-/// Events raised but not yet awaited, kept per instance at most: beyond it the oldest
-/// is dropped, so an instance that never waits cannot grow without bound.
-pub const MAX_BUFFERED_EVENTS: usize = 1024;
-
 /// What one step writes besides the record.
 #[derive(Default)]
 struct Outbox {
@@ -303,7 +303,8 @@ fn advance<S>(
             Message::Terminate { reason } if !record.status.is_terminal() => {
                 if let Some(wake) = &record.wake {
                     out.cancelled = wake.tasks();
-                    terminate_children(record, out);
+                    let why = format!("its parent `{}` was terminated", record.id);
+                    terminate_children(record, out, &why);
                 }
                 record.status = RuntimeStatus::Terminated;
                 record.error = Some(reason);
@@ -349,11 +350,9 @@ fn advance<S>(
                 }
             }
             Message::Event { name, payload } => {
+                // the store bounds what is raised (limits::MAX_BUFFERED_EVENTS), so
+                // buffering never drops one
                 out.consumed.push(seq);
-                if record.events.len() >= MAX_BUFFERED_EVENTS {
-                    let (dropped, _) = record.events.remove(0);
-                    warn!(event = %dropped, "too many buffered events: dropping the oldest");
-                }
                 record.events.push((name, payload));
             }
         }
@@ -391,13 +390,15 @@ fn advance<S>(
         completions.insert(*task, Ok(payload.clone()));
     }
     if let Some(wake) = &record.wake {
-        // what the last checkpoint waited for and did not get lost a race: its timers and
-        // queued calls go
+        // what the last checkpoint waited for and did not get lost a race: its timers,
+        // queued calls and sub-orchestrations go
         out.cancelled = wake
             .tasks()
             .into_iter()
             .filter(|t| !completions.contains(*t))
             .collect();
+        let why = format!("its parent `{}` no longer waits for it", record.id);
+        terminate_children(record, out, &why);
     }
     let (step, next_task, commands, custom_status) =
         step_instance(shared, record, start, &mut completions);
@@ -442,6 +443,7 @@ fn advance<S>(
                 name,
                 input,
                 retry,
+                timeout,
             } => out.activities.push(ActivityTask {
                 instance: record.id.clone(),
                 task,
@@ -449,6 +451,7 @@ fn advance<S>(
                 input,
                 attempt: 1,
                 retry,
+                timeout,
                 not_before: 0,
             }),
             Command::StartTimer { task, due } => out.timers.push(TimerTask {
@@ -479,9 +482,9 @@ fn advance<S>(
 
 /// Terminates the sub-orchestrations among the cancelled tasks (the store drops the
 /// message for tasks that are not children: no instance has their id).
-fn terminate_children(record: &InstanceRecord, out: &mut Outbox) {
+fn terminate_children(record: &InstanceRecord, out: &mut Outbox, reason: &str) {
     for task in &out.cancelled {
-        let reason = format!("its parent `{}` was terminated", record.id);
+        let reason = reason.to_owned();
         let child = child_id(&record.id, *task);
         out.messages.push((child, Message::Terminate { reason }));
     }
@@ -582,7 +585,7 @@ async fn activity_worker<S: Store>(shared: Arc<Shared<S>>, mut stopped: watch::R
 
 /// Runs one claimed activity call (on its own task, so a panic is caught) and commits
 /// its result.
-async fn run_activity<S: Store>(shared: &Shared<S>, locked: LockedActivity) {
+async fn run_activity<S: Store>(shared: &Shared<S>, mut locked: LockedActivity) {
     let result = match shared.registry.activities.get(locked.task.name.as_str()) {
         None => Err(format!(
             "no activity named `{}` is registered",
@@ -590,17 +593,10 @@ async fn run_activity<S: Store>(shared: &Shared<S>, locked: LockedActivity) {
         )),
         Some(activity) => {
             let ctx = ActivityContext::new(locked.task.instance.clone(), locked.task.attempt);
-            match tokio::spawn(activity(ctx, locked.task.input.clone())).await {
-                Ok(result) => result,
-                Err(e) if e.is_panic() => Err(format!(
-                    "activity `{}` panicked: {}",
-                    locked.task.name,
-                    panic_message(&*e.into_panic())
-                )),
-                Err(e) => Err(format!(
-                    "activity `{}` was cancelled: {e}",
-                    locked.task.name
-                )),
+            let running = tokio::spawn(activity(ctx, locked.task.input.clone()));
+            match supervise(shared, &mut locked, running).await {
+                Some(result) => result,
+                None => return,
             }
         }
     };
@@ -614,7 +610,7 @@ async fn run_activity<S: Store>(shared: &Shared<S>, locked: LockedActivity) {
             ?delay,
             "activity failed, retrying: {error}"
         );
-        let not_before = now_millis() + delay.as_millis() as u64;
+        let not_before = millis_after(now_millis(), delay);
         if let Err(e) = shared.store.retry_activity(&locked, not_before).await {
             warn!("activity retry not committed: {e}");
         }
@@ -645,6 +641,60 @@ async fn run_activity<S: Store>(shared: &Shared<S>, locked: LockedActivity) {
     match shared.store.complete_activity(&locked, result).await {
         Ok(()) => shared.instance_work.notify_one(),
         Err(e) => warn!("activity result not committed: {e}"),
+    }
+}
+
+/// Waits for a running activity call, renewing its claim every third of a lease so that
+/// no other worker takes it over however long it runs, and aborts it at its timeout
+/// (a failed attempt). `None` when the claim was lost (the call was cancelled, purged,
+/// or taken over after this worker stalled): the call is aborted and its result would
+/// be refused.
+async fn supervise<S: Store>(
+    shared: &Shared<S>,
+    locked: &mut LockedActivity,
+    mut running: JoinHandle<TaskResult>,
+) -> Option<TaskResult> {
+    let name = locked.task.name.clone();
+    let timeout = locked.task.timeout;
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    let beat = (shared.lease / 3).max(Duration::from_millis(1));
+    let mut renew_at = Instant::now() + beat;
+    loop {
+        let timed_out = async {
+            match deadline {
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            joined = &mut running => {
+                return Some(match joined {
+                    Ok(result) => result,
+                    Err(e) if e.is_panic() => Err(format!(
+                        "activity `{name}` panicked: {}",
+                        panic_message(&*e.into_panic())
+                    )),
+                    Err(e) => Err(format!("activity `{name}` was cancelled: {e}")),
+                });
+            }
+            () = timed_out => {
+                running.abort();
+                let after = timeout.unwrap_or_default();
+                return Some(Err(format!("activity `{name}` timed out after {after:?}")));
+            }
+            () = tokio::time::sleep_until(renew_at) => {
+                renew_at = Instant::now() + beat;
+                match shared.store.renew_activity(locked, shared.lease).await {
+                    Ok(lease) => locked.lease = lease,
+                    Err(StoreError::LeaseLost) => {
+                        running.abort();
+                        warn!("the claim on this call was lost (cancelled, purged or taken over): abandoning it");
+                        return None;
+                    }
+                    Err(e) => warn!("cannot renew the claim on this call, retrying: {e}"),
+                }
+            }
+        }
     }
 }
 

@@ -24,6 +24,11 @@ pub fn now_millis() -> Millis {
         .map_or(0, |d| d.as_millis() as Millis)
 }
 
+/// The time `duration` after `at`, saturating: no user-given duration overflows it.
+pub fn millis_after(at: Millis, duration: Duration) -> Millis {
+    at.saturating_add(Millis::try_from(duration.as_millis()).unwrap_or(Millis::MAX))
+}
+
 /// Where an instance is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum RuntimeStatus {
@@ -37,6 +42,10 @@ pub enum RuntimeStatus {
     Terminated,
     /// Paused by [`Message::Suspend`]: what arrives waits until [`Message::Resume`].
     Suspended,
+    /// Cannot be stepped as stored (its record or a message for it cannot be decoded);
+    /// everything stored for it is kept, `error` says why, and other instances go on.
+    /// It can be purged.
+    Blocked,
 }
 
 impl RuntimeStatus {
@@ -46,6 +55,12 @@ impl RuntimeStatus {
             self,
             RuntimeStatus::Completed | RuntimeStatus::Failed | RuntimeStatus::Terminated
         )
+    }
+
+    /// Whether [`Store::purge`] may delete an instance in this status: it has ended, or
+    /// it cannot run as stored.
+    pub fn is_purgeable(self) -> bool {
+        self.is_terminal() || self == RuntimeStatus::Blocked
     }
 }
 
@@ -82,6 +97,15 @@ pub struct InstanceRecord {
 }
 
 impl InstanceRecord {
+    /// What a store shows for instance `id` when it cannot step it as stored: status
+    /// [`RuntimeStatus::Blocked`] with `reason`, and what else is known of it.
+    pub fn blocked(id: String, known: Option<InstanceRecord>, reason: String) -> Self {
+        let mut record = known.unwrap_or_else(|| Self::new(id, "", Vec::new(), None));
+        record.status = RuntimeStatus::Blocked;
+        record.error = Some(reason);
+        record
+    }
+
     /// A new instance of orchestration `name`, not yet started.
     pub fn new(id: String, name: &str, input: Vec<u8>, parent: Option<(String, TaskId)>) -> Self {
         let now = now_millis();
@@ -161,6 +185,25 @@ pub struct Page {
     pub limit: usize,
 }
 
+/// What [`Store::purge`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purge {
+    /// The instance was deleted, with this many descendants.
+    Deleted { descendants: usize },
+    /// No instance has the id.
+    NotFound,
+    /// The instance has not ended: nothing was deleted.
+    NotEnded(RuntimeStatus),
+    /// The instance or a descendant is taking a step: nothing was deleted; try again.
+    Busy,
+}
+
+/// The prefix of the ids of `id`'s descendants: sub-orchestration ids are
+/// `parent:task`, and instance ids given by users cannot contain `:`.
+pub fn descendants_prefix(id: &str) -> String {
+    format!("{id}:")
+}
+
 /// An activity call waiting to run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActivityTask {
@@ -171,6 +214,8 @@ pub struct ActivityTask {
     /// The attempt this is, from 1.
     pub attempt: u32,
     pub retry: Option<RetryPolicy>,
+    /// How long one attempt may run before it counts as failed.
+    pub timeout: Option<Duration>,
     /// Not to be run before this time (a retry's backoff).
     pub not_before: Millis,
 }
@@ -250,6 +295,11 @@ pub enum StoreError {
     NotFound(String),
     #[error("the lease on this work expired and another worker took it over")]
     LeaseLost,
+    #[error(
+        "instance `{id}` already holds {limit} events it has not taken: the event was not \
+         raised (raise it again once the orchestration has taken some)"
+    )]
+    TooManyEvents { id: String, limit: usize },
     #[error("store: {0}")]
     Backend(String),
 }
@@ -286,6 +336,21 @@ pub fn runnable<'a>(
                 || !arrived.is_subset(&awaited)
         }
     }
+}
+
+/// Refuses an event for `record` if it holds
+/// [`MAX_BUFFERED_EVENTS`](crate::limits::MAX_BUFFERED_EVENTS) events not yet taken:
+/// `queued` in its inbox and those buffered in the record. Stores call it in
+/// [`Store::send`], under the same lock or transaction as the write.
+pub fn admit_event(record: &InstanceRecord, queued: usize) -> Result<(), StoreError> {
+    let limit = crate::limits::MAX_BUFFERED_EVENTS;
+    if record.events.len() + queued >= limit {
+        return Err(StoreError::TooManyEvents {
+            id: record.id.clone(),
+            limit,
+        });
+    }
+    Ok(())
 }
 
 /// The messages of a step that takes `result` of the claimed call `locked` directly
@@ -333,11 +398,20 @@ pub trait Store: Send + Sync + 'static {
         page: &Page,
     ) -> impl Future<Output = Result<Vec<InstanceRecord>, StoreError>> + Send;
 
-    /// Deletes instance `id` with its inbox, queued activities and timers; whether it
-    /// existed.
-    fn purge(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Deletes instance `id` and every descendant (its sub-orchestrations, theirs, and
+    /// so on: the ids under `id:`), whatever their status, with their inboxes, queued
+    /// activities and timers, in one atomic write, if `id` has ended (or is
+    /// [`RuntimeStatus::Blocked`]). Refuses, deleting nothing, if it has not ended or if
+    /// it or a descendant is taking a step. The check
+    /// and the delete are atomic, so an instance created again under `id` is never
+    /// touched, and it sees nothing of the earlier one.
+    fn purge(&self, id: &str) -> impl Future<Output = Result<Purge, StoreError>> + Send;
 
     /// Queues `message` for instance `id`; [`StoreError::NotFound`] if there is none.
+    /// An [`Message::Event`] is refused with [`StoreError::TooManyEvents`] when the
+    /// instance holds [`MAX_BUFFERED_EVENTS`](crate::limits::MAX_BUFFERED_EVENTS)
+    /// events not yet taken (queued, or buffered in its record), checked atomically
+    /// with the write.
     fn send(
         &self,
         id: &str,
@@ -375,6 +449,17 @@ pub trait Store: Send + Sync + 'static {
         &self,
         lease: Duration,
     ) -> impl Future<Output = Result<Option<LockedActivity>, StoreError>> + Send;
+
+    /// Extends the claim `locked` holds to `lease` from now and returns the renewed
+    /// lease, which replaces the old one in every later call. A worker renews while the
+    /// activity runs, so a call of any length keeps its claim as long as its worker
+    /// lives. Fails with [`StoreError::LeaseLost`] if the claim expired and was taken
+    /// over, or the call was cancelled or purged.
+    fn renew_activity(
+        &self,
+        locked: &LockedActivity,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Lease, StoreError>> + Send;
 
     /// Deletes a claimed activity task and queues its result for the instance, atomically.
     fn complete_activity(
@@ -445,7 +530,7 @@ impl<S: Store> Store for std::sync::Arc<S> {
         (**self).list(filter, page)
     }
 
-    fn purge(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send {
+    fn purge(&self, id: &str) -> impl Future<Output = Result<Purge, StoreError>> + Send {
         (**self).purge(id)
     }
 
@@ -477,6 +562,14 @@ impl<S: Store> Store for std::sync::Arc<S> {
         lease: Duration,
     ) -> impl Future<Output = Result<Option<LockedActivity>, StoreError>> + Send {
         (**self).lock_activity(lease)
+    }
+
+    fn renew_activity(
+        &self,
+        locked: &LockedActivity,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Lease, StoreError>> + Send {
+        (**self).renew_activity(locked, lease)
     }
 
     fn complete_activity(

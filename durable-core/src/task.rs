@@ -22,6 +22,8 @@ pub enum Command {
         name: &'static str,
         input: Vec<u8>,
         retry: Option<RetryPolicy>,
+        /// How long one attempt may run.
+        timeout: Option<std::time::Duration>,
     },
     /// Complete `task` at time `due`.
     StartTimer { task: TaskId, due: Millis },
@@ -60,16 +62,23 @@ impl RetryPolicy {
     }
 
     /// The wait before attempt `attempt + 1`, if `attempt` failed and attempts remain.
+    /// Any policy gives a wait: a backoff that overflows, or is not a number, waits
+    /// `max_delay`, and no wait is longer than [`RetryPolicy::LONGEST_DELAY`].
     pub fn delay_after(&self, attempt: u32) -> Option<std::time::Duration> {
         if attempt >= self.max_attempts {
             return None;
         }
-        let factor = self.backoff.max(1.0).powi(attempt.saturating_sub(1) as i32);
+        let cap = self.max_delay.min(Self::LONGEST_DELAY);
+        let exponent = i32::try_from(attempt.saturating_sub(1)).unwrap_or(i32::MAX);
+        let factor = self.backoff.max(1.0).powi(exponent);
         let delay = self.first_delay.as_secs_f64() * factor;
-        Some(std::time::Duration::from_secs_f64(
-            delay.min(self.max_delay.as_secs_f64()),
-        ))
+        let delay = std::time::Duration::try_from_secs_f64(delay).unwrap_or(cap);
+        Some(delay.min(cap))
     }
+
+    /// The longest wait between attempts: about 31 years, far below what would overflow
+    /// a due time in [`Millis`].
+    pub const LONGEST_DELAY: std::time::Duration = std::time::Duration::from_secs(1_000_000_000);
 }
 
 /// When a suspended orchestration is ready to run its next step.
@@ -179,6 +188,43 @@ mod tests {
                 None
             ]
         );
+    }
+
+    #[test]
+    fn no_policy_panics_or_waits_past_the_longest_delay() {
+        let huge = Duration::from_secs(u64::MAX);
+        let policies = [
+            RetryPolicy {
+                max_attempts: u32::MAX,
+                first_delay: huge,
+                backoff: f64::MAX,
+                max_delay: huge,
+            },
+            RetryPolicy {
+                max_attempts: 10,
+                first_delay: Duration::ZERO,
+                backoff: f64::INFINITY,
+                max_delay: Duration::from_secs(5),
+            },
+            RetryPolicy {
+                max_attempts: 10,
+                first_delay: Duration::from_secs(1),
+                backoff: f64::NAN,
+                max_delay: huge,
+            },
+        ];
+        for policy in policies {
+            for attempt in [1, 2, 9, u32::MAX - 1] {
+                let delay = policy.delay_after(attempt);
+                assert!(
+                    delay.is_none_or(|d| d <= RetryPolicy::LONGEST_DELAY),
+                    "{policy:?} attempt {attempt}: {delay:?}"
+                );
+            }
+        }
+        assert_eq!(policies[0].delay_after(3), Some(RetryPolicy::LONGEST_DELAY));
+        assert_eq!(policies[1].delay_after(2), Some(Duration::from_secs(5)));
+        assert_eq!(policies[2].delay_after(2), Some(Duration::from_secs(1)));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use durable_core::store::Purge;
 use durable_core::{InstanceFilter, InstanceStatus, Store};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -280,23 +281,19 @@ async fn purge<S: Store>(
     State(api): Shared<S>,
     Path(id): Path<String>,
 ) -> Result<Response, HttpError> {
-    let instance = instance(&api, &id).await?;
-    if !instance.status.is_terminal() {
-        return Err(HttpError::conflict(format!(
-            "instance `{id}` is {:?}; terminate it before deleting it",
-            instance.status
-        )));
+    match api.client.purge(&id).await? {
+        Purge::Deleted { descendants } => {
+            Ok(Json(json!({ "instancesDeleted": 1 + descendants })).into_response())
+        }
+        Purge::NotFound => Err(HttpError::not_found(format!("no instance with id `{id}`"))),
+        Purge::NotEnded(status) => Err(HttpError::conflict(format!(
+            "instance `{id}` is {status:?}; terminate it before deleting it"
+        ))),
+        Purge::Busy => Err(HttpError::conflict(format!(
+            "instance `{id}` or one of its sub-orchestrations is busy applying a message; \
+             delete it again"
+        ))),
     }
-    if !api.client.purge(&id).await? {
-        // gone meanwhile, or a last message to it is being applied right now
-        return match api.client.status(&id).await? {
-            None => Err(HttpError::not_found(format!("no instance with id `{id}`"))),
-            Some(_) => Err(HttpError::conflict(format!(
-                "instance `{id}` is busy applying a message; delete it again"
-            ))),
-        };
-    }
-    Ok(Json(json!({ "instancesDeleted": 1 })).into_response())
 }
 
 /// The most statuses one page holds.

@@ -17,21 +17,24 @@ pub(crate) fn status_name(status: RuntimeStatus) -> &'static str {
         RuntimeStatus::Failed => "Failed",
         RuntimeStatus::Terminated => "Terminated",
         RuntimeStatus::Suspended => "Suspended",
+        RuntimeStatus::Blocked => "Blocked",
     }
 }
 
 /// Parses a status name, ignoring case.
 pub(crate) fn parse_status(name: &str) -> Result<RuntimeStatus, String> {
     use RuntimeStatus::*;
-    [Pending, Running, Completed, Failed, Terminated, Suspended]
-        .into_iter()
-        .find(|s| status_name(*s).eq_ignore_ascii_case(name.trim()))
-        .ok_or_else(|| {
-            format!(
-                "unknown runtimeStatus `{name}` (expected Pending, Running, Completed, \
-                 Failed, Terminated or Suspended)"
-            )
-        })
+    [
+        Pending, Running, Completed, Failed, Terminated, Suspended, Blocked,
+    ]
+    .into_iter()
+    .find(|s| status_name(*s).eq_ignore_ascii_case(name.trim()))
+    .ok_or_else(|| {
+        format!(
+            "unknown runtimeStatus `{name}` (expected Pending, Running, Completed, \
+                 Failed, Terminated, Suspended or Blocked)"
+        )
+    })
 }
 
 /// An RFC 3339 time in UTC, to the millisecond.

@@ -12,7 +12,7 @@
 //! scan the database; leases live in memory too, since RocksDB allows one process per
 //! directory.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -20,10 +20,11 @@ use std::time::Duration;
 use durable_core::codec;
 use durable_core::inbox::InboxIndex;
 use durable_core::store::{
-    now_millis, with_direct_result, ActivityTask, InstanceFilter, InstanceRecord, Lease,
-    LockedActivity, LockedInstance, Message, Millis, Page, StepCommit, Store, StoreError,
-    TimerTask,
+    admit_event, descendants_prefix, millis_after, now_millis, with_direct_result, ActivityTask,
+    InstanceFilter, InstanceRecord, Lease, LockedActivity, LockedInstance, Message, Millis, Page,
+    Purge, StepCommit, Store, StoreError, TimerTask,
 };
+use durable_core::timers::TimerIndex;
 use durable_core::{TaskId, TaskResult};
 use rocksdb::{
     ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB,
@@ -71,8 +72,8 @@ struct State {
     /// Queued activity tasks, with the time before which they must not run.
     activities: BTreeMap<(String, TaskId), Millis>,
     activity_leases: HashMap<(String, TaskId), Lease>,
-    /// Started timers, by due time.
-    timers: BTreeSet<TimerTask>,
+    /// Started timers.
+    timers: TimerIndex,
     next_seq: u64,
     next_token: u64,
 }
@@ -201,6 +202,21 @@ impl RocksStore {
         Ok(())
     }
 
+    /// The ids of `id`'s descendants, read from the instances' key order.
+    fn descendants(&self, id: &str) -> impl Iterator<Item = Result<String, StoreError>> + '_ {
+        let prefix = descendants_prefix(id);
+        let from = IteratorMode::From(prefix.as_bytes(), Direction::Forward);
+        self.db
+            .iterator_cf(self.cf(INSTANCES), from)
+            .map_while(move |item| match item {
+                Ok((k, _)) if k.starts_with(prefix.as_bytes()) => {
+                    Some(String::from_utf8(k.to_vec()).map_err(backend))
+                }
+                Ok(_) => None,
+                Err(e) => Some(Err(backend(e))),
+            })
+    }
+
     fn record(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError> {
         match self.db.get_cf(self.cf(INSTANCES), id).map_err(backend)? {
             None => Ok(None),
@@ -320,11 +336,10 @@ impl RocksStore {
                 started.push((child.id.clone(), seq));
             }
         }
-        let cancelled: Vec<TimerTask> = state
-            .timers
+        let cancelled: Vec<TimerTask> = commit
+            .cancelled
             .iter()
-            .filter(|t| t.instance == *id && commit.cancelled.contains(&t.task))
-            .cloned()
+            .filter_map(|task| state.timers.get(id, *task))
             .collect();
         for timer in &cancelled {
             batch.delete_cf(self.cf(TIMERS), timer_key(timer));
@@ -356,7 +371,7 @@ fn lease(state: &mut State, now: Millis, duration: Duration) -> Lease {
     state.next_token += 1;
     Lease {
         token: state.next_token,
-        expires: now + duration.as_millis() as Millis,
+        expires: millis_after(now, duration),
     }
 }
 
@@ -414,51 +429,70 @@ impl Store for RocksStore {
         Ok(found)
     }
 
-    async fn purge(&self, id: &str) -> Result<bool, StoreError> {
+    async fn purge(&self, id: &str) -> Result<Purge, StoreError> {
+        let now = now_millis();
+        // the lock keeps steps and creations out from the check to the write
         let mut state = self.lock();
-        if state.instance_leases.contains_key(id) {
-            return Ok(false); // a step is running (or being written): purge it when done
+        let Some(record) = self.record(id)? else {
+            return Ok(Purge::NotFound);
+        };
+        if !record.status.is_terminal() {
+            return Ok(Purge::NotEnded(record.status));
         }
-        let existed = self.record(id)?.is_some();
+        let tree: Vec<String> = std::iter::once(Ok(id.to_owned()))
+            .chain(self.descendants(id))
+            .collect::<Result<_, _>>()?;
+        let stepping = |i: &String| {
+            state
+                .instance_leases
+                .get(i)
+                .is_some_and(|l| l.expires > now)
+        };
+        if tree.iter().any(stepping) {
+            return Ok(Purge::Busy);
+        }
         let mut batch = WriteBatch::default();
-        batch.delete_cf(self.cf(INSTANCES), id);
-        for seq in state.inbox.queued(id) {
-            batch.delete_cf(self.cf(INBOX), key(id, seq));
-        }
-        let activities: Vec<(String, TaskId)> = state
-            .activities
-            .keys()
-            .filter(|(i, _)| i == id)
-            .cloned()
-            .collect();
-        for (i, task) in &activities {
-            batch.delete_cf(self.cf(ACTIVITIES), key(i, task.0));
-        }
-        let timers: Vec<TimerTask> = state
-            .timers
-            .iter()
-            .filter(|t| t.instance == id)
-            .cloned()
-            .collect();
-        for timer in &timers {
-            batch.delete_cf(self.cf(TIMERS), timer_key(timer));
+        let mut calls = Vec::new();
+        let mut timers = Vec::new();
+        for i in &tree {
+            batch.delete_cf(self.cf(INSTANCES), i);
+            for seq in state.inbox.queued(i) {
+                batch.delete_cf(self.cf(INBOX), key(i, seq));
+            }
+            let range = (i.clone(), TaskId(0))..=(i.clone(), TaskId(u64::MAX));
+            for (k, _) in state.activities.range(range) {
+                batch.delete_cf(self.cf(ACTIVITIES), key(&k.0, k.1 .0));
+                calls.push(k.clone());
+            }
+            for timer in state.timers.of_instance(i) {
+                batch.delete_cf(self.cf(TIMERS), timer_key(&timer));
+                timers.push(timer);
+            }
         }
         self.write(batch)?;
-        state.inbox.forget(id);
-        for k in activities {
+        for i in &tree {
+            state.inbox.forget(i);
+            state.instance_leases.remove(i);
+        }
+        for k in calls {
             state.activity_leases.remove(&k);
             state.activities.remove(&k);
         }
         for timer in timers {
             state.timers.remove(&timer);
         }
-        Ok(existed)
+        Ok(Purge::Deleted {
+            descendants: tree.len() - 1,
+        })
     }
 
     async fn send(&self, id: &str, message: Message) -> Result<(), StoreError> {
         let mut state = self.lock();
-        if self.record(id)?.is_none() {
+        let Some(record) = self.record(id)? else {
             return Err(StoreError::NotFound(id.to_owned()));
+        };
+        if matches!(message, Message::Event { .. }) {
+            admit_event(&record, state.inbox.queued_events(id))?;
         }
         state.next_seq += 1;
         let mut batch = WriteBatch::default();
@@ -601,7 +635,9 @@ impl Store for RocksStore {
         for (child, seq) in started {
             state.inbox.arrived(&child, seq, &Message::Start);
         }
-        state.timers.extend(commit.timers);
+        for timer in commit.timers {
+            state.timers.insert(timer);
+        }
         for task in commit.activities {
             state
                 .activities
@@ -654,6 +690,21 @@ impl Store for RocksStore {
             task: activity,
             lease: granted,
         }))
+    }
+
+    async fn renew_activity(
+        &self,
+        locked: &LockedActivity,
+        duration: Duration,
+    ) -> Result<Lease, StoreError> {
+        let mut state = self.lock();
+        let k = state.claimed(locked)?;
+        let renewed = Lease {
+            token: locked.lease.token,
+            expires: millis_after(now_millis(), duration),
+        };
+        state.activity_leases.insert(k, renewed.clone());
+        Ok(renewed)
     }
 
     async fn complete_activity(
@@ -753,12 +804,7 @@ impl Store for RocksStore {
 
     async fn fire_timers(&self, now: Millis) -> Result<(usize, Option<Millis>), StoreError> {
         let mut state = self.lock();
-        let due: Vec<TimerTask> = state
-            .timers
-            .iter()
-            .take_while(|t| t.due <= now)
-            .cloned()
-            .collect();
+        let due: Vec<TimerTask> = state.timers.due(now).cloned().collect();
         if !due.is_empty() {
             let mut batch = WriteBatch::default();
             let mut seq = state.next_seq;
@@ -784,6 +830,6 @@ impl Store for RocksStore {
                 state.inbox.arrived(&timer.instance, seq, &message);
             }
         }
-        Ok((due.len(), state.timers.first().map(|t| t.due)))
+        Ok((due.len(), state.timers.next_due()))
     }
 }

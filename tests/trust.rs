@@ -1,0 +1,342 @@
+//! What a service relies on over its whole life, on every store: long activities finish
+//! and run once, nothing a caller was told is accepted is dropped, purge and terminate
+//! reach whole trees, and no setting a user gives can kill a worker.
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use durable::limits::MAX_BUFFERED_EVENTS;
+use durable::rocks::RocksStore;
+use durable::ClientError;
+use durable::{
+    activity, orchestrator, MemoryStore, OrchestrationContext, RetryPolicy, Runtime, RuntimeStatus,
+    Store, StoreError,
+};
+use durable::{select, Either, Purge};
+use support::{double, TestError};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// How many times each activity call of these tests ran, by its input's label.
+static RUNS: Mutex<Option<HashMap<String, usize>>> = Mutex::new(None);
+
+fn ran(label: &str) -> usize {
+    let mut runs = RUNS.lock().unwrap();
+    let runs = runs.get_or_insert_with(HashMap::new);
+    *runs.entry(label.to_owned()).or_default() += 1;
+    runs[label]
+}
+
+fn runs(label: &str) -> usize {
+    let runs = RUNS.lock().unwrap();
+    runs.as_ref()
+        .and_then(|r| r.get(label))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// Sleeps `millis`, counting its runs under `label`.
+#[activity]
+async fn sleepy(input: (String, u64)) -> Result<u64, String> {
+    ran(&input.0);
+    tokio::time::sleep(Duration::from_millis(input.1)).await;
+    Ok(input.1)
+}
+
+#[orchestrator]
+async fn long_call(ctx: OrchestrationContext, input: (String, u64)) -> Result<u64, TestError> {
+    Ok(ctx.call(sleepy, input).await?)
+}
+
+#[orchestrator]
+async fn bounded_call(ctx: OrchestrationContext, input: (String, u64)) -> Result<u64, TestError> {
+    let call = ctx
+        .call(sleepy, input)
+        .with_timeout(Duration::from_millis(100))
+        .with_retry(RetryPolicy::new(2, Duration::from_millis(10)));
+    Ok(call.await?)
+}
+
+#[orchestrator]
+async fn absurd_retry(ctx: OrchestrationContext, label: String) -> Result<u64, TestError> {
+    let policy = RetryPolicy {
+        max_attempts: 2,
+        first_delay: Duration::from_secs(u64::MAX),
+        backoff: f64::MAX,
+        max_delay: Duration::from_secs(u64::MAX),
+    };
+    let call = ctx
+        .call(sleepy, (label, 10_000))
+        .with_timeout(Duration::from_millis(10))
+        .with_retry(policy);
+    Ok(call.await?)
+}
+
+/// Takes `n` events `n` after the event `go`, and sums them.
+#[orchestrator]
+async fn sum_events(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError> {
+    ctx.event::<()>("go").await;
+    let mut sum = 0;
+    for _ in 0..n {
+        sum += ctx.event::<u64>("n").await;
+    }
+    Ok(sum)
+}
+
+/// Doubles `x` through an activity, after `x` milliseconds.
+#[orchestrator]
+async fn child_double(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+    ctx.timer(Duration::from_millis(x)).await;
+    Ok(ctx.call(double, x).await?)
+}
+
+/// A sub-orchestration that doubles `x`, and one that never ends unless terminated.
+#[orchestrator]
+async fn family(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+    let doubled = ctx
+        .sub_orchestration(child_double, x)
+        .await
+        .map_err(|e| TestError::Rejected(e.to_string()))?;
+    let lost = select(
+        ctx.timer(Duration::from_millis(10)),
+        ctx.sub_orchestration(endless, ()),
+    )
+    .await;
+    assert!(matches!(lost, Either::Left(())), "the timer wins");
+    Ok(doubled)
+}
+
+#[orchestrator]
+async fn endless(ctx: OrchestrationContext) -> Result<u64, TestError> {
+    Ok(ctx.event::<u64>("never").await)
+}
+
+fn runtime<S: Store>(store: S, lease: Duration) -> Runtime<S> {
+    Runtime::builder(store)
+        .orchestration(family)
+        .orchestration(child_double)
+        .orchestration(endless)
+        .activity(double)
+        .orchestration(sum_events)
+        .orchestration(long_call)
+        .orchestration(bounded_call)
+        .orchestration(absurd_retry)
+        .activity(sleepy)
+        .lease(lease)
+        .poll_interval(Duration::from_millis(5))
+        .start()
+}
+
+/// Runs `check` on a memory store and on a RocksDB store.
+macro_rules! on_every_store {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::MemoryStore::new(), "memory").await;
+                }
+            )*
+        }
+        mod rocks {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let store = super::RocksStore::open(dir.path()).unwrap();
+                    super::$name(store, "rocks").await;
+                }
+            )*
+        }
+    };
+}
+
+on_every_store!(
+    an_activity_longer_than_the_lease_runs_once,
+    an_attempt_past_its_timeout_fails_and_is_retried,
+    no_retry_policy_kills_a_worker,
+    a_raise_past_the_event_bound_is_refused_and_none_is_dropped,
+    a_suspended_instance_holds_events_up_to_the_bound,
+    a_child_that_loses_a_race_is_terminated,
+    purge_takes_the_tree_and_the_id_can_be_used_again,
+);
+
+/// Lease 100 ms, an activity of 300 ms: the worker renews its claim, so no other
+/// worker takes the call over, and its result is accepted.
+async fn an_activity_longer_than_the_lease_runs_once<S: Store>(store: S, on: &str) {
+    let runtime = runtime(store, Duration::from_millis(100));
+    let client = runtime.client();
+    let label = format!("long-{on}");
+    let id = client
+        .start(long_call, None, &(label.clone(), 300))
+        .await
+        .unwrap();
+    assert_eq!(client.wait(long_call, &id, WAIT).await.unwrap(), Ok(300));
+    assert_eq!(runs(&label), 1, "run once, not once per lease");
+    runtime.shutdown().await;
+}
+
+async fn an_attempt_past_its_timeout_fails_and_is_retried<S: Store>(store: S, on: &str) {
+    let runtime = runtime(store, Duration::from_secs(30));
+    let client = runtime.client();
+    let label = format!("timeout-{on}");
+    let id = client
+        .start(bounded_call, None, &(label.clone(), 10_000))
+        .await
+        .unwrap();
+    let error = client.wait(bounded_call, &id, WAIT).await.unwrap();
+    let error = error.expect_err("every attempt timed out");
+    assert!(
+        error.contains("timed out after 100ms") && error.contains("after 2 attempts"),
+        "{error}"
+    );
+    assert_eq!(runs(&label), 2);
+    runtime.shutdown().await;
+}
+
+/// A retry delay of `u64::MAX` seconds used to panic the worker that computed the
+/// next attempt's time, and the next worker to claim the call.
+async fn no_retry_policy_kills_a_worker<S: Store>(store: S, on: &str) {
+    let runtime = runtime(store, Duration::from_secs(30));
+    let client = runtime.client();
+    let label = format!("absurd-{on}");
+    let id = client
+        .start(absurd_retry, None, &label.clone())
+        .await
+        .unwrap();
+    // the first attempt times out after 10 ms and the second waits about 31 years
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while runs(&label) < 1 {
+        assert!(tokio::time::Instant::now() < deadline, "never ran");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // the workers still work: another instance completes
+    let other = format!("after-absurd-{on}");
+    let next = client
+        .start(long_call, None, &(other.clone(), 1))
+        .await
+        .unwrap();
+    assert_eq!(client.wait(long_call, &next, WAIT).await.unwrap(), Ok(1));
+    let status = client.status(&id).await.unwrap().unwrap();
+    assert_eq!(
+        status.status,
+        RuntimeStatus::Running,
+        "waiting for its retry"
+    );
+    runtime.shutdown().await;
+}
+
+fn is_too_many_events(result: Result<(), ClientError>, id: &str) -> bool {
+    matches!(
+        result,
+        Err(ClientError::Store(StoreError::TooManyEvents { id: ref i, limit }))
+            if i == id && limit == MAX_BUFFERED_EVENTS
+    )
+}
+
+/// Events raised while the instance waits for another one are buffered up to the
+/// bound; past it the raise is refused, and every accepted event is taken in the end.
+/// (The cap used to drop the oldest buffered event in a later step, after the raise
+/// had returned `Ok`.)
+async fn a_raise_past_the_event_bound_is_refused_and_none_is_dropped<S: Store>(store: S, _: &str) {
+    let runtime = runtime(store, Duration::from_secs(30));
+    let client = runtime.client();
+    let n = MAX_BUFFERED_EVENTS as u64;
+    let id = client.start(sum_events, None, &n).await.unwrap();
+    for i in 0..n {
+        client.raise_event(&id, "n", &i).await.unwrap();
+    }
+    let refused = client.raise_event(&id, "go", &()).await;
+    assert!(is_too_many_events(refused, &id));
+    // the events are buffered in the record by now, or soon: still refused
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let refused = client.raise_event(&id, "n", &7u64).await;
+    assert!(is_too_many_events(refused, &id));
+    assert_eq!(
+        client.status(&id).await.unwrap().unwrap().status,
+        RuntimeStatus::Running
+    );
+    runtime.shutdown().await;
+}
+
+/// Suspended, an instance queues what it is sent up to the same bound, and takes
+/// every accepted event once resumed.
+async fn a_suspended_instance_holds_events_up_to_the_bound<S: Store>(store: S, _: &str) {
+    let runtime = runtime(store, Duration::from_secs(30));
+    let client = runtime.client();
+    let n = MAX_BUFFERED_EVENTS as u64 - 1;
+    let id = client.start(sum_events, None, &n).await.unwrap();
+    client.suspend(&id).await.unwrap();
+    client.raise_event(&id, "go", &()).await.unwrap();
+    for i in 0..n {
+        client.raise_event(&id, "n", &i).await.unwrap();
+    }
+    let refused = client.raise_event(&id, "n", &1000u64).await;
+    assert!(is_too_many_events(refused, &id));
+    client.resume(&id).await.unwrap();
+    let sum = client.wait(sum_events, &id, WAIT).await.unwrap();
+    assert_eq!(sum, Ok(n * (n - 1) / 2), "every accepted event, none twice");
+    runtime.shutdown().await;
+}
+
+async fn ended<S: Store>(client: &durable::Client<S>, id: &str) -> RuntimeStatus {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let status = client.status(id).await.unwrap().map(|s| s.status);
+        match status {
+            Some(status) if status.is_terminal() => return status,
+            _ => assert!(tokio::time::Instant::now() < deadline, "{id}: {status:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The child that loses a `select` used to run on forever, out of reach of a later
+/// terminate of its parent.
+async fn a_child_that_loses_a_race_is_terminated<S: Store>(store: S, on: &str) {
+    let runtime = runtime(store, Duration::from_secs(30));
+    let client = runtime.client();
+    let id = format!("race-{on}");
+    client.start(family, Some(&id), &1).await.unwrap();
+    assert_eq!(client.wait(family, &id, WAIT).await.unwrap(), Ok(2));
+    let loser = format!("{id}:2");
+    assert_eq!(ended(&client, &loser).await, RuntimeStatus::Terminated);
+    let status = client.status(&loser).await.unwrap().unwrap();
+    assert_eq!(status.name, "endless");
+    assert_eq!(
+        status.error.as_deref(),
+        Some(format!("its parent `{id}` no longer waits for it").as_str())
+    );
+    runtime.shutdown().await;
+}
+
+/// Purging a parent takes its sub-orchestrations, so the documented DELETE then POST
+/// of the same id runs afresh. (The old children stayed: the new parent found its
+/// child id taken by the ended child and waited forever.)
+async fn purge_takes_the_tree_and_the_id_can_be_used_again<S: Store>(store: S, on: &str) {
+    let runtime = runtime(store, Duration::from_secs(30));
+    let client = runtime.client();
+    let id = format!("tree-{on}");
+    client.start(family, Some(&id), &1).await.unwrap();
+    assert!(
+        matches!(client.purge(&id).await.unwrap(), Purge::NotEnded(_)),
+        "a running instance is kept"
+    );
+    assert_eq!(client.wait(family, &id, WAIT).await.unwrap(), Ok(2));
+    ended(&client, &format!("{id}:2")).await;
+    assert_eq!(
+        client.purge(&id).await.unwrap(),
+        Purge::Deleted { descendants: 2 }
+    );
+    for gone in [id.clone(), format!("{id}:0"), format!("{id}:2")] {
+        assert_eq!(client.status(&gone).await.unwrap(), None, "{gone}");
+    }
+    assert_eq!(client.purge(&id).await.unwrap(), Purge::NotFound);
+
+    client.start(family, Some(&id), &20).await.unwrap();
+    assert_eq!(client.wait(family, &id, WAIT).await.unwrap(), Ok(40));
+    runtime.shutdown().await;
+}
