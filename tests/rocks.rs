@@ -6,7 +6,10 @@ mod support;
 use std::time::Duration;
 
 use durable::rocks::RocksStore;
-use durable::{orchestrator, OrchestrationContext, Runtime, RuntimeStatus, StoreError};
+use durable::{
+    orchestrator, ClientError, InstanceFilter, OrchestrationContext, Purge, Runtime, RuntimeStatus,
+    StoreError,
+};
 use support::*;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -29,8 +32,15 @@ async fn reminder(ctx: OrchestrationContext, millis: u64) -> Result<u64, TestErr
     Ok(ctx.call(double, u64::from(late)).await?)
 }
 
+#[orchestrator]
+async fn waits(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+    let y: u64 = ctx.event("go").await;
+    Ok(ctx.call(double, x + y).await?)
+}
+
 fn runtime(store: RocksStore) -> Runtime<RocksStore> {
     Runtime::builder(store)
+        .orchestration(waits)
         .orchestration(reminder)
         .orchestration(chain)
         .activity(double)
@@ -101,4 +111,110 @@ async fn fsync_per_commit_runs_the_same_workload() {
         );
     }
     runtime.shutdown().await;
+}
+
+async fn status_of(client: &durable::Client<RocksStore>, id: &str) -> RuntimeStatus {
+    client.status(id).await.unwrap().unwrap().status
+}
+
+/// Garbage in one instance's record, and in another's queued message, used to stop
+/// every instance whose id sorts after them from being claimed, failed the open, and
+/// answered `GET /instances` with an error for everyone. Each now blocks its own
+/// instance, named with the reason, and the rest go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undecodable_record_or_message_blocks_only_its_instance() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = runtime(RocksStore::open(dir.path()).unwrap());
+    let client = first.client();
+    for id in ["a", "m", "q"] {
+        client.start(waits, Some(id), &1).await.unwrap();
+        let deadline = std::time::Instant::now() + WAIT;
+        while status_of(&client, id).await != RuntimeStatus::Running {
+            assert!(std::time::Instant::now() < deadline, "{id} never ran");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    // `m` holds its event while suspended, so it has a message to be claimed for
+    client.suspend("m").await.unwrap();
+    client.raise_event("m", "go", &1u64).await.unwrap();
+    first.shutdown().await;
+    drop(client);
+
+    {
+        let db = rocksdb::DB::open_cf(
+            &rocksdb::Options::default(),
+            dir.path(),
+            ["instances", "inbox", "activities", "timers"],
+        )
+        .unwrap();
+        let instances = db.cf_handle("instances").unwrap();
+        db.put_cf(instances, "m", [0xff, 0xfe, 0x01]).unwrap();
+        let inbox = db.cf_handle("inbox").unwrap();
+        let mut key = b"q\0".to_vec();
+        key.extend_from_slice(&(1u64 << 40).to_be_bytes());
+        db.put_cf(inbox, key, [0xff; 4]).unwrap();
+    }
+
+    let second =
+        runtime(RocksStore::open(dir.path()).expect("one bad value does not fail the open"));
+    let client = second.client();
+    let z = client.start(waits, Some("z"), &2).await.unwrap();
+    client.raise_event(&z, "go", &3u64).await.unwrap();
+    assert_eq!(client.wait(waits, &z, WAIT).await.unwrap(), Ok(10));
+    client.raise_event("a", "go", &1u64).await.unwrap();
+    assert_eq!(client.wait(waits, "a", WAIT).await.unwrap(), Ok(4));
+
+    let m = client.status("m").await.unwrap().unwrap();
+    assert_eq!(m.status, RuntimeStatus::Blocked);
+    assert!(
+        m.error
+            .as_deref()
+            .unwrap()
+            .contains("record cannot be decoded"),
+        "{m:?}"
+    );
+    let q = client.status("q").await.unwrap().unwrap();
+    assert_eq!(
+        (q.status, q.name.as_str()),
+        (RuntimeStatus::Blocked, "waits")
+    );
+    let reason = q.error.as_deref().unwrap();
+    assert!(
+        reason.contains("inbox message 1099511627776 cannot be decoded"),
+        "{reason}"
+    );
+    let refused = client.raise_event("m", "go", &1u64).await;
+    assert!(
+        matches!(&refused, Err(ClientError::Store(StoreError::Backend(e))) if e.contains("`m`")),
+        "{refused:?}"
+    );
+
+    let blocked = InstanceFilter {
+        statuses: vec![RuntimeStatus::Blocked],
+        ..Default::default()
+    };
+    let listed: Vec<String> = client
+        .list(&blocked, None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(listed, ["m", "q"]);
+    assert_eq!(
+        client
+            .list(&InstanceFilter::default(), None, 10)
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
+    for id in ["m", "q"] {
+        assert_eq!(
+            client.purge(id).await.unwrap(),
+            Purge::Deleted { descendants: 0 }
+        );
+        assert_eq!(client.status(id).await.unwrap(), None);
+    }
+    second.shutdown().await;
 }

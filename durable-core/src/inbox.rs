@@ -25,6 +25,11 @@ pub struct InboxIndex {
     /// ([`SUSPENDED`]). Others are looked at on any message, so that the map does not
     /// grow with the number of instances that merely exist.
     needed: HashMap<String, usize>,
+    /// Events buffered in an instance's record, as of its claim or its last step: kept
+    /// while it is claimed, and after its step where not zero. Counted here rather
+    /// than read from the stored record, so that a raise during a step's commit sees
+    /// the events either queued or buffered, never both.
+    buffered: HashMap<String, usize>,
 }
 
 /// What [`InboxIndex::needed`] holds for a suspended instance: only a command wakes it.
@@ -94,9 +99,18 @@ impl InboxIndex {
         }
     }
 
-    /// How many events are queued for `id`.
-    pub fn queued_events(&self, id: &str) -> usize {
-        self.queued.get(id).map_or(0, |q| q.events)
+    /// How many events instance `record` holds that its orchestration has not taken:
+    /// queued for it, and buffered in its record.
+    pub fn untaken_events(&self, record: &InstanceRecord) -> usize {
+        let id = record.id.as_str();
+        let buffered = self.buffered.get(id).copied();
+        let queued = self.queued.get(id).map_or(0, |q| q.events);
+        buffered.unwrap_or(record.events.len()) + queued
+    }
+
+    /// Records that `record` was claimed for a step.
+    pub fn claimed(&mut self, record: &InstanceRecord) {
+        self.buffered.insert(record.id.clone(), record.events.len());
     }
 
     /// The sequence numbers of the messages queued for `id`, in order.
@@ -131,6 +145,10 @@ impl InboxIndex {
         } else {
             self.pending.remove(id);
         }
+        match record.events.len() {
+            0 => self.buffered.remove(id),
+            n => self.buffered.insert(id.to_owned(), n),
+        };
         self.waits(record);
     }
 
@@ -161,6 +179,7 @@ impl InboxIndex {
         self.queued.remove(id);
         self.pending.remove(id);
         self.needed.remove(id);
+        self.buffered.remove(id);
     }
 
     /// Whether one more task result may make `id` runnable, as far as the counts tell
@@ -276,12 +295,23 @@ mod tests {
         index.arrived("s", 100, &result(1));
         assert_eq!(index.next(|_| false), None, "so does a result");
         assert!(!index.may_run_with_result("s"));
-        assert_eq!(index.queued_events("s"), 99);
+        assert_eq!(index.untaken_events(&record), 99);
         index.arrived("s", 101, &Message::Resume);
         assert_eq!(index.next(|_| false).as_deref(), Some("s"));
         record.status = RuntimeStatus::Running;
+        index.claimed(&record);
+        record.events = vec![("e".into(), Vec::new()); 99];
+        assert_eq!(
+            index.untaken_events(&record),
+            99,
+            "while the step that buffers them is written, the events count once"
+        );
         index.stepped(&record, &(1..=101).collect::<Vec<_>>());
-        assert_eq!(index.queued_events("s"), 0);
+        assert_eq!(index.untaken_events(&record), 99);
+        record.events.clear();
+        index.stepped(&record, &[]);
+        assert_eq!(index.untaken_events(&record), 0);
+        assert!(index.buffered.is_empty());
         assert!(index.queued.is_empty());
     }
 

@@ -165,7 +165,7 @@ impl Store for MemoryStore {
             return Err(StoreError::NotFound(id.to_owned()));
         };
         if matches!(message, Message::Event { .. }) {
-            admit_event(record, inner.index.queued_events(id))?;
+            admit_event(id, inner.index.untaken_events(record))?;
         }
         inner.enqueue(id, message);
         Ok(())
@@ -197,6 +197,7 @@ impl Store for MemoryStore {
             }
             let record = record.clone();
             let messages = messages.iter().map(|(seq, m)| (*seq, m.clone())).collect();
+            inner.index.claimed(&record);
             let granted = inner.lease(now, lease);
             inner.instance_leases.insert(id, granted.clone());
             return Ok(Some(LockedInstance {
@@ -355,6 +356,7 @@ impl Store for MemoryStore {
             return Ok(None);
         };
         let record = record.clone();
+        inner.index.claimed(&record);
         let granted = inner.lease(now, lease);
         inner.instance_leases.insert(id.clone(), granted.clone());
         // the call is the step's now: nobody may take it over until it commits

@@ -338,15 +338,14 @@ pub fn runnable<'a>(
     }
 }
 
-/// Refuses an event for `record` if it holds
-/// [`MAX_BUFFERED_EVENTS`](crate::limits::MAX_BUFFERED_EVENTS) events not yet taken:
-/// `queued` in its inbox and those buffered in the record. Stores call it in
-/// [`Store::send`], under the same lock or transaction as the write.
-pub fn admit_event(record: &InstanceRecord, queued: usize) -> Result<(), StoreError> {
+/// Refuses an event for instance `id` if it holds `untaken` events, queued or buffered,
+/// and that is [`MAX_BUFFERED_EVENTS`](crate::limits::MAX_BUFFERED_EVENTS) already.
+/// Stores call it in [`Store::send`], under the same lock or transaction as the write.
+pub fn admit_event(id: &str, untaken: usize) -> Result<(), StoreError> {
     let limit = crate::limits::MAX_BUFFERED_EVENTS;
-    if record.events.len() + queued >= limit {
+    if untaken >= limit {
         return Err(StoreError::TooManyEvents {
-            id: record.id.clone(),
+            id: id.to_owned(),
             limit,
         });
     }

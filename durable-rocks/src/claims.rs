@@ -1,0 +1,201 @@
+//! Claiming work under a lease: an instance for a step, an activity call for an attempt,
+//! or both at once when a call's result lets its instance step.
+
+use std::time::Duration;
+
+use durable_core::codec;
+use durable_core::store::{
+    millis_after, now_millis, runnable, with_direct_result, ActivityTask, Lease, LockedActivity,
+    LockedInstance, Millis, StoreError,
+};
+use durable_core::TaskResult;
+use rocksdb::WriteBatch;
+
+use crate::keys::{backend, key, ACTIVITIES, INBOX};
+use crate::state::State;
+use crate::RocksStore;
+
+impl RocksStore {
+    pub(crate) fn claim_instance(
+        &self,
+        duration: Duration,
+    ) -> Result<Option<LockedInstance>, StoreError> {
+        let now = now_millis();
+        let mut state = self.lock();
+        loop {
+            let State {
+                inbox,
+                instance_leases,
+                quarantined,
+                ..
+            } = &mut *state;
+            let skip = |id: &str| {
+                quarantined.contains_key(id)
+                    || instance_leases.get(id).is_some_and(|l| l.expires > now)
+            };
+            let Some(id) = inbox.next(skip) else {
+                return Ok(None);
+            };
+            let messages = match self.messages(&id, &state.inbox.queued(&id))? {
+                Ok(messages) => messages,
+                Err(reason) => {
+                    state.quarantine(&id, reason);
+                    continue;
+                }
+            };
+            let record = match self.record(&id)? {
+                Some(Ok(record)) if !messages.is_empty() => record,
+                Some(Err(reason)) => {
+                    state.quarantine(&id, reason);
+                    continue;
+                }
+                record => {
+                    if record.is_none() && !messages.is_empty() {
+                        // sent to an instance purged while the message was written
+                        let mut batch = WriteBatch::default();
+                        for (seq, _) in &messages {
+                            batch.delete_cf(self.cf(INBOX), key(&id, *seq));
+                        }
+                        self.write(batch)?;
+                    }
+                    state.inbox.forget(&id);
+                    continue;
+                }
+            };
+            if !runnable(&record, messages.iter().map(|(_, m)| m)) {
+                state.inbox.not_runnable(&record);
+                continue;
+            }
+            state.inbox.claimed(&record);
+            let granted = state.lease(now, duration);
+            state.instance_leases.insert(id, granted.clone());
+            return Ok(Some(LockedInstance {
+                record,
+                messages,
+                lease: granted,
+                activity: None,
+            }));
+        }
+    }
+
+    pub(crate) fn abandon(&self, id: &str, lease: &Lease) {
+        let mut state = self.lock();
+        if state.instance_leases.get(id) == Some(lease) {
+            state.instance_leases.remove(id);
+        }
+    }
+
+    pub(crate) fn claim_activity(
+        &self,
+        duration: Duration,
+    ) -> Result<Option<LockedActivity>, StoreError> {
+        let now = now_millis();
+        let mut state = self.lock();
+        let next = state
+            .activities
+            .iter()
+            .find(|(k, not_before)| {
+                **not_before <= now
+                    && state
+                        .activity_leases
+                        .get(*k)
+                        .is_none_or(|l| l.expires <= now)
+            })
+            .map(|(k, _)| k.clone());
+        let Some((id, task)) = next else {
+            return Ok(None);
+        };
+        let Some(bytes) = self
+            .db
+            .get_cf(self.cf(ACTIVITIES), key(&id, task.0))
+            .map_err(backend)?
+        else {
+            state.activities.remove(&(id, task));
+            return Ok(None);
+        };
+        let activity: ActivityTask = match codec::decode(&bytes, "activity task") {
+            Ok(activity) => activity,
+            Err(e) => {
+                state.activities.remove(&(id.clone(), task));
+                let reason = format!(
+                    "activity call {} cannot be decoded ({e}); it is kept",
+                    task.0
+                );
+                state.quarantine(&id, reason);
+                return Ok(None);
+            }
+        };
+        let granted = state.lease(now, duration);
+        state.activity_leases.insert((id, task), granted.clone());
+        Ok(Some(LockedActivity {
+            task: activity,
+            lease: granted,
+        }))
+    }
+
+    pub(crate) fn renew(
+        &self,
+        locked: &LockedActivity,
+        duration: Duration,
+    ) -> Result<Lease, StoreError> {
+        let mut state = self.lock();
+        let k = state.claimed(locked)?;
+        let renewed = Lease {
+            token: locked.lease.token,
+            expires: millis_after(now_millis(), duration),
+        };
+        state.activity_leases.insert(k, renewed.clone());
+        Ok(renewed)
+    }
+
+    pub(crate) fn claim_for_result(
+        &self,
+        locked: &LockedActivity,
+        result: &TaskResult,
+        duration: Duration,
+    ) -> Result<Option<LockedInstance>, StoreError> {
+        let now = now_millis();
+        let mut state = self.lock();
+        let k = state.claimed(locked)?;
+        let id = &locked.task.instance;
+        let claimed = state
+            .instance_leases
+            .get(id)
+            .is_some_and(|l| l.expires > now);
+        let blocked = state.quarantined.contains_key(id);
+        if claimed || blocked || !state.inbox.may_run_with_result(id) {
+            return Ok(None); // e.g. a fan-in still missing results: queue this one
+        }
+        let record = match self.record(id)? {
+            None => return Ok(None),
+            Some(Ok(record)) => record,
+            Some(Err(reason)) => {
+                state.quarantine(id, reason);
+                return Ok(None);
+            }
+        };
+        let queued = match self.messages(id, &state.inbox.queued(id))? {
+            Ok(queued) => queued,
+            Err(reason) => {
+                state.quarantine(id, reason);
+                return Ok(None);
+            }
+        };
+        let Some(messages) = with_direct_result(&record, queued, locked, result) else {
+            return Ok(None);
+        };
+        state.inbox.claimed(&record);
+        let granted = state.lease(now, duration);
+        state.instance_leases.insert(id.clone(), granted.clone());
+        // the call is the step's now: nobody may take it over until it commits
+        if let Some(held) = state.activity_leases.get_mut(&k) {
+            held.expires = Millis::MAX;
+        }
+        Ok(Some(LockedInstance {
+            record,
+            messages,
+            lease: granted,
+            activity: Some(locked.clone()),
+        }))
+    }
+}

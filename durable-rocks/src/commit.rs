@@ -1,0 +1,308 @@
+//! Writing: a step's commit, an activity call's result or next attempt, and due timers,
+//! each one `WriteBatch`, with the in-memory state updated once it is written.
+
+use durable_core::store::{
+    Lease, LockedActivity, Message, Millis, StepCommit, StoreError, TimerTask,
+};
+use durable_core::TaskResult;
+use rocksdb::{WriteBatch, WriteOptions};
+
+use crate::keys::{backend, encode, key, timer_key, ACTIVITIES, INBOX, INSTANCES, TIMERS};
+use crate::open::Durability;
+use crate::state::{CallKey, State};
+use crate::RocksStore;
+
+/// A step's write, and what to record in memory once it is written.
+struct PreparedStep {
+    batch: WriteBatch,
+    /// Messages delivered: index into the commit's messages, sequence number.
+    delivered: Vec<(usize, u64)>,
+    /// Children started: id, sequence number of their start.
+    started: Vec<(String, u64)>,
+    /// Timers cancelled.
+    cancelled: Vec<TimerTask>,
+}
+
+impl RocksStore {
+    pub(crate) fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.db.write_opt(batch, &self.write).map_err(backend)
+    }
+
+    /// Writes a batch while holding no lock. When every commit is fsync'd, the write
+    /// waits on tokio's blocking pool rather than on an async worker thread, so that as
+    /// many commits are in flight as there are steps, and RocksDB's group commit makes
+    /// them share fsyncs. Without fsync a write takes microseconds and runs in place.
+    async fn write_unlocked(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        let pool = tokio::runtime::Handle::try_current();
+        let (Durability::PowerLoss, Ok(pool)) = (self.durability, pool) else {
+            return self.write(batch);
+        };
+        let db = self.db.clone();
+        pool.spawn_blocking(move || {
+            let mut synced = WriteOptions::default();
+            synced.set_sync(true);
+            db.write_opt(batch, &synced)
+        })
+        .await
+        .map_err(backend)?
+        .map_err(backend)
+    }
+
+    fn prepare_step(
+        &self,
+        state: &mut State,
+        commit: &StepCommit,
+        call: Option<&CallKey>,
+    ) -> Result<PreparedStep, StoreError> {
+        let id = &commit.record.id;
+        let mut batch = WriteBatch::default();
+        if let Some((instance, task)) = call {
+            batch.delete_cf(self.cf(ACTIVITIES), key(instance, task.0));
+        }
+        batch.put_cf(
+            self.cf(INSTANCES),
+            id,
+            encode(&commit.record, "instance record")?,
+        );
+        for seq in &commit.consumed {
+            batch.delete_cf(self.cf(INBOX), key(id, *seq));
+        }
+        for task in &commit.activities {
+            batch.put_cf(
+                self.cf(ACTIVITIES),
+                key(&task.instance, task.task.0),
+                encode(task, "activity task")?,
+            );
+        }
+        for timer in &commit.timers {
+            batch.put_cf(self.cf(TIMERS), timer_key(timer), []);
+        }
+        let mut seq = state.next_seq;
+        let mut delivered = Vec::new();
+        for (n, (instance, message)) in commit.messages.iter().enumerate() {
+            let exists =
+                commit.children.iter().any(|c| c.id == *instance) || self.exists(instance)?;
+            if !exists {
+                continue; // its instance was purged
+            }
+            seq += 1;
+            delivered.push((n, seq));
+            batch.put_cf(
+                self.cf(INBOX),
+                key(instance, seq),
+                encode(message, "message")?,
+            );
+        }
+        let mut started = Vec::new();
+        for child in &commit.children {
+            if !self.exists(&child.id)? {
+                seq += 1;
+                batch.put_cf(
+                    self.cf(INSTANCES),
+                    &child.id,
+                    encode(child, "instance record")?,
+                );
+                batch.put_cf(
+                    self.cf(INBOX),
+                    key(&child.id, seq),
+                    encode(&Message::Start, "message")?,
+                );
+                started.push((child.id.clone(), seq));
+            }
+        }
+        let cancelled: Vec<TimerTask> = commit
+            .cancelled
+            .iter()
+            .filter_map(|task| state.timers.get(id, *task))
+            .collect();
+        for timer in &cancelled {
+            batch.delete_cf(self.cf(TIMERS), timer_key(timer));
+        }
+        for task in &commit.cancelled {
+            if state.activities.contains_key(&(id.clone(), *task)) {
+                batch.delete_cf(self.cf(ACTIVITIES), key(id, task.0));
+            }
+        }
+        state.next_seq = seq;
+        Ok(PreparedStep {
+            batch,
+            delivered,
+            started,
+            cancelled,
+        })
+    }
+
+    pub(crate) async fn commit(&self, lease: &Lease, commit: StepCommit) -> Result<(), StoreError> {
+        let id = commit.record.id.clone();
+        let call = commit
+            .activity
+            .as_ref()
+            .map(|a| (a.task.instance.clone(), a.task.task));
+        // the guard must be gone before the write is awaited
+        let (prepared, withdrawn) = {
+            let mut state = self.lock();
+            if state.instance_leases.get(&id) != Some(lease) {
+                if let Some(k) = &call {
+                    // its result is lost with the step: free the call to run again
+                    state.activity_leases.remove(k);
+                }
+                return Err(StoreError::LeaseLost);
+            }
+            let prepared = match self.prepare_step(&mut state, &commit, call.as_ref()) {
+                Ok(prepared) => prepared,
+                Err(e) => {
+                    // nothing is written: free the instance and the call for another attempt
+                    state.release(&id, call.as_ref());
+                    return Err(e);
+                }
+            };
+            // Write without holding the lock, so that concurrent commits share one fsync
+            // (RocksDB's group commit) when every commit is synced. The claim cannot expire
+            // meanwhile: nobody may take the instance over in the middle of its commit.
+            if let Some(held) = state.instance_leases.get_mut(&id) {
+                held.expires = Millis::MAX;
+            }
+            // Cancelled calls leave the queue now, so that no retry or completion of
+            // theirs lands while the write that deletes them is in flight.
+            let withdrawn: Vec<(CallKey, Millis)> = commit
+                .cancelled
+                .iter()
+                .filter_map(|task| {
+                    let k = (id.clone(), *task);
+                    state
+                        .activities
+                        .remove(&k)
+                        .map(|not_before| (k, not_before))
+                })
+                .collect();
+            (prepared, withdrawn)
+        };
+        let PreparedStep {
+            batch,
+            delivered,
+            started,
+            cancelled,
+        } = prepared;
+        let written = self.write_unlocked(batch).await;
+        let mut state = self.lock();
+        if let Err(e) = written {
+            // nothing was written: free the instance and the call for another attempt
+            state.release(&id, call.as_ref());
+            state.activities.extend(withdrawn);
+            return Err(e);
+        }
+        if let Some(k) = &call {
+            state.activity_leases.remove(k);
+            state.activities.remove(k);
+        }
+        for timer in &cancelled {
+            state.timers.remove(timer);
+        }
+        for (k, _) in withdrawn {
+            state.activity_leases.remove(&k);
+        }
+        state.inbox.stepped(&commit.record, &commit.consumed);
+        for (n, seq) in delivered {
+            let (instance, message) = &commit.messages[n];
+            state.inbox.arrived(instance, seq, message);
+        }
+        for (child, seq) in started {
+            state.inbox.arrived(&child, seq, &Message::Start);
+        }
+        for timer in commit.timers {
+            state.timers.insert(timer);
+        }
+        for task in commit.activities {
+            state
+                .activities
+                .insert((task.instance, task.task), task.not_before);
+        }
+        state.instance_leases.remove(&id);
+        Ok(())
+    }
+
+    pub(crate) async fn complete(
+        &self,
+        locked: &LockedActivity,
+        result: TaskResult,
+    ) -> Result<(), StoreError> {
+        let (k, seq, message, batch) = {
+            let mut state = self.lock();
+            let k = state.claimed(locked)?;
+            state.next_seq += 1;
+            let seq = state.next_seq;
+            let message = Message::TaskCompleted {
+                task: locked.task.task,
+                result,
+            };
+            let mut batch = WriteBatch::default();
+            batch.delete_cf(self.cf(ACTIVITIES), key(&k.0, k.1 .0));
+            batch.put_cf(self.cf(INBOX), key(&k.0, seq), encode(&message, "message")?);
+            // the claim keeps other workers off this task while the lock is released
+            if let Some(held) = state.activity_leases.get_mut(&k) {
+                held.expires = Millis::MAX;
+            }
+            (k, seq, message, batch)
+        };
+        let written = self.write_unlocked(batch).await;
+        let mut state = self.lock();
+        state.activity_leases.remove(&k);
+        written?;
+        state.activities.remove(&k);
+        state.inbox.arrived(&k.0, seq, &message);
+        Ok(())
+    }
+
+    pub(crate) fn retry(
+        &self,
+        locked: &LockedActivity,
+        not_before: Millis,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let k = state.claimed(locked)?;
+        let mut next = locked.task.clone();
+        next.attempt += 1;
+        next.not_before = not_before;
+        let mut batch = WriteBatch::default();
+        batch.put_cf(
+            self.cf(ACTIVITIES),
+            key(&k.0, k.1 .0),
+            encode(&next, "activity task")?,
+        );
+        self.write(batch)?;
+        state.activity_leases.remove(&k);
+        state.activities.insert(k, not_before);
+        Ok(())
+    }
+
+    pub(crate) fn fire(&self, now: Millis) -> Result<(usize, Option<Millis>), StoreError> {
+        let mut state = self.lock();
+        let due: Vec<TimerTask> = state.timers.due(now).cloned().collect();
+        if !due.is_empty() {
+            let mut batch = WriteBatch::default();
+            let mut seq = state.next_seq;
+            let mut queued = Vec::with_capacity(due.len());
+            for timer in &due {
+                seq += 1;
+                let message = Message::TaskCompleted {
+                    task: timer.task,
+                    result: Ok(Vec::new()),
+                };
+                batch.delete_cf(self.cf(TIMERS), timer_key(timer));
+                batch.put_cf(
+                    self.cf(INBOX),
+                    key(&timer.instance, seq),
+                    encode(&message, "message")?,
+                );
+                queued.push((seq, message));
+            }
+            self.write(batch)?;
+            state.next_seq = seq;
+            for (timer, (seq, message)) in due.iter().zip(queued) {
+                state.timers.remove(timer);
+                state.inbox.arrived(&timer.instance, seq, &message);
+            }
+        }
+        Ok((due.len(), state.timers.next_due()))
+    }
+}

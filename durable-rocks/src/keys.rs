@@ -1,0 +1,118 @@
+//! The on-disk layout: one column family per kind of record, and the keys in each.
+//!
+//! - `instances`: instance id -> [`InstanceRecord`](durable_core::store::InstanceRecord)
+//!   (the checkpoint replaces itself); ids sort so that an instance's sub-orchestrations
+//!   (`id:task`) follow it;
+//! - `inbox`: instance id, 0, sequence (big-endian) -> [`Message`](durable_core::store::Message);
+//! - `activities`: instance id, 0, task id (big-endian) ->
+//!   [`ActivityTask`](durable_core::store::ActivityTask);
+//! - `timers`: due time (big-endian), instance id, 0, task id (big-endian) -> `()`, so
+//!   timers sort by due time and the key is the whole timer.
+//!
+//! The 0 after the id ends it: user ids are UTF-8 without NUL in practice, and a range
+//! from `id 0` to `id 1` holds exactly that instance's keys.
+
+use durable_core::codec;
+use durable_core::store::{StoreError, TimerTask};
+use durable_core::TaskId;
+
+pub(crate) const INSTANCES: &str = "instances";
+pub(crate) const INBOX: &str = "inbox";
+pub(crate) const ACTIVITIES: &str = "activities";
+pub(crate) const TIMERS: &str = "timers";
+
+/// Every column family, created on open.
+pub(crate) const FAMILIES: [&str; 4] = [INSTANCES, INBOX, ACTIVITIES, TIMERS];
+
+/// The key of entry `n` (a sequence number or task id) of `instance`.
+pub(crate) fn key(instance: &str, n: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(instance.len() + 9);
+    k.extend_from_slice(instance.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&n.to_be_bytes());
+    k
+}
+
+/// The keys of every entry of `instance`, from the first (inclusive) to the second
+/// (exclusive): for a range delete.
+pub(crate) fn instance_range(instance: &str) -> (Vec<u8>, Vec<u8>) {
+    let mut from = instance.as_bytes().to_vec();
+    let mut to = from.clone();
+    from.push(0);
+    to.push(1);
+    (from, to)
+}
+
+pub(crate) fn split_key(k: &[u8]) -> Option<(String, u64)> {
+    let (id, n) = k.split_at(k.len().checked_sub(9)?);
+    let n = n.strip_prefix(&[0])?;
+    Some((
+        String::from_utf8(id.to_vec()).ok()?,
+        u64::from_be_bytes(n.try_into().ok()?),
+    ))
+}
+
+pub(crate) fn timer_key(timer: &TimerTask) -> Vec<u8> {
+    let mut k = timer.due.to_be_bytes().to_vec();
+    k.extend(key(&timer.instance, timer.task.0));
+    k
+}
+
+pub(crate) fn split_timer_key(k: &[u8]) -> Option<TimerTask> {
+    let due = u64::from_be_bytes(k.get(..8)?.try_into().ok()?);
+    let (instance, task) = split_key(&k[8..])?;
+    Some(TimerTask {
+        due,
+        instance,
+        task: TaskId(task),
+    })
+}
+
+pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+pub(crate) fn encode<T: serde::Serialize>(
+    value: &T,
+    what: &'static str,
+) -> Result<Vec<u8>, StoreError> {
+    codec::encode(value, what).map_err(backend)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_and_sort_by_instance_then_number() {
+        for (id, n) in [("a", 0), ("order-7", u64::MAX), ("p:3:1", 256), ("", 9)] {
+            assert_eq!(split_key(&key(id, n)), Some((id.to_owned(), n)));
+        }
+        assert!(key("a", 2) < key("a", 256));
+        assert!(
+            key("a", u64::MAX) < key("a:0", 0),
+            "a parent's keys before its child's"
+        );
+        assert_eq!(split_key(b"short"), None);
+    }
+
+    #[test]
+    fn an_instance_range_holds_its_keys_and_no_other() {
+        let (from, to) = instance_range("p");
+        let inside = |k: &[u8]| from.as_slice() <= k && k < to.as_slice();
+        assert!(inside(&key("p", 0)) && inside(&key("p", u64::MAX)));
+        assert!(!inside(&key("p:1", 0)) && !inside(&key("pa", 0)) && !inside(&key("", 0)));
+    }
+
+    #[test]
+    fn timer_keys_round_trip_and_sort_by_due_time() {
+        let timer = |due, instance: &str, task| TimerTask {
+            due,
+            instance: instance.into(),
+            task: TaskId(task),
+        };
+        let t = timer(1_700_000_000_000, "i", 4);
+        assert_eq!(split_timer_key(&timer_key(&t)), Some(t));
+        assert!(timer_key(&timer(1, "z", 9)) < timer_key(&timer(2, "a", 0)));
+    }
+}

@@ -1,0 +1,99 @@
+//! Reading instances and their messages back, and telling a value that is missing
+//! from one that is stored but cannot be decoded.
+
+use durable_core::codec;
+use durable_core::store::{descendants_prefix, InstanceRecord, Message, StoreError};
+use rocksdb::{Direction, IteratorMode};
+
+use crate::keys::{backend, key, INBOX, INSTANCES};
+use crate::state::State;
+use crate::RocksStore;
+
+/// A stored value, decoded, or why it cannot be.
+pub(crate) type Decoded<T> = Result<T, String>;
+
+impl RocksStore {
+    /// The record of instance `id`, if one is stored.
+    pub(crate) fn record(&self, id: &str) -> Result<Option<Decoded<InstanceRecord>>, StoreError> {
+        let bytes = self.db.get_cf(self.cf(INSTANCES), id).map_err(backend)?;
+        Ok(bytes.map(|bytes| decode_record(&bytes)))
+    }
+
+    /// The record of instance `id`; one that cannot be decoded is an error naming it.
+    pub(crate) fn readable_record(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError> {
+        match self.record(id)? {
+            None => Ok(None),
+            Some(Ok(record)) => Ok(Some(record)),
+            Some(Err(reason)) => Err(StoreError::Backend(format!("instance `{id}`: {reason}"))),
+        }
+    }
+
+    /// Whether an instance `id` is stored, without decoding it.
+    pub(crate) fn exists(&self, id: &str) -> Result<bool, StoreError> {
+        let found = self.db.get_pinned_cf(self.cf(INSTANCES), id);
+        Ok(found.map_err(backend)?.is_some())
+    }
+
+    /// The queued messages `seqs` of instance `id`, read by key: scanning the inbox by
+    /// prefix would step over the tombstones of every message consumed so far, which
+    /// makes a step cost grow with the instance's history until RocksDB compacts.
+    pub(crate) fn messages(
+        &self,
+        id: &str,
+        seqs: &[u64],
+    ) -> Result<Decoded<Vec<(u64, Message)>>, StoreError> {
+        let cf = self.cf(INBOX);
+        let values = self
+            .db
+            .multi_get_cf(seqs.iter().map(|seq| (cf, key(id, *seq))));
+        let mut out = Vec::with_capacity(seqs.len());
+        for (seq, value) in seqs.iter().zip(values) {
+            if let Some(bytes) = value.map_err(backend)? {
+                match codec::decode(&bytes, "message") {
+                    Ok(message) => out.push((*seq, message)),
+                    Err(e) => return Ok(Err(unreadable_message(*seq, e))),
+                }
+            }
+        }
+        Ok(Ok(out))
+    }
+
+    /// The ids of `id`'s descendants, read from the instances' key order.
+    pub(crate) fn descendants(
+        &self,
+        id: &str,
+    ) -> impl Iterator<Item = Result<String, StoreError>> + '_ {
+        let prefix = descendants_prefix(id);
+        let from = IteratorMode::From(prefix.as_bytes(), Direction::Forward);
+        self.db
+            .iterator_cf(self.cf(INSTANCES), from)
+            .map_while(move |item| match item {
+                Ok((k, _)) if k.starts_with(prefix.as_bytes()) => {
+                    Some(String::from_utf8(k.to_vec()).map_err(backend))
+                }
+                Ok(_) => None,
+                Err(e) => Some(Err(backend(e))),
+            })
+    }
+}
+
+pub(crate) fn decode_record(bytes: &[u8]) -> Decoded<InstanceRecord> {
+    codec::decode(bytes, "instance record")
+        .map_err(|e| format!("its stored record cannot be decoded ({e}); the bytes are kept"))
+}
+
+pub(crate) fn unreadable_message(seq: u64, e: impl std::fmt::Display) -> String {
+    format!("inbox message {seq} cannot be decoded ({e}); it is kept")
+}
+
+/// What the store shows of instance `id`, stored as `stored`: the record, or a blocked
+/// one when the record or one of its messages cannot be decoded.
+pub(crate) fn shown(id: &str, stored: Decoded<InstanceRecord>, state: &State) -> InstanceRecord {
+    match (stored, state.quarantined.get(id)) {
+        (Ok(record), None) => record,
+        (Ok(record), Some(reason)) => {
+            InstanceRecord::blocked(id.to_owned(), Some(record), reason.clone())
+        }
+        (Err(reason), _) => InstanceRecord::blocked(id.to_owned(), None, reason),
+    }
+}

@@ -1,0 +1,77 @@
+//! [`State`]: what a store keeps in memory beside RocksDB, rebuilt on open. Which
+//! instances have messages and which calls and timers are queued, so that claiming work
+//! does not scan the database; leases, since RocksDB allows one process per directory;
+//! and the instances that cannot be stepped as stored.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use durable_core::inbox::InboxIndex;
+use durable_core::store::{millis_after, Lease, LockedActivity, Millis, StoreError};
+use durable_core::timers::TimerIndex;
+use durable_core::TaskId;
+use tracing::warn;
+
+#[derive(Default)]
+pub(crate) struct State {
+    /// Queued messages, and which instances may be runnable.
+    pub(crate) inbox: InboxIndex,
+    pub(crate) instance_leases: HashMap<String, Lease>,
+    /// Queued activity tasks, with the time before which they must not run.
+    pub(crate) activities: BTreeMap<(String, TaskId), Millis>,
+    pub(crate) activity_leases: HashMap<(String, TaskId), Lease>,
+    /// Started timers.
+    pub(crate) timers: TimerIndex,
+    /// Instances whose record or messages cannot be decoded, and why: never claimed,
+    /// shown as blocked, kept until purged.
+    pub(crate) quarantined: HashMap<String, String>,
+    pub(crate) next_seq: u64,
+    next_token: u64,
+}
+
+/// A queued activity call: its instance and task.
+pub(crate) type CallKey = (String, TaskId);
+
+impl State {
+    /// The key of the activity task `locked` holds, if the claim is still valid and the
+    /// task still queued.
+    pub(crate) fn claimed(&self, locked: &LockedActivity) -> Result<CallKey, StoreError> {
+        let k = (locked.task.instance.clone(), locked.task.task);
+        if self.activity_leases.get(&k) != Some(&locked.lease) || !self.activities.contains_key(&k)
+        {
+            return Err(StoreError::LeaseLost);
+        }
+        Ok(k)
+    }
+
+    /// A new lease of `duration` from `now`.
+    pub(crate) fn lease(&mut self, now: Millis, duration: Duration) -> Lease {
+        self.next_token += 1;
+        Lease {
+            token: self.next_token,
+            expires: millis_after(now, duration),
+        }
+    }
+
+    /// Frees instance `id` and the call a step held, after a commit that wrote nothing.
+    pub(crate) fn release(&mut self, id: &str, call: Option<&CallKey>) {
+        self.instance_leases.remove(id);
+        if let Some(k) = call {
+            self.activity_leases.remove(k);
+        }
+    }
+
+    /// Stops stepping instance `id`, which cannot be stepped as stored, and says so once;
+    /// everything stored for it is kept.
+    pub(crate) fn quarantine(&mut self, id: &str, reason: String) {
+        if !self.quarantined.contains_key(id) {
+            warn!(
+                instance = id,
+                "{reason}: the instance is blocked (its data is kept; purge it or repair it), \
+                 and the others go on"
+            );
+            self.quarantined.insert(id.to_owned(), reason);
+        }
+        self.inbox.forget(id);
+    }
+}
