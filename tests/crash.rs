@@ -241,7 +241,8 @@ fn workload_survives_twenty_sigkills() {
             "{id}: {:?}",
             record.error
         );
-        let output: u64 = durable::codec::decode(&record.output.unwrap(), "output").unwrap();
+        let output: u64 =
+            durable::codec::decode_payload(&record.output.unwrap(), "output").unwrap();
         assert_eq!(output, expected, "{id}");
     }
     let log = std::fs::read_to_string(dir.path().join("executions.log")).unwrap();

@@ -24,7 +24,7 @@ async fn v2(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
 
 fn first_state<O: Orchestration>(input: &O::Input) -> Vec<u8> {
     let ctx = OrchestrationContext::new("i", 0, 0);
-    let input = durable::codec::encode(input, "input").unwrap();
+    let input = durable::codec::encode_payload(input, "input").unwrap();
     match O::step(&ctx, StepInput::Start { input: &input }).unwrap() {
         Step::Suspended(s) => s.state,
         other => panic!("expected a suspension, got {other:?}"),
@@ -36,7 +36,7 @@ fn resume<O: Orchestration>(state: &[u8]) -> Result<Step, StepError> {
     let mut completions = Completions::new();
     completions.insert(
         durable::TaskId(0),
-        Ok(durable::codec::encode(&10u64, "output").unwrap()),
+        Ok(durable::codec::encode_payload(&10u64, "output").unwrap()),
     );
     O::step(
         &ctx,
@@ -59,7 +59,7 @@ fn a_state_resumes_with_the_code_that_wrote_it() {
     let step = resume::<v1>(&state).unwrap();
     assert_eq!(
         step,
-        Step::Completed(durable::codec::encode(&15u64, "t").unwrap())
+        Step::Completed(durable::codec::encode_payload(&15u64, "t").unwrap())
     );
 }
 

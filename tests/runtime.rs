@@ -476,7 +476,7 @@ async fn instance_management() {
     let runtime = runtime(Arc::default());
     let client = runtime.client();
     let decode = |bytes: &Option<Vec<u8>>| -> String {
-        durable::codec::decode(bytes.as_ref().unwrap(), "status").unwrap()
+        durable::codec::decode_payload(bytes.as_ref().unwrap(), "status").unwrap()
     };
 
     // custom status and what it waits on

@@ -114,8 +114,14 @@ async fn endless(ctx: OrchestrationContext) -> Result<u64, TestError> {
     Ok(ctx.event::<u64>("never").await)
 }
 
+#[orchestrator]
+async fn typed_event(ctx: OrchestrationContext) -> Result<u64, TestError> {
+    Ok(ctx.event::<u64>("b").await)
+}
+
 fn runtime<S: Store>(store: S, lease: Duration) -> Runtime<S> {
     Runtime::builder(store)
+        .orchestration(typed_event)
         .orchestration(family)
         .orchestration(child_double)
         .orchestration(endless)
@@ -162,6 +168,7 @@ on_every_store!(
     a_suspended_instance_holds_events_up_to_the_bound,
     a_child_that_loses_a_race_is_terminated,
     purge_takes_the_tree_and_the_id_can_be_used_again,
+    a_payload_of_another_type_fails_by_name,
 );
 
 /// Lease 100 ms, an activity of 300 ms: the worker renews its claim, so no other
@@ -342,5 +349,27 @@ async fn purge_takes_the_tree_and_the_id_can_be_used_again<S: Store>(store: S, o
 
     client.start(family, Some(&id), &20).await.unwrap();
     assert_eq!(client.wait(family, &id, WAIT).await.unwrap(), Ok(40));
+    runtime.shutdown().await;
+}
+
+/// `ctx.event::<u64>("b")` raised with `true` used to complete with 1: bincode is not
+/// self-describing.
+async fn a_payload_of_another_type_fails_by_name<S: Store>(store: S, _: &str) {
+    let runtime = runtime(store, Duration::from_secs(30));
+    let client = runtime.client();
+    let id = client.start(typed_event, None, &()).await.unwrap();
+    client.raise_event(&id, "b", &true).await.unwrap();
+    let error = client
+        .wait(typed_event, &id, WAIT)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        error.contains("event `b`") && error.contains("another type than `u64`"),
+        "{error}"
+    );
+    let id = client.start(typed_event, None, &()).await.unwrap();
+    client.raise_event(&id, "b", &41u64).await.unwrap();
+    assert_eq!(client.wait(typed_event, &id, WAIT).await.unwrap(), Ok(41));
     runtime.shutdown().await;
 }

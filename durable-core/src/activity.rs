@@ -98,10 +98,10 @@ pub type ErasedActivity = fn(ActivityContext, Vec<u8>) -> BoxFuture<crate::task:
 pub fn erase<A: Activity>() -> ErasedActivity {
     |ctx, input| {
         Box::pin(async move {
-            let input: A::Input = crate::codec::decode(&input, "activity input")
+            let input: A::Input = crate::codec::decode_payload(&input, "activity input")
                 .map_err(|e| format!("activity `{}`: {e}", A::NAME))?;
             let output = A::execute(ctx, input).await.map_err(|e| e.to_string())?;
-            crate::codec::encode(&output, "activity output").map_err(|e| e.to_string())
+            crate::codec::encode_payload(&output, "activity output").map_err(|e| e.to_string())
         })
     }
 }

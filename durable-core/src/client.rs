@@ -50,7 +50,7 @@ pub enum ClientError {
 }
 
 /// An instance as seen from outside. Payloads are encoded; decode them with
-/// [`codec::decode`] into the orchestration's types.
+/// [`codec::decode_payload`] into the orchestration's types.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceStatus {
     pub id: String,
@@ -100,12 +100,12 @@ impl<S: Store> Client<S> {
         input: &OrchestrationInput<F>,
     ) -> Result<String, ClientError> {
         let _ = orchestration;
-        let input = codec::encode(input, "orchestration input")?;
+        let input = codec::encode_payload(input, "orchestration input")?;
         let name = <F::Orchestration as Orchestration>::NAME;
         self.start_encoded(name, id, input).await
     }
 
-    /// [`Client::start`] for an input already encoded with [`codec::encode`], by
+    /// [`Client::start`] for an input already encoded with [`codec::encode_payload`], by
     /// orchestration name: for edges that convert from another format (the HTTP API).
     /// The name and the input's type are not checked here. An id must not be empty or
     /// contain `:`, which sub-orchestration ids use ([`ClientError::InvalidId`]).
@@ -132,11 +132,12 @@ impl<S: Store> Client<S> {
         name: &str,
         payload: &T,
     ) -> Result<(), ClientError> {
-        let payload = codec::encode(payload, "event payload")?;
+        let payload = codec::encode_payload(payload, "event payload")?;
         self.raise_event_encoded(id, name, payload).await
     }
 
-    /// [`Client::raise_event`] for a payload already encoded with [`codec::encode`].
+    /// [`Client::raise_event`] for a payload already encoded with
+    /// [`codec::encode_payload`].
     pub async fn raise_event_encoded(
         &self,
         id: &str,
@@ -255,7 +256,7 @@ impl<S: Store> Client<S> {
             }
             match (record.status, record.output, record.error) {
                 (RuntimeStatus::Completed, Some(output), _) => {
-                    return Ok(Ok(codec::decode(&output, "orchestration output")?))
+                    return Ok(Ok(codec::decode_payload(&output, "orchestration output")?))
                 }
                 (RuntimeStatus::Failed | RuntimeStatus::Terminated, _, error) => {
                     return Ok(Err(error.unwrap_or_default()));

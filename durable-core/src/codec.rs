@@ -2,10 +2,14 @@
 //! results, orchestration state) goes through these functions, so the wire format can
 //! only change here.
 //!
-//! Payloads are bincode 2 (serde) with the standard configuration. A checkpointed state
-//! additionally starts with a fixed header, the orchestrator's layout fingerprint and
-//! the resume point, so a state written by a different shape of the code is refused
-//! before a single slot is decoded.
+//! Values are bincode 2 (serde) with the standard configuration. bincode is not
+//! self-describing (`true` decodes as the `u64` 1), so what crosses from one party to
+//! another (orchestration inputs and outputs, activity inputs and outputs, event
+//! payloads, custom status) is a *payload*: the value after a type tag
+//! ([`encode_payload`]), checked when it is decoded, so a value of another type is
+//! refused by name instead of reinterpreted. A checkpointed state starts with a fixed
+//! header instead, the orchestrator's layout fingerprint and the resume point, so a
+//! state written by a different shape of the code is refused before a slot is decoded.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -17,6 +21,11 @@ pub enum CodecError {
     Encode { what: &'static str, message: String },
     #[error("cannot decode {what}: {message}")]
     Decode { what: &'static str, message: String },
+    #[error("cannot decode {what}: it holds a value of another type than `{expected}`")]
+    WrongType {
+        what: &'static str,
+        expected: &'static str,
+    },
 }
 
 fn config() -> bincode::config::Configuration {
@@ -72,6 +81,107 @@ pub fn decode_from<T: DeserializeOwned>(
     Ok(value)
 }
 
+/// The tag a payload of type `T` starts with: a hash of `T`'s name in which the
+/// borrowed and owned forms of a type, which encode alike, are one (`&str` and `String`,
+/// `&[T]` and `Vec<T>`, `&T` and `T`). Type names are not guaranteed stable across
+/// compiler versions; a change shows as a refused payload, never as a reinterpreted one.
+pub fn type_tag<T: ?Sized>() -> u64 {
+    fnv1a(canonical_type(std::any::type_name::<T>()).as_bytes())
+}
+
+/// Encodes a payload: [`type_tag`] (u64 LE), then the value.
+pub fn encode_payload<T: Serialize + ?Sized>(
+    value: &T,
+    what: &'static str,
+) -> Result<Vec<u8>, CodecError> {
+    let mut buf = Vec::with_capacity(32);
+    buf.extend_from_slice(&type_tag::<T>().to_le_bytes());
+    encode_into(value, &mut buf, what)?;
+    Ok(buf)
+}
+
+/// Decodes a payload written by [`encode_payload`] for the same type, or says which
+/// type was expected.
+pub fn decode_payload<T: DeserializeOwned>(
+    bytes: &[u8],
+    what: &'static str,
+) -> Result<T, CodecError> {
+    let Some((tag, value)) = bytes.split_first_chunk::<8>() else {
+        return Err(CodecError::Decode {
+            what,
+            message: format!("{} bytes is shorter than a type tag", bytes.len()),
+        });
+    };
+    if u64::from_le_bytes(*tag) != type_tag::<T>() {
+        return Err(CodecError::WrongType {
+            what,
+            expected: std::any::type_name::<T>(),
+        });
+    }
+    decode(value, what)
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// `name` with references dropped, `str` as `String` and slices as `Vec`s.
+fn canonical_type(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 16);
+    let mut rest = name;
+    while let Some(c) = rest.chars().next() {
+        if let Some(after) = rest
+            .strip_prefix("&mut ")
+            .or_else(|| rest.strip_prefix('&'))
+        {
+            rest = after;
+        } else if c.is_alphanumeric() || c == '_' || c == ':' {
+            let end = rest
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                .unwrap_or(rest.len());
+            let path = &rest[..end];
+            out.push_str(if path == "str" {
+                "alloc::string::String"
+            } else {
+                path
+            });
+            rest = &rest[end..];
+        } else if c == '[' {
+            let (inside, after) = bracketed(&rest[1..]);
+            if inside.contains(';') {
+                out.push('[');
+                out.push_str(&canonical_type(inside));
+                out.push(']');
+            } else {
+                out.push_str("alloc::vec::Vec<");
+                out.push_str(&canonical_type(inside));
+                out.push('>');
+            }
+            rest = after;
+        } else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
+}
+
+/// Splits `text`, which follows a `[`, at its matching `]`: (inside, after the `]`).
+fn bracketed(text: &str) -> (&str, &str) {
+    let mut depth = 0usize;
+    for (i, c) in text.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' if depth == 0 => return (&text[..i], &text[i + 1..]),
+            ']' => depth -= 1,
+            _ => {}
+        }
+    }
+    (text, "")
+}
+
 /// Length of the fixed state header: fingerprint (u64 LE), resume point (u32 LE).
 pub const STATE_HEADER_LEN: usize = 12;
 
@@ -116,6 +226,36 @@ mod tests {
             decode::<(u32, String)>(&longer, "t"),
             Err(CodecError::Decode { .. })
         ));
+    }
+
+    #[test]
+    fn payloads_of_another_type_are_refused_by_name() {
+        let bytes = encode_payload(&true, "event payload").unwrap();
+        assert_eq!(decode_payload::<bool>(&bytes, "event payload"), Ok(true));
+        assert_eq!(
+            decode_payload::<u64>(&bytes, "event payload"),
+            Err(CodecError::WrongType {
+                what: "event payload",
+                expected: "u64"
+            })
+        );
+        assert!(decode_payload::<u64>(&[1, 2], "x").is_err());
+    }
+
+    #[test]
+    fn borrowed_and_owned_forms_of_a_type_share_a_tag() {
+        assert_eq!(type_tag::<&str>(), type_tag::<String>());
+        assert_eq!(type_tag::<&[u8]>(), type_tag::<Vec<u8>>());
+        assert_eq!(type_tag::<(&str, u32)>(), type_tag::<(String, u32)>());
+        assert_eq!(type_tag::<&Vec<&str>>(), type_tag::<Vec<String>>());
+        assert_ne!(type_tag::<[u8; 4]>(), type_tag::<Vec<u8>>());
+        assert_ne!(type_tag::<u32>(), type_tag::<u64>());
+        assert_ne!(type_tag::<Option<u8>>(), type_tag::<u8>());
+        let bytes = encode_payload(&["a", "b"][..], "t").unwrap();
+        assert_eq!(
+            decode_payload::<Vec<String>>(&bytes, "t"),
+            Ok(vec!["a".into(), "b".into()])
+        );
     }
 
     #[test]

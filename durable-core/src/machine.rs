@@ -96,7 +96,7 @@ impl<'a> StepIo<'a> {
     /// Decodes the orchestration's input (resume point 0).
     pub fn input<T: DeserializeOwned>(&mut self) -> Result<T, StepError> {
         match self.source {
-            Source::Start(bytes) => Ok(codec::decode(bytes, "orchestration input")?),
+            Source::Start(bytes) => Ok(codec::decode_payload(bytes, "orchestration input")?),
             Source::Resume { .. } => Err(self.bad_pc()),
         }
     }
@@ -205,7 +205,7 @@ pub fn drive<O: Orchestration, E: Display>(
         }
     };
     match machine(ctx, &mut io) {
-        Ok(Flow::Done(output)) => Ok(Step::Completed(codec::encode(
+        Ok(Flow::Done(output)) => Ok(Step::Completed(codec::encode_payload(
             &output,
             "orchestration output",
         )?)),

@@ -87,7 +87,7 @@ impl<A: Activity> DurableOp for Call<A> {
     type Waiter = CallWaiter<A>;
 
     fn schedule(self, ctx: &OrchestrationContext) -> Result<CallWaiter<A>, StepError> {
-        let input = codec::encode(&self.input, "activity input")?;
+        let input = codec::encode_payload(&self.input, "activity input")?;
         let task = ctx.new_task();
         ctx.command(Command::CallActivity {
             task,
@@ -122,7 +122,7 @@ impl<A: Activity> Waiter for CallWaiter<A> {
     fn complete(self, completions: &mut Completions) -> Result<Self::Output, StepError> {
         match completions.take(self.task) {
             None => Err(StepError::MissingResult(self.task)),
-            Some(Ok(bytes)) => Ok(Ok(codec::decode(&bytes, "activity output")?)),
+            Some(Ok(bytes)) => Ok(Ok(codec::decode_payload(&bytes, "activity output")?)),
             Some(Err(message)) => Ok(Err(ActivityError {
                 activity: A::NAME.to_owned(),
                 message,
@@ -235,7 +235,7 @@ impl<T: DeserializeOwned + 'static> Waiter for EventWaiter<T> {
     fn complete(self, completions: &mut Completions) -> Result<T, StepError> {
         match completions.take(self.task) {
             Some(Ok(bytes)) => {
-                codec::decode(&bytes, "event payload").map_err(|e| StepError::BadEvent {
+                codec::decode_payload(&bytes, "event payload").map_err(|e| StepError::BadEvent {
                     name: self.name,
                     error: e.to_string(),
                 })
@@ -282,7 +282,7 @@ impl<O: Orchestration> DurableOp for SubOrchestration<O> {
     type Waiter = SubOrchestrationWaiter<O>;
 
     fn schedule(self, ctx: &OrchestrationContext) -> Result<Self::Waiter, StepError> {
-        let input = codec::encode(&self.input, "orchestration input")?;
+        let input = codec::encode_payload(&self.input, "orchestration input")?;
         let task = ctx.new_task();
         let id = child_id(ctx.instance_id(), task);
         ctx.command(Command::StartChild {
@@ -319,7 +319,7 @@ impl<O: Orchestration> Waiter for SubOrchestrationWaiter<O> {
     fn complete(self, completions: &mut Completions) -> Result<Self::Output, StepError> {
         match completions.take(self.task) {
             None => Err(StepError::MissingResult(self.task)),
-            Some(Ok(bytes)) => Ok(Ok(codec::decode(&bytes, "orchestration output")?)),
+            Some(Ok(bytes)) => Ok(Ok(codec::decode_payload(&bytes, "orchestration output")?)),
             Some(Err(message)) => Ok(Err(OrchestrationError {
                 orchestration: O::NAME.to_owned(),
                 id: self.id,

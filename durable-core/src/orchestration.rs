@@ -217,7 +217,7 @@ impl OrchestrationContext {
     /// Publishes `value` as the instance's custom status, shown by `Client::status`
     /// (saved with the step's checkpoint).
     pub fn set_custom_status<T: Serialize>(&self, value: &T) -> Result<(), CodecError> {
-        let encoded = crate::codec::encode(value, "custom status")?;
+        let encoded = crate::codec::encode_payload(value, "custom status")?;
         *self.inner.custom_status.borrow_mut() = Some(encoded);
         Ok(())
     }

@@ -68,8 +68,10 @@ impl InlineRunner {
         name: &str,
         payload: &T,
     ) -> Result<Self, CodecError> {
-        self.events
-            .push((name.to_owned(), codec::encode(payload, "event payload")?));
+        self.events.push((
+            name.to_owned(),
+            codec::encode_payload(payload, "event payload")?,
+        ));
         Ok(self)
     }
 
@@ -87,7 +89,7 @@ impl InlineRunner {
         &self,
         input: &O::Input,
     ) -> Result<InlineRun<O::Output>, InlineError> {
-        let input = codec::encode(input, "orchestration input")?;
+        let input = codec::encode_payload(input, "orchestration input")?;
         let mut next_task = 0;
         let mut checkpoints = Vec::new();
         let mut saved: Option<(Vec<u8>, Completions)> = None;
@@ -103,7 +105,7 @@ impl InlineRunner {
             next_task = ctx.next_task();
             let suspension = match step {
                 Step::Completed(output) => {
-                    let output = codec::decode(&output, "orchestration output")?;
+                    let output = codec::decode_payload(&output, "orchestration output")?;
                     return Ok(InlineRun {
                         result: Ok(output),
                         checkpoints,

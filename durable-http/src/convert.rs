@@ -16,11 +16,11 @@ pub(crate) type ToJson = fn(&[u8]) -> Result<Value, String>;
 pub(crate) fn from_json<T: Serialize + DeserializeOwned>(json: Value) -> Result<Vec<u8>, String> {
     let value: T = serde_json::from_value(json)
         .map_err(|e| format!("expected JSON for `{}`: {e}", type_name::<T>()))?;
-    codec::encode(&value, type_name::<T>()).map_err(|e| e.to_string())
+    codec::encode_payload(&value, type_name::<T>()).map_err(|e| e.to_string())
 }
 
 pub(crate) fn to_json<T: Serialize + DeserializeOwned>(bytes: &[u8]) -> Result<Value, String> {
-    let value: T = codec::decode(bytes, type_name::<T>()).map_err(|e| e.to_string())?;
+    let value: T = codec::decode_payload(bytes, type_name::<T>()).map_err(|e| e.to_string())?;
     serde_json::to_value(&value).map_err(|e| e.to_string())
 }
 
@@ -50,7 +50,7 @@ mod tests {
     #[test]
     fn json_round_trips_through_the_stored_encoding() {
         let bytes = from_json::<Order>(json!({"item": "tea", "quantity": 3})).unwrap();
-        let order: Order = codec::decode(&bytes, "order").unwrap();
+        let order: Order = codec::decode_payload(&bytes, "order").unwrap();
         assert_eq!(order.quantity, 3);
         assert_eq!(
             to_json::<Order>(&bytes).unwrap(),
@@ -69,7 +69,7 @@ mod tests {
 
     #[test]
     fn bytes_of_another_type_are_an_error_not_a_panic() {
-        let bytes = codec::encode(&7u8, "byte").unwrap();
+        let bytes = codec::encode_payload(&7u8, "byte").unwrap();
         assert!(to_json::<Order>(&bytes).is_err());
     }
 }
