@@ -2,7 +2,9 @@
 //! random moments, 20 times, then restarted once more to finish. Every orchestration
 //! must complete with the right output, none lost and none duplicated. Activities append
 //! a line per execution to a log, so the test can report how often an activity ran again
-//! after a crash (at-least-once execution allows that).
+//! after a crash (at-least-once execution allows that). The workload includes activities
+//! that run longer than the lease, and ids whose first life is purged, tree and all,
+//! and started again.
 //!
 //! The worker is this test binary itself, re-run with `DURABLE_CRASH_DIR` set, which is
 //! why the test has its own `main` (`harness = false`).
@@ -28,6 +30,10 @@ const FANOUTS: u64 = 50;
 const TIMERS: u64 = 25;
 const EVENTS: u64 = 25;
 const PARENTS: u64 = 25;
+const LONG: u64 = 3;
+const REBORN: u64 = 10;
+/// Shorter than a `long_work` call, which keeps its claim by renewing it.
+const LEASE: Duration = Duration::from_secs(1);
 
 fn log_path() -> PathBuf {
     Path::new(&std::env::var(DIR).expect("worker mode")).join("executions.log")
@@ -51,6 +57,40 @@ async fn work(input: (String, u64)) -> Result<u64, String> {
     tokio::time::sleep(Duration::from_millis(40)).await;
     record(format!("{}/{}", input.0, input.1))?;
     Ok(input.1 * 3)
+}
+
+/// Runs longer than the lease.
+#[activity]
+async fn long_work(input: (String, u64)) -> Result<u64, String> {
+    tokio::time::sleep(LEASE + LEASE / 2).await;
+    record(format!("{}/{}", input.0, input.1))?;
+    Ok(input.1 * 3)
+}
+
+#[orchestrator]
+async fn long_call(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+    let id = ctx.instance_id().to_owned();
+    Ok(ctx.call(long_work, (id, x)).await?)
+}
+
+/// `n` calls logged under `label`.
+#[orchestrator]
+async fn labelled(ctx: OrchestrationContext, input: (String, u64)) -> Result<u64, TestError> {
+    let (label, n) = input;
+    let mut total = 0;
+    for step in 0..n {
+        total += ctx.call(work, (label.clone(), step)).await?;
+    }
+    Ok(total)
+}
+
+/// Life `life` of a re-created id: a child of `life + 1` calls, logged per life.
+#[orchestrator]
+async fn life(ctx: OrchestrationContext, life: u64) -> Result<u64, TestError> {
+    let label = format!("{}@{life}", ctx.instance_id());
+    ctx.sub_orchestration(labelled, (label, life + 1))
+        .await
+        .map_err(|e| TestError::Rejected(e.to_string()))
 }
 
 #[orchestrator]
@@ -110,7 +150,32 @@ fn workload() -> Vec<(String, u64)> {
     all.extend((0..TIMERS).map(|i| (format!("sleeper-{i}"), 3)));
     all.extend((0..EVENTS).map(|i| (format!("waiter-{i}"), i * 3)));
     all.extend((0..PARENTS).map(|i| (format!("parent-{i}"), chain_total(3) + chain_total(4))));
+    all.extend((0..LONG).map(|i| (format!("long-{i}"), i * 3)));
+    all.extend((0..REBORN).map(|i| (format!("reborn-{i}"), chain_total(3))));
     all
+}
+
+/// Moves `reborn-{i}` through its two lives: the first (`life` 1) is purged with its
+/// child once it has ended, and the id started again (`life` 2). The marker instance
+/// `reborn-{i}-purged`, started before the purge, tells a restarted worker which life
+/// is due. Whether the second life has ended.
+async fn rebirth(client: &durable::Client<RocksStore>, i: u64) -> bool {
+    let id = format!("reborn-{i}");
+    let marker = format!("reborn-{i}-purged");
+    let purge_due = client.status(&marker).await.unwrap().is_some();
+    let status = client.status(&id).await.unwrap();
+    let first_life_output = durable::codec::encode_payload(&chain_total(2), "output").unwrap();
+    match (purge_due, status) {
+        (false, None) => start(client, life, &id, &1).await,
+        (false, Some(s)) if s.status.is_terminal() => start(client, chain, &marker, &0).await,
+        (false, Some(_)) => {}
+        (true, Some(s)) if s.output.as_ref() == Some(&first_life_output) => {
+            let _ = client.purge(&id).await.unwrap(); // Busy: again on the next round
+        }
+        (true, None) => start(client, life, &id, &2).await,
+        (true, Some(s)) => return s.status.is_terminal(),
+    }
+    false
 }
 
 async fn start<O: durable::OrchestrationFn>(
@@ -135,9 +200,13 @@ async fn worker(dir: &Path) {
         .orchestration(sleeper)
         .orchestration(waiter)
         .orchestration(parent)
+        .orchestration(long_call)
+        .orchestration(labelled)
+        .orchestration(life)
         .activity(work)
+        .activity(long_work)
         .concurrency(2, 8)
-        .lease(Duration::from_secs(5))
+        .lease(LEASE)
         .poll_interval(Duration::from_millis(10))
         .start();
     let client = runtime.client();
@@ -165,10 +234,22 @@ async fn worker(dir: &Path) {
     for i in 0..PARENTS {
         start(&client, parent, &format!("parent-{i}"), &3).await;
     }
+    for i in 0..LONG {
+        start(&client, long_call, &format!("long-{i}"), &i).await;
+    }
     loop {
         let mut open = 0;
+        for i in 0..REBORN {
+            if !rebirth(&client, i).await {
+                open += 1;
+            }
+        }
         for (id, _) in workload() {
-            let status = client.status(&id).await.unwrap().expect("started");
+            let Some(status) = client.status(&id).await.unwrap() else {
+                assert!(id.starts_with("reborn-"), "{id} was lost");
+                open += 1;
+                continue;
+            };
             if !status.status.is_terminal() {
                 open += 1;
             }
@@ -252,7 +333,8 @@ fn workload_survives_twenty_sigkills() {
     }
     let executions: u64 = counts.values().sum();
     let unique = counts.len() as u64;
-    let expected_unique = CHAINS * 5 + FANOUTS * 50 + TIMERS + EVENTS + PARENTS * (3 + 4);
+    let expected_unique =
+        CHAINS * 5 + FANOUTS * 50 + TIMERS + EVENTS + PARENTS * (3 + 4) + LONG + REBORN * (2 + 3);
     assert_eq!(unique, expected_unique, "every activity call ran");
     println!(
         "crash test: {kills} SIGKILLs in {:.1} s; {executions} activity executions for {unique} calls: \

@@ -15,7 +15,7 @@ use durable::{
     activity, orchestrator, MemoryStore, OrchestrationContext, RetryPolicy, Runtime, RuntimeStatus,
     Store, StoreError,
 };
-use durable::{select, Either, Purge};
+use durable::{join_all, select, Either, Purge};
 use support::{double, TestError};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -119,8 +119,23 @@ async fn typed_event(ctx: OrchestrationContext) -> Result<u64, TestError> {
     Ok(ctx.event::<u64>("b").await)
 }
 
+/// `n` calls of 2 ms at once.
+#[orchestrator]
+async fn fan_out(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError> {
+    let label = ctx.instance_id().to_owned();
+    let calls: Vec<_> = (0..n)
+        .map(|_| ctx.call(sleepy, (label.clone(), 2)))
+        .collect();
+    let mut total = 0;
+    for result in join_all(calls).await {
+        total += result?;
+    }
+    Ok(total)
+}
+
 fn runtime<S: Store>(store: S, lease: Duration) -> Runtime<S> {
     Runtime::builder(store)
+        .orchestration(fan_out)
         .orchestration(typed_event)
         .orchestration(family)
         .orchestration(child_double)
@@ -169,6 +184,7 @@ on_every_store!(
     a_child_that_loses_a_race_is_terminated,
     purge_takes_the_tree_and_the_id_can_be_used_again,
     a_payload_of_another_type_fails_by_name,
+    calls_are_claimed_in_the_order_they_were_queued,
 );
 
 /// Lease 100 ms, an activity of 300 ms: the worker renews its claim, so no other
@@ -371,5 +387,39 @@ async fn a_payload_of_another_type_fails_by_name<S: Store>(store: S, _: &str) {
     let id = client.start(typed_event, None, &()).await.unwrap();
     client.raise_event(&id, "b", &41u64).await.unwrap();
     assert_eq!(client.wait(typed_event, &id, WAIT).await.unwrap(), Ok(41));
+    runtime.shutdown().await;
+}
+
+/// Calls used to be claimed lowest instance id first, so a fan-out under a low id
+/// went ahead of every call of a higher id queued before it, and a stream of them
+/// starved the rest. One activity worker: the call of `z-…` is queued between two
+/// fan-outs of 150 under lower ids and must run before the second.
+async fn calls_are_claimed_in_the_order_they_were_queued<S: Store>(store: S, on: &str) {
+    let runtime = Runtime::builder(store)
+        .orchestration(fan_out)
+        .orchestration(long_call)
+        .activity(sleepy)
+        .concurrency(2, 1)
+        .poll_interval(Duration::from_millis(5))
+        .start();
+    let client = runtime.client();
+    let (first, late, second) = (format!("a1-{on}"), format!("z-{on}"), format!("a2-{on}"));
+    client.start(fan_out, Some(&first), &150).await.unwrap();
+    while runs(&first) == 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    client
+        .start(long_call, Some(&late), &(late.clone(), 1))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await; // its call is queued
+    client.start(fan_out, Some(&second), &150).await.unwrap();
+    assert_eq!(client.wait(long_call, &late, WAIT).await.unwrap(), Ok(1));
+    assert!(
+        runs(&second) < 150,
+        "the late call waited for the whole later fan-out ({} of its calls ran first)",
+        runs(&second)
+    );
+    assert_eq!(client.wait(fan_out, &second, WAIT).await.unwrap(), Ok(300));
     runtime.shutdown().await;
 }

@@ -6,13 +6,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::calls::{CallKey, CallQueue};
 use crate::inbox::InboxIndex;
 use crate::store::{
     admit_event, descendants_prefix, millis_after, now_millis, with_direct_result, ActivityTask,
     InstanceFilter, InstanceRecord, Lease, LockedActivity, LockedInstance, Message, Millis, Page,
     Purge, StepCommit, Store, StoreError,
 };
-use crate::task::{TaskId, TaskResult};
+use crate::task::TaskResult;
 use crate::timers::TimerIndex;
 
 #[derive(Default)]
@@ -27,8 +28,9 @@ struct Inner {
     inbox: HashMap<String, BTreeMap<u64, Message>>,
     index: InboxIndex,
     instance_leases: HashMap<String, Lease>,
-    activities: BTreeMap<(String, TaskId), ActivityTask>,
-    activity_leases: HashMap<(String, TaskId), Lease>,
+    /// What each queued call runs; the queue holds their order and claims.
+    activities: HashMap<CallKey, ActivityTask>,
+    calls: CallQueue,
     timers: TimerIndex,
     next_seq: u64,
     next_token: u64,
@@ -37,14 +39,17 @@ struct Inner {
 impl Inner {
     /// The key of the activity task `locked` holds, if the claim is still valid and the
     /// task still queued.
-    fn claimed(&self, locked: &LockedActivity) -> Result<(String, TaskId), StoreError> {
+    fn claimed(&self, locked: &LockedActivity) -> Result<CallKey, StoreError> {
         let key = (locked.task.instance.clone(), locked.task.task);
-        if self.activity_leases.get(&key) != Some(&locked.lease)
-            || !self.activities.contains_key(&key)
-        {
+        if self.calls.lease(&key) != Some(&locked.lease) {
             return Err(StoreError::LeaseLost);
         }
         Ok(key)
+    }
+
+    fn remove_call(&mut self, key: &CallKey) {
+        self.calls.remove(key);
+        self.activities.remove(key);
     }
 
     fn lease(&mut self, now: Millis, duration: Duration) -> Lease {
@@ -140,15 +145,8 @@ impl Store for MemoryStore {
             inner.inbox.remove(i);
             inner.index.forget(i);
             inner.instance_leases.remove(i);
-            let calls = (i.clone(), TaskId(0))..=(i.clone(), TaskId(u64::MAX));
-            let calls: Vec<_> = inner
-                .activities
-                .range(calls)
-                .map(|(k, _)| k.clone())
-                .collect();
-            for key in calls {
-                inner.activities.remove(&key);
-                inner.activity_leases.remove(&key);
+            for key in inner.calls.of_instance(i) {
+                inner.remove_call(&key);
             }
             for timer in inner.timers.of_instance(i) {
                 inner.timers.remove(&timer);
@@ -216,14 +214,13 @@ impl Store for MemoryStore {
             if let Some(activity) = &commit.activity {
                 // its result is lost with the step: free the call to run again
                 let key = (activity.task.instance.clone(), activity.task.task);
-                inner.activity_leases.remove(&key);
+                inner.calls.release(&key);
             }
             return Err(StoreError::LeaseLost);
         }
         if let Some(activity) = &commit.activity {
             let key = (activity.task.instance.clone(), activity.task.task);
-            inner.activity_leases.remove(&key);
-            inner.activities.remove(&key);
+            inner.remove_call(&key);
         }
         inner.index.stepped(&commit.record, &commit.consumed);
         if let Some(inbox) = inner.inbox.get_mut(&id) {
@@ -234,10 +231,11 @@ impl Store for MemoryStore {
                 inner.inbox.remove(&id);
             }
         }
+        let now = now_millis();
         for task in commit.activities {
-            inner
-                .activities
-                .insert((task.instance.clone(), task.task), task);
+            let key = (task.instance.clone(), task.task);
+            inner.calls.insert(key.clone(), task.not_before.max(now));
+            inner.activities.insert(key, task);
         }
         for timer in commit.timers {
             inner.timers.insert(timer);
@@ -246,9 +244,7 @@ impl Store for MemoryStore {
             if let Some(timer) = inner.timers.get(&id, *task) {
                 inner.timers.remove(&timer);
             }
-            let key = (id.clone(), *task);
-            inner.activities.remove(&key);
-            inner.activity_leases.remove(&key);
+            inner.remove_call(&(id.clone(), *task));
         }
         for (instance, message) in commit.messages {
             if inner.instances.contains_key(&instance)
@@ -280,20 +276,17 @@ impl Store for MemoryStore {
     async fn lock_activity(&self, lease: Duration) -> Result<Option<LockedActivity>, StoreError> {
         let now = now_millis();
         let mut inner = self.lock();
-        let key = inner.activities.iter().find(|(k, task)| {
-            task.not_before <= now
-                && inner
-                    .activity_leases
-                    .get(*k)
-                    .is_none_or(|l| l.expires <= now)
-        });
-        let Some(key) = key.map(|(k, _)| k.clone()) else {
+        let Some(key) = inner.calls.next(now) else {
+            return Ok(None);
+        };
+        let Some(task) = inner.activities.get(&key).cloned() else {
+            inner.calls.remove(&key);
             return Ok(None);
         };
         let granted = inner.lease(now, lease);
-        inner.activity_leases.insert(key.clone(), granted.clone());
+        inner.calls.hold(&key, granted.clone());
         Ok(Some(LockedActivity {
-            task: inner.activities[&key].clone(),
+            task,
             lease: granted,
         }))
     }
@@ -309,7 +302,7 @@ impl Store for MemoryStore {
             token: locked.lease.token,
             expires: millis_after(now_millis(), lease),
         };
-        inner.activity_leases.insert(key, renewed.clone());
+        inner.calls.hold(&key, renewed.clone());
         Ok(renewed)
     }
 
@@ -320,8 +313,7 @@ impl Store for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut inner = self.lock();
         let key = inner.claimed(locked)?;
-        inner.activity_leases.remove(&key);
-        inner.activities.remove(&key);
+        inner.remove_call(&key);
         inner.enqueue(
             &locked.task.instance,
             Message::TaskCompleted {
@@ -360,9 +352,11 @@ impl Store for MemoryStore {
         let granted = inner.lease(now, lease);
         inner.instance_leases.insert(id.clone(), granted.clone());
         // the call is the step's now: nobody may take it over until it commits
-        if let Some(held) = inner.activity_leases.get_mut(&key) {
-            held.expires = Millis::MAX;
-        }
+        let held = Lease {
+            expires: Millis::MAX,
+            ..locked.lease.clone()
+        };
+        inner.calls.hold(&key, held);
         Ok(Some(LockedInstance {
             record,
             messages,
@@ -378,7 +372,7 @@ impl Store for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut inner = self.lock();
         let key = inner.claimed(locked)?;
-        inner.activity_leases.remove(&key);
+        inner.calls.insert(key.clone(), not_before);
         if let Some(task) = inner.activities.get_mut(&key) {
             task.attempt += 1;
             task.not_before = not_before;

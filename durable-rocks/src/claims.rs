@@ -91,18 +91,7 @@ impl RocksStore {
     ) -> Result<Option<LockedActivity>, StoreError> {
         let now = now_millis();
         let mut state = self.lock();
-        let next = state
-            .activities
-            .iter()
-            .find(|(k, not_before)| {
-                **not_before <= now
-                    && state
-                        .activity_leases
-                        .get(*k)
-                        .is_none_or(|l| l.expires <= now)
-            })
-            .map(|(k, _)| k.clone());
-        let Some((id, task)) = next else {
+        let Some((id, task)) = state.calls.next(now) else {
             return Ok(None);
         };
         let Some(bytes) = self
@@ -110,13 +99,13 @@ impl RocksStore {
             .get_cf(self.cf(ACTIVITIES), key(&id, task.0))
             .map_err(backend)?
         else {
-            state.activities.remove(&(id, task));
+            state.calls.remove(&(id, task));
             return Ok(None);
         };
         let activity: ActivityTask = match codec::decode(&bytes, "activity task") {
             Ok(activity) => activity,
             Err(e) => {
-                state.activities.remove(&(id.clone(), task));
+                state.calls.remove(&(id.clone(), task));
                 let reason = format!(
                     "activity call {} cannot be decoded ({e}); it is kept",
                     task.0
@@ -126,7 +115,7 @@ impl RocksStore {
             }
         };
         let granted = state.lease(now, duration);
-        state.activity_leases.insert((id, task), granted.clone());
+        state.calls.hold(&(id, task), granted.clone());
         Ok(Some(LockedActivity {
             task: activity,
             lease: granted,
@@ -144,7 +133,7 @@ impl RocksStore {
             token: locked.lease.token,
             expires: millis_after(now_millis(), duration),
         };
-        state.activity_leases.insert(k, renewed.clone());
+        state.calls.hold(&k, renewed.clone());
         Ok(renewed)
     }
 
@@ -188,9 +177,11 @@ impl RocksStore {
         let granted = state.lease(now, duration);
         state.instance_leases.insert(id.clone(), granted.clone());
         // the call is the step's now: nobody may take it over until it commits
-        if let Some(held) = state.activity_leases.get_mut(&k) {
-            held.expires = Millis::MAX;
-        }
+        let held = Lease {
+            expires: Millis::MAX,
+            ..locked.lease.clone()
+        };
+        state.calls.hold(&k, held);
         Ok(Some(LockedInstance {
             record,
             messages,

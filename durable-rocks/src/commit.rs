@@ -1,6 +1,8 @@
 //! Writing: a step's commit, an activity call's result or next attempt, and due timers,
 //! each one `WriteBatch`, with the in-memory state updated once it is written.
 
+use durable_core::calls::CallKey;
+use durable_core::store::now_millis;
 use durable_core::store::{
     Lease, LockedActivity, Message, Millis, StepCommit, StoreError, TimerTask,
 };
@@ -9,7 +11,7 @@ use rocksdb::{WriteBatch, WriteOptions};
 
 use crate::keys::{backend, encode, key, timer_key, ACTIVITIES, INBOX, INSTANCES, TIMERS};
 use crate::open::Durability;
-use crate::state::{CallKey, State};
+use crate::state::State;
 use crate::RocksStore;
 
 /// A step's write, and what to record in memory once it is written.
@@ -119,7 +121,7 @@ impl RocksStore {
             batch.delete_cf(self.cf(TIMERS), timer_key(timer));
         }
         for task in &commit.cancelled {
-            if state.activities.contains_key(&(id.clone(), *task)) {
+            if state.calls.contains(&(id.clone(), *task)) {
                 batch.delete_cf(self.cf(ACTIVITIES), key(id, task.0));
             }
         }
@@ -144,7 +146,7 @@ impl RocksStore {
             if state.instance_leases.get(&id) != Some(lease) {
                 if let Some(k) = &call {
                     // its result is lost with the step: free the call to run again
-                    state.activity_leases.remove(k);
+                    state.calls.release(k);
                 }
                 return Err(StoreError::LeaseLost);
             }
@@ -164,15 +166,13 @@ impl RocksStore {
             }
             // Cancelled calls leave the queue now, so that no retry or completion of
             // theirs lands while the write that deletes them is in flight.
-            let withdrawn: Vec<(CallKey, Millis)> = commit
+            let withdrawn: Vec<(CallKey, Millis, Option<Lease>)> = commit
                 .cancelled
                 .iter()
                 .filter_map(|task| {
                     let k = (id.clone(), *task);
-                    state
-                        .activities
-                        .remove(&k)
-                        .map(|not_before| (k, not_before))
+                    let lease = state.calls.lease(&k).cloned();
+                    state.calls.remove(&k).map(|ready| (k, ready, lease))
                 })
                 .collect();
             (prepared, withdrawn)
@@ -188,18 +188,19 @@ impl RocksStore {
         if let Err(e) = written {
             // nothing was written: free the instance and the call for another attempt
             state.release(&id, call.as_ref());
-            state.activities.extend(withdrawn);
+            for (k, ready, lease) in withdrawn {
+                state.calls.insert(k.clone(), ready);
+                if let Some(lease) = lease {
+                    state.calls.hold(&k, lease);
+                }
+            }
             return Err(e);
         }
         if let Some(k) = &call {
-            state.activity_leases.remove(k);
-            state.activities.remove(k);
+            state.calls.remove(k);
         }
         for timer in &cancelled {
             state.timers.remove(timer);
-        }
-        for (k, _) in withdrawn {
-            state.activity_leases.remove(&k);
         }
         state.inbox.stepped(&commit.record, &commit.consumed);
         for (n, seq) in delivered {
@@ -212,10 +213,10 @@ impl RocksStore {
         for timer in commit.timers {
             state.timers.insert(timer);
         }
+        let now = now_millis();
         for task in commit.activities {
-            state
-                .activities
-                .insert((task.instance, task.task), task.not_before);
+            let ready = task.not_before.max(now);
+            state.calls.insert((task.instance, task.task), ready);
         }
         state.instance_leases.remove(&id);
         Ok(())
@@ -239,16 +240,20 @@ impl RocksStore {
             batch.delete_cf(self.cf(ACTIVITIES), key(&k.0, k.1 .0));
             batch.put_cf(self.cf(INBOX), key(&k.0, seq), encode(&message, "message")?);
             // the claim keeps other workers off this task while the lock is released
-            if let Some(held) = state.activity_leases.get_mut(&k) {
-                held.expires = Millis::MAX;
-            }
+            let held = Lease {
+                expires: Millis::MAX,
+                ..locked.lease.clone()
+            };
+            state.calls.hold(&k, held);
             (k, seq, message, batch)
         };
         let written = self.write_unlocked(batch).await;
         let mut state = self.lock();
-        state.activity_leases.remove(&k);
-        written?;
-        state.activities.remove(&k);
+        if let Err(e) = written {
+            state.calls.release(&k);
+            return Err(e);
+        }
+        state.calls.remove(&k);
         state.inbox.arrived(&k.0, seq, &message);
         Ok(())
     }
@@ -270,8 +275,7 @@ impl RocksStore {
             encode(&next, "activity task")?,
         );
         self.write(batch)?;
-        state.activity_leases.remove(&k);
-        state.activities.insert(k, not_before);
+        state.calls.insert(k, not_before);
         Ok(())
     }
 

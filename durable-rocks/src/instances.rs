@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use durable_core::store::{
     admit_event, now_millis, InstanceFilter, InstanceRecord, Message, Page, Purge, StoreError,
 };
-use durable_core::TaskId;
 use rocksdb::{Direction, IteratorMode, WriteBatch};
 
 use crate::keys::{
@@ -122,15 +121,8 @@ impl RocksStore {
             state.inbox.forget(i);
             state.instance_leases.remove(i);
             state.quarantined.remove(i);
-            let calls = (i.clone(), TaskId(0))..=(i.clone(), TaskId(u64::MAX));
-            let calls: Vec<_> = state
-                .activities
-                .range(calls)
-                .map(|(k, _)| k.clone())
-                .collect();
-            for k in calls {
-                state.activity_leases.remove(&k);
-                state.activities.remove(&k);
+            for k in state.calls.of_instance(i) {
+                state.calls.remove(&k);
             }
         }
         for timer in timers {

@@ -1,7 +1,7 @@
 //! Rebuilding the in-memory [`State`](crate::state::State) on open from what is stored.
 
 use durable_core::codec;
-use durable_core::store::{ActivityTask, Message, StoreError};
+use durable_core::store::{now_millis, ActivityTask, Message, StoreError};
 use durable_core::TaskId;
 use rocksdb::IteratorMode;
 
@@ -37,9 +37,8 @@ impl RocksStore {
             };
             match codec::decode::<ActivityTask>(&v, "activity task") {
                 Ok(queued) => {
-                    state
-                        .activities
-                        .insert((id, TaskId(task)), queued.not_before);
+                    let ready = queued.not_before.max(now_millis());
+                    state.calls.insert((id, TaskId(task)), ready);
                 }
                 Err(e) => {
                     let reason =

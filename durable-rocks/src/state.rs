@@ -3,13 +3,13 @@
 //! does not scan the database; leases, since RocksDB allows one process per directory;
 //! and the instances that cannot be stepped as stored.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
+use durable_core::calls::{CallKey, CallQueue};
 use durable_core::inbox::InboxIndex;
 use durable_core::store::{millis_after, Lease, LockedActivity, Millis, StoreError};
 use durable_core::timers::TimerIndex;
-use durable_core::TaskId;
 use tracing::warn;
 
 #[derive(Default)]
@@ -17,9 +17,8 @@ pub(crate) struct State {
     /// Queued messages, and which instances may be runnable.
     pub(crate) inbox: InboxIndex,
     pub(crate) instance_leases: HashMap<String, Lease>,
-    /// Queued activity tasks, with the time before which they must not run.
-    pub(crate) activities: BTreeMap<(String, TaskId), Millis>,
-    pub(crate) activity_leases: HashMap<(String, TaskId), Lease>,
+    /// Queued activity calls and their claims.
+    pub(crate) calls: CallQueue,
     /// Started timers.
     pub(crate) timers: TimerIndex,
     /// Instances whose record or messages cannot be decoded, and why: never claimed,
@@ -29,16 +28,12 @@ pub(crate) struct State {
     next_token: u64,
 }
 
-/// A queued activity call: its instance and task.
-pub(crate) type CallKey = (String, TaskId);
-
 impl State {
     /// The key of the activity task `locked` holds, if the claim is still valid and the
     /// task still queued.
     pub(crate) fn claimed(&self, locked: &LockedActivity) -> Result<CallKey, StoreError> {
         let k = (locked.task.instance.clone(), locked.task.task);
-        if self.activity_leases.get(&k) != Some(&locked.lease) || !self.activities.contains_key(&k)
-        {
+        if self.calls.lease(&k) != Some(&locked.lease) {
             return Err(StoreError::LeaseLost);
         }
         Ok(k)
@@ -57,7 +52,7 @@ impl State {
     pub(crate) fn release(&mut self, id: &str, call: Option<&CallKey>) {
         self.instance_leases.remove(id);
         if let Some(k) = call {
-            self.activity_leases.remove(k);
+            self.calls.release(k);
         }
     }
 
