@@ -141,12 +141,9 @@ async fn an_undecodable_record_or_message_blocks_only_its_instance() {
     drop(client);
 
     {
-        let db = rocksdb::DB::open_cf(
-            &rocksdb::Options::default(),
-            dir.path(),
-            ["instances", "inbox", "activities", "timers"],
-        )
-        .unwrap();
+        let options = rocksdb::Options::default();
+        let families = rocksdb::DB::list_cf(&options, dir.path()).unwrap();
+        let db = rocksdb::DB::open_cf(&options, dir.path(), families).unwrap();
         let instances = db.cf_handle("instances").unwrap();
         db.put_cf(instances, "m", [0xff, 0xfe, 0x01]).unwrap();
         let inbox = db.cf_handle("inbox").unwrap();
@@ -217,4 +214,34 @@ async fn an_undecodable_record_or_message_blocks_only_its_instance() {
         assert_eq!(client.status(id).await.unwrap(), None);
     }
     second.shutdown().await;
+}
+
+/// A store written before the status, name and ended indexes existed gets them built
+/// when it is opened, so its instances are listed by status.
+#[tokio::test]
+async fn indexes_are_built_for_a_store_that_had_none() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut options = rocksdb::Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        let families = ["instances", "inbox", "activities", "timers"];
+        let db = rocksdb::DB::open_cf(&options, dir.path(), families).unwrap();
+        let mut record = durable::store::InstanceRecord::new("old".into(), "chain", vec![], None);
+        record.status = RuntimeStatus::Completed;
+        let bytes = durable::codec::encode(&record, "record").unwrap();
+        db.put_cf(db.cf_handle("instances").unwrap(), "old", bytes)
+            .unwrap();
+    }
+    let store = RocksStore::open(dir.path()).unwrap();
+    let runtime = runtime(store);
+    let client = runtime.client();
+    let completed = InstanceFilter {
+        statuses: vec![RuntimeStatus::Completed],
+        ..Default::default()
+    };
+    let listed = client.list(&completed, None, 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, "old");
+    runtime.shutdown().await;
 }

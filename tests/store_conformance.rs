@@ -692,3 +692,101 @@ async fn rocks_store_renewals() {
     let dir = tempfile::tempdir().unwrap();
     claims_on_calls_are_renewed(RocksStore::open(dir.path()).unwrap()).await;
 }
+
+/// The status, name and ended indexes follow each instance through its steps and purge.
+async fn indexes_follow_instances<S: Store>(store: &S) {
+    let ids = |rs: Vec<InstanceRecord>| rs.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let page = Page {
+        after: None,
+        limit: 10,
+    };
+    let with = |status| InstanceFilter {
+        statuses: vec![status],
+        ..Default::default()
+    };
+    for id in ["x", "y"] {
+        store.create(record(id)).await.unwrap();
+    }
+    let locked = store.lock_instance(LEASE).await.unwrap().unwrap();
+    assert_eq!(locked.record.id, "x");
+    let mut running = locked.record.clone();
+    running.status = RuntimeStatus::Running;
+    let consumed = locked.messages.iter().map(|(s, _)| *s).collect();
+    store
+        .commit_step(&locked.lease, commit(running.clone(), consumed))
+        .await
+        .unwrap();
+    let running_ids = ids(store
+        .list(&with(RuntimeStatus::Running), &page)
+        .await
+        .unwrap());
+    assert_eq!(running_ids, ["x"]);
+    let pending = ids(store
+        .list(&with(RuntimeStatus::Pending), &page)
+        .await
+        .unwrap());
+    assert_eq!(pending, ["y"]);
+
+    store.send("x", Message::Resume).await.unwrap();
+    let locked = store.lock_instance(LEASE).await.unwrap().unwrap();
+    assert_eq!(locked.record.id, "x");
+    let mut done = running;
+    done.status = RuntimeStatus::Completed;
+    done.updated = 500;
+    let consumed = locked.messages.iter().map(|(s, _)| *s).collect();
+    store
+        .commit_step(&locked.lease, commit(done, consumed))
+        .await
+        .unwrap();
+    assert!(store
+        .list(&with(RuntimeStatus::Running), &page)
+        .await
+        .unwrap()
+        .is_empty());
+    let completed = ids(store
+        .list(&with(RuntimeStatus::Completed), &page)
+        .await
+        .unwrap());
+    assert_eq!(completed, ["x"]);
+    assert_eq!(store.ended_before(501, 10).await.unwrap(), ["x"]);
+    assert!(store.ended_before(500, 10).await.unwrap().is_empty());
+
+    assert_eq!(
+        store.purge("x").await.unwrap(),
+        Purge::Deleted { descendants: 0 }
+    );
+    assert!(store
+        .list(&with(RuntimeStatus::Completed), &page)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store.ended_before(u64::MAX, 10).await.unwrap().is_empty());
+    let named = InstanceFilter {
+        name: Some("orchestration".into()),
+        ..Default::default()
+    };
+    assert_eq!(ids(store.list(&named, &page).await.unwrap()), ["y"]);
+}
+
+#[tokio::test]
+async fn memory_store_indexes() {
+    indexes_follow_instances(&durable::MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn rocks_store_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    indexes_follow_instances(&RocksStore::open(dir.path()).unwrap()).await;
+    let reopened = RocksStore::open(dir.path()).unwrap();
+    let pending = InstanceFilter {
+        statuses: vec![RuntimeStatus::Pending],
+        ..Default::default()
+    };
+    let page = Page {
+        after: None,
+        limit: 10,
+    };
+    let listed = reopened.list(&pending, &page).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, "y");
+}

@@ -185,6 +185,7 @@ on_every_store!(
     purge_takes_the_tree_and_the_id_can_be_used_again,
     a_payload_of_another_type_fails_by_name,
     calls_are_claimed_in_the_order_they_were_queued,
+    retention_purges_what_ended_long_enough_ago,
 );
 
 /// Lease 100 ms, an activity of 300 ms: the worker renews its claim, so no other
@@ -421,5 +422,38 @@ async fn calls_are_claimed_in_the_order_they_were_queued<S: Store>(store: S, on:
         runs(&second)
     );
     assert_eq!(client.wait(fan_out, &second, WAIT).await.unwrap(), Ok(300));
+    runtime.shutdown().await;
+}
+
+async fn retention_purges_what_ended_long_enough_ago<S: Store>(store: S, on: &str) {
+    let runtime = Runtime::builder(store)
+        .orchestration(family)
+        .orchestration(child_double)
+        .orchestration(endless)
+        .orchestration(typed_event)
+        .activity(double)
+        .retention(Duration::from_millis(200))
+        .poll_interval(Duration::from_millis(5))
+        .start();
+    let client = runtime.client();
+    let (done, open) = (format!("kept-briefly-{on}"), format!("still-open-{on}"));
+    client.start(family, Some(&done), &1).await.unwrap();
+    client.start(typed_event, Some(&open), &()).await.unwrap();
+    assert_eq!(client.wait(family, &done, WAIT).await.unwrap(), Ok(2));
+    assert!(client.status(&done).await.unwrap().is_some(), "not yet");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while client.status(&done).await.unwrap().is_some() {
+        assert!(tokio::time::Instant::now() < deadline, "never purged");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for child in [format!("{done}:0"), format!("{done}:2")] {
+        assert_eq!(client.status(&child).await.unwrap(), None, "{child}");
+    }
+    let open = client
+        .status(&open)
+        .await
+        .unwrap()
+        .expect("a running one is kept");
+    assert!(!open.status.is_terminal());
     runtime.shutdown().await;
 }

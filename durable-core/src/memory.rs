@@ -2,7 +2,7 @@
 //! process. It keeps the same contract as the persistent stores (leases, one atomic
 //! commit per step), so the runtime behaves the same on it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use crate::inbox::InboxIndex;
 use crate::store::{
     admit_event, descendants_prefix, millis_after, now_millis, with_direct_result, ActivityTask,
     InstanceFilter, InstanceRecord, Lease, LockedActivity, LockedInstance, Message, Millis, Page,
-    Purge, StepCommit, Store, StoreError,
+    Purge, RuntimeStatus, StepCommit, Store, StoreError,
 };
 use crate::task::TaskResult;
 use crate::timers::TimerIndex;
@@ -25,6 +25,11 @@ pub struct MemoryStore {
 struct Inner {
     /// In id order, so that an instance's descendants (`id:...`) are a range.
     instances: BTreeMap<String, InstanceRecord>,
+    /// What `list` looks up: (status, id) and (name, id).
+    by_status: BTreeSet<(RuntimeStatus, String)>,
+    by_name: BTreeSet<(String, String)>,
+    /// Ended instances: (when they ended, id).
+    ended: BTreeSet<(Millis, String)>,
     inbox: HashMap<String, BTreeMap<u64, Message>>,
     index: InboxIndex,
     instance_leases: HashMap<String, Lease>,
@@ -45,6 +50,53 @@ impl Inner {
             return Err(StoreError::LeaseLost);
         }
         Ok(key)
+    }
+
+    /// Stores `record`, and keeps the indexes in step with it.
+    fn put(&mut self, record: InstanceRecord) {
+        self.remove_record(&record.id);
+        let id = record.id.clone();
+        self.by_status.insert((record.status, id.clone()));
+        self.by_name.insert((record.name.clone(), id.clone()));
+        if record.status.is_terminal() {
+            self.ended.insert((record.updated, id.clone()));
+        }
+        self.instances.insert(id, record);
+    }
+
+    fn remove_record(&mut self, id: &str) -> Option<InstanceRecord> {
+        let record = self.instances.remove(id)?;
+        self.by_status.remove(&(record.status, record.id.clone()));
+        self.by_name
+            .remove(&(record.name.clone(), record.id.clone()));
+        self.ended.remove(&(record.updated, record.id.clone()));
+        Some(record)
+    }
+
+    /// The ids `list` considers after `after`, in id order: one index range per status,
+    /// the name's range, or every instance.
+    fn candidates(&self, filter: &InstanceFilter, after: Option<&String>) -> Vec<Vec<&String>> {
+        let after = |id: &&String| after.is_none_or(|a| *id > a);
+        if !filter.statuses.is_empty() {
+            let mut statuses = filter.statuses.clone();
+            statuses.sort();
+            statuses.dedup();
+            return statuses
+                .into_iter()
+                .map(|status| {
+                    let from = (status, String::new());
+                    let ids = self.by_status.range(from..);
+                    let ids = ids.take_while(|(s, _)| *s == status).map(|(_, id)| id);
+                    ids.filter(after).collect()
+                })
+                .collect();
+        }
+        if let Some(name) = &filter.name {
+            let ids = self.by_name.range((name.clone(), String::new())..);
+            let ids = ids.take_while(|(n, _)| n == name).map(|(_, id)| id);
+            return vec![ids.filter(after).collect()];
+        }
+        vec![self.instances.keys().filter(after).collect()]
     }
 
     fn remove_call(&mut self, key: &CallKey) {
@@ -89,7 +141,7 @@ impl Store for MemoryStore {
             return Err(StoreError::AlreadyExists(record.id));
         }
         let id = record.id.clone();
-        inner.instances.insert(id.clone(), record);
+        inner.put(record);
         inner.enqueue(&id, Message::Start);
         Ok(())
     }
@@ -100,16 +152,21 @@ impl Store for MemoryStore {
         page: &Page,
     ) -> Result<Vec<InstanceRecord>, StoreError> {
         let inner = self.lock();
-        let start = match &page.after {
-            Some(after) => std::ops::Bound::Excluded(after.clone()),
-            None => std::ops::Bound::Unbounded,
-        };
-        let found = inner
-            .instances
-            .range((start, std::ops::Bound::Unbounded))
-            .map(|(_, r)| r)
-            .filter(|r| filter.matches(r));
-        Ok(found.take(page.limit).cloned().collect())
+        let mut found: Vec<InstanceRecord> = Vec::new();
+        for ids in inner.candidates(filter, page.after.as_ref()) {
+            let records = ids.into_iter().filter_map(|id| inner.instances.get(id));
+            let matching = records.filter(|r| filter.matches(r)).take(page.limit);
+            found.extend(matching.cloned());
+        }
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        found.truncate(page.limit);
+        Ok(found)
+    }
+
+    async fn ended_before(&self, before: Millis, limit: usize) -> Result<Vec<String>, StoreError> {
+        let inner = self.lock();
+        let ended = inner.ended.iter().take_while(|(at, _)| *at < before);
+        Ok(ended.take(limit).map(|(_, id)| id.clone()).collect())
     }
 
     async fn purge(&self, id: &str) -> Result<Purge, StoreError> {
@@ -141,7 +198,7 @@ impl Store for MemoryStore {
             return Ok(Purge::Busy);
         }
         for i in &tree {
-            inner.instances.remove(i);
+            inner.remove_record(i);
             inner.inbox.remove(i);
             inner.index.forget(i);
             inner.instance_leases.remove(i);
@@ -256,11 +313,11 @@ impl Store for MemoryStore {
         for child in commit.children {
             if !inner.instances.contains_key(&child.id) {
                 let child_id = child.id.clone();
-                inner.instances.insert(child_id.clone(), child);
+                inner.put(child);
                 inner.enqueue(&child_id, Message::Start);
             }
         }
-        inner.instances.insert(id.clone(), commit.record);
+        inner.put(commit.record);
         inner.instance_leases.remove(&id);
         Ok(())
     }

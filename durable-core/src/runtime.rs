@@ -22,7 +22,7 @@ use crate::orchestration::{
 };
 use crate::store::{
     millis_after, now_millis, ActivityTask, InstanceRecord, LockedActivity, LockedInstance,
-    Message, RuntimeStatus, StepCommit, Store, StoreError, TimerTask, DIRECT,
+    Message, Purge, RuntimeStatus, StepCommit, Store, StoreError, TimerTask, DIRECT,
 };
 use crate::task::{Command, Completions, TaskId, TaskResult};
 
@@ -58,6 +58,7 @@ pub struct RuntimeBuilder<S> {
     activity_workers: usize,
     lease: Duration,
     poll: Duration,
+    retention: Option<Duration>,
 }
 
 impl<S: Store> RuntimeBuilder<S> {
@@ -107,6 +108,15 @@ impl<S: Store> RuntimeBuilder<S> {
         self
     }
 
+    /// Purges instances that ended more than `age` ago, with their sub-orchestrations
+    /// (off by default). The runtime looks every minute, or every `age` if that is
+    /// shorter, and purges in batches of [`RETENTION_BATCH`] read from the store's
+    /// index of ended instances, so a round costs what it deletes.
+    pub fn retention(mut self, age: Duration) -> Self {
+        self.retention = Some(age);
+        self
+    }
+
     /// Starts the workers on the current tokio runtime.
     pub fn start(self) -> Runtime<S> {
         let shared = Arc::new(Shared {
@@ -133,6 +143,10 @@ impl<S: Store> RuntimeBuilder<S> {
             workers.push(tokio::spawn(
                 activity_worker(shared, stopped).instrument(info_span!("activities", worker = n)),
             ));
+        }
+        if let Some(age) = self.retention {
+            let retention = retention_service(shared.clone(), age, stopped.clone());
+            workers.push(tokio::spawn(retention.instrument(info_span!("retention"))));
         }
         let timers =
             tokio::spawn(timer_service(shared.clone(), stopped).instrument(info_span!("timers")));
@@ -163,6 +177,7 @@ impl<S: Store> Runtime<S> {
             activity_workers: 16,
             lease: Duration::from_secs(30),
             poll: Duration::from_millis(50),
+            retention: None,
         }
     }
 
@@ -248,7 +263,8 @@ async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstance) {
         let (_, message) = messages.iter().find(|(seq, _)| *seq == DIRECT)?;
         Some(message.clone())
     });
-    if record.status.is_terminal() {
+    let was_ended = record.status.is_terminal();
+    if was_ended {
         out.consumed = messages.iter().map(|(seq, _)| *seq).collect();
     } else {
         advance(shared, &mut record, messages, &mut out);
@@ -256,8 +272,11 @@ async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstance) {
     if let Some(message) = direct.filter(|_| !out.consumed.contains(&DIRECT)) {
         out.messages.push((record.id.clone(), message));
     }
-    record.updated = now_millis();
     let ended = record.status.is_terminal();
+    if !ended || !was_ended {
+        // an ended instance that only drops late messages keeps the time it ended
+        record.updated = now_millis();
+    }
     let (scheduled, timed) = (!out.activities.is_empty(), !out.timers.is_empty());
     out.consumed.retain(|seq| *seq != DIRECT); // never queued
     let commit = StepCommit {
@@ -722,6 +741,48 @@ async fn timer_service<S: Store>(shared: Arc<Shared<S>>, mut stopped: watch::Rec
             _ = shared.timer_work.notified() => {}
             _ = tokio::time::sleep(wait) => {}
             _ = stopped.changed() => return,
+        }
+    }
+}
+
+/// The most ended instances one retention batch purges.
+pub const RETENTION_BATCH: usize = 1000;
+
+/// Purges instances that ended more than `age` ago, a batch at a time.
+async fn retention_service<S: Store>(
+    shared: Arc<Shared<S>>,
+    age: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let every = age.clamp(Duration::from_millis(10), Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stopped.changed() => return,
+        }
+        loop {
+            let before = now_millis().saturating_sub(millis_after(0, age));
+            let ended = match shared.store.ended_before(before, RETENTION_BATCH).await {
+                Ok(ended) => ended,
+                Err(e) => {
+                    warn!("retention: cannot list ended instances: {e}");
+                    break;
+                }
+            };
+            let mut purged = 0;
+            for id in &ended {
+                match shared.store.purge(id).await {
+                    Ok(Purge::Deleted { descendants }) => purged += 1 + descendants,
+                    Ok(_) => {} // taking a step, or gone already: the next round
+                    Err(e) => warn!(instance = %id, "retention: cannot purge: {e}"),
+                }
+            }
+            if purged > 0 {
+                debug!(purged, "retention: purged ended instances");
+            }
+            if ended.len() < RETENTION_BATCH || purged == 0 || *stopped.borrow() {
+                break;
+            }
         }
     }
 }

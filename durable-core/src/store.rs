@@ -30,7 +30,7 @@ pub fn millis_after(at: Millis, duration: Duration) -> Millis {
 }
 
 /// Where an instance is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum RuntimeStatus {
     /// Created, its first step has not run.
     Pending,
@@ -390,7 +390,9 @@ pub trait Store: Send + Sync + 'static {
     fn create(&self, record: InstanceRecord)
         -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Instances matching `filter`, in id order, one page at a time.
+    /// Instances matching `filter`, in id order, one page at a time. Statuses and names
+    /// are looked up in indexes: a page of a rare status costs the page, not the
+    /// number of instances stored.
     fn list(
         &self,
         filter: &InstanceFilter,
@@ -405,6 +407,15 @@ pub trait Store: Send + Sync + 'static {
     /// and the delete are atomic, so an instance created again under `id` is never
     /// touched, and it sees nothing of the earlier one.
     fn purge(&self, id: &str) -> impl Future<Output = Result<Purge, StoreError>> + Send;
+
+    /// Ids of instances that ended (completed, failed or were terminated) before
+    /// `before`, those that ended first first, at most `limit`: what retention purges.
+    /// Read from an index of ended instances by when they ended.
+    fn ended_before(
+        &self,
+        before: Millis,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
     /// Queues `message` for instance `id`; [`StoreError::NotFound`] if there is none.
     /// An [`Message::Event`] is refused with [`StoreError::TooManyEvents`] when the
@@ -531,6 +542,14 @@ impl<S: Store> Store for std::sync::Arc<S> {
 
     fn purge(&self, id: &str) -> impl Future<Output = Result<Purge, StoreError>> + Send {
         (**self).purge(id)
+    }
+
+    fn ended_before(
+        &self,
+        before: Millis,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send {
+        (**self).ended_before(before, limit)
     }
 
     fn lock_instance(

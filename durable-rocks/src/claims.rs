@@ -67,6 +67,7 @@ impl RocksStore {
                 continue;
             }
             state.inbox.claimed(&record);
+            state.claimed_status.insert(id.clone(), record.status);
             let granted = state.lease(now, duration);
             state.instance_leases.insert(id, granted.clone());
             return Ok(Some(LockedInstance {
@@ -81,7 +82,7 @@ impl RocksStore {
     pub(crate) fn abandon(&self, id: &str, lease: &Lease) {
         let mut state = self.lock();
         if state.instance_leases.get(id) == Some(lease) {
-            state.instance_leases.remove(id);
+            state.release(id, None);
         }
     }
 
@@ -174,6 +175,7 @@ impl RocksStore {
             return Ok(None);
         };
         state.inbox.claimed(&record);
+        state.claimed_status.insert(id.clone(), record.status);
         let granted = state.lease(now, duration);
         state.instance_leases.insert(id.clone(), granted.clone());
         // the call is the step's now: nobody may take it over until it commits

@@ -2,14 +2,17 @@
 //! each one `WriteBatch`, with the in-memory state updated once it is written.
 
 use durable_core::calls::CallKey;
-use durable_core::store::now_millis;
+use durable_core::store::{now_millis, RuntimeStatus};
 use durable_core::store::{
     Lease, LockedActivity, Message, Millis, StepCommit, StoreError, TimerTask,
 };
 use durable_core::TaskResult;
 use rocksdb::{WriteBatch, WriteOptions};
 
-use crate::keys::{backend, encode, key, timer_key, ACTIVITIES, INBOX, INSTANCES, TIMERS};
+use crate::keys::{
+    backend, encode, index_entries, key, status_key, timer_key, ACTIVITIES, BY_STATUS, ENDED,
+    INBOX, INSTANCES, TIMERS,
+};
 use crate::open::Durability;
 use crate::state::State;
 use crate::RocksStore;
@@ -66,6 +69,21 @@ impl RocksStore {
             id,
             encode(&commit.record, "instance record")?,
         );
+        let before = match state.claimed_status.get(id) {
+            Some(status) => Some(*status),
+            None => self.readable_record(id)?.map(|r| r.status),
+        };
+        if before != Some(commit.record.status) {
+            if let Some(before) = before {
+                batch.delete_cf(self.cf(BY_STATUS), status_key(before, id));
+            }
+            let ended = commit.record.status.is_terminal();
+            for (cf, key) in index_entries(&commit.record) {
+                if cf != ENDED || ended && !before.is_some_and(RuntimeStatus::is_terminal) {
+                    batch.put_cf(self.cf(cf), key, []);
+                }
+            }
+        }
         for seq in &commit.consumed {
             batch.delete_cf(self.cf(INBOX), key(id, *seq));
         }
@@ -109,6 +127,9 @@ impl RocksStore {
                     key(&child.id, seq),
                     encode(&Message::Start, "message")?,
                 );
+                for (cf, key) in index_entries(child) {
+                    batch.put_cf(self.cf(cf), key, []);
+                }
                 started.push((child.id.clone(), seq));
             }
         }
@@ -199,6 +220,7 @@ impl RocksStore {
         if let Some(k) = &call {
             state.calls.remove(k);
         }
+        state.claimed_status.remove(&id);
         for timer in &cancelled {
             state.timers.remove(timer);
         }

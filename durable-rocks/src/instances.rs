@@ -3,12 +3,14 @@
 use std::collections::HashMap;
 
 use durable_core::store::{
-    admit_event, now_millis, InstanceFilter, InstanceRecord, Message, Page, Purge, StoreError,
+    admit_event, now_millis, InstanceFilter, InstanceRecord, Message, Millis, Page, Purge,
+    RuntimeStatus, StoreError,
 };
 use rocksdb::{Direction, IteratorMode, WriteBatch};
 
 use crate::keys::{
-    backend, encode, instance_range, key, timer_key, ACTIVITIES, INBOX, INSTANCES, TIMERS,
+    backend, encode, index_entries, instance_range, key, name_key, split_ended_key, status_key,
+    timer_key, ACTIVITIES, BY_NAME, BY_STATUS, ENDED, INBOX, INSTANCES, STORED_STATUSES, TIMERS,
 };
 use crate::records::{decode_record, shown};
 use crate::RocksStore;
@@ -32,6 +34,9 @@ impl RocksStore {
             key(&record.id, seq),
             encode(&Message::Start, "message")?,
         );
+        for (cf, key) in index_entries(&record) {
+            batch.put_cf(self.cf(cf), key, []);
+        }
         self.write(batch)?;
         state.inbox.arrived(&record.id, seq, &Message::Start);
         Ok(())
@@ -44,38 +49,61 @@ impl RocksStore {
         Ok(Some(shown(id, stored, &self.lock())))
     }
 
-    /// Instances in id order; one that cannot be decoded is listed as blocked.
+    /// Instances in id order; one that cannot be decoded is listed as blocked. A status
+    /// filter reads the status index, one range per status, and a name filter the name
+    /// index; only a list of every instance, or of blocked ones (a status never
+    /// stored), reads them all.
     pub(crate) fn list_instances(
         &self,
         filter: &InstanceFilter,
         page: &Page,
     ) -> Result<Vec<InstanceRecord>, StoreError> {
         let quarantined: HashMap<String, String> = self.lock().quarantined.clone();
-        let mode = match &page.after {
-            Some(after) => IteratorMode::From(after.as_bytes(), Direction::Forward),
-            None => IteratorMode::Start,
+        let after = page.after.as_deref();
+        let scan = Scan {
+            store: self,
+            filter,
+            limit: page.limit,
+            quarantined: &quarantined,
         };
+        if !filter.statuses.is_empty() && !filter.statuses.contains(&RuntimeStatus::Blocked) {
+            let mut statuses = filter.statuses.clone();
+            statuses.sort();
+            statuses.dedup();
+            let mut found = Vec::new();
+            for status in statuses {
+                found.extend(scan.index(BY_STATUS, &status_key(status, ""), after)?);
+            }
+            found.sort_by(|a, b| a.id.cmp(&b.id));
+            found.truncate(page.limit);
+            return Ok(found);
+        }
+        if let Some(name) = &filter.name {
+            return scan.index(BY_NAME, &name_key(name, ""), after);
+        }
+        scan.index(INSTANCES, &[], after)
+    }
+
+    /// Ids of instances that ended before `before`, first ended first. Entries left by
+    /// an instance purged while its record could not be decoded are dropped on the way.
+    pub(crate) fn ended(&self, before: Millis, limit: usize) -> Result<Vec<String>, StoreError> {
         let mut found = Vec::new();
-        for item in self.db.iterator_cf(self.cf(INSTANCES), mode) {
-            if found.len() >= page.limit {
+        let mut stale = WriteBatch::default();
+        for item in self.db.iterator_cf(self.cf(ENDED), IteratorMode::Start) {
+            let (k, _) = item.map_err(backend)?;
+            let Some((at, id)) = split_ended_key(&k) else {
+                continue;
+            };
+            if at >= before || found.len() >= limit {
                 break;
             }
-            let (k, v) = item.map_err(backend)?;
-            if page.after.as_ref().is_some_and(|a| a.as_bytes() == &*k) {
-                continue;
-            }
-            let id = String::from_utf8_lossy(&k);
-            let record = match (decode_record(&v), quarantined.get(&*id)) {
-                (Ok(record), None) => record,
-                (Ok(record), Some(reason)) => {
-                    InstanceRecord::blocked(id.into_owned(), Some(record), reason.clone())
-                }
-                (Err(reason), _) => InstanceRecord::blocked(id.into_owned(), None, reason),
-            };
-            if filter.matches(&record) {
-                found.push(record);
+            match self.record(&id)? {
+                Some(Ok(r)) if r.status.is_terminal() && r.updated == at => found.push(id),
+                Some(Err(_)) => found.push(id), // blocked: purgeable
+                _ => stale.delete_cf(self.cf(ENDED), &k),
             }
         }
+        self.write(stale)?;
         Ok(found)
     }
 
@@ -107,6 +135,19 @@ impl RocksStore {
         let mut timers = Vec::new();
         for i in &tree {
             batch.delete_cf(self.cf(INSTANCES), i);
+            match self.record(i)? {
+                Some(Ok(record)) => {
+                    for (cf, key) in index_entries(&record) {
+                        batch.delete_cf(self.cf(cf), key);
+                    }
+                }
+                // what it was indexed under is unknown: its status keys are few
+                _ => {
+                    for status in STORED_STATUSES {
+                        batch.delete_cf(self.cf(BY_STATUS), status_key(status, i));
+                    }
+                }
+            }
             // by range: messages and calls that could not be decoded are not indexed
             let (from, to) = instance_range(i);
             batch.delete_range_cf(self.cf(INBOX), &from, &to);
@@ -121,6 +162,7 @@ impl RocksStore {
             state.inbox.forget(i);
             state.instance_leases.remove(i);
             state.quarantined.remove(i);
+            state.claimed_status.remove(i);
             for k in state.calls.of_instance(i) {
                 state.calls.remove(&k);
             }
@@ -150,5 +192,62 @@ impl RocksStore {
             state.inbox.arrived(id, seq, &message);
         }
         Ok(())
+    }
+}
+
+/// One page of `list`, read from one index.
+struct Scan<'a> {
+    store: &'a RocksStore,
+    filter: &'a InstanceFilter,
+    limit: usize,
+    quarantined: &'a HashMap<String, String>,
+}
+
+impl Scan<'_> {
+    /// The matching instances whose keys in column family `cf` are `prefix` then the
+    /// id, after id `after`, in id order; for the instances themselves, the prefix is
+    /// empty and the key is the id.
+    fn index(
+        &self,
+        cf: &str,
+        prefix: &[u8],
+        after: Option<&str>,
+    ) -> Result<Vec<InstanceRecord>, StoreError> {
+        let mut from = prefix.to_vec();
+        from.extend_from_slice(after.unwrap_or_default().as_bytes());
+        let mode = IteratorMode::From(&from, Direction::Forward);
+        let mut found = Vec::new();
+        for item in self.store.db.iterator_cf(self.store.cf(cf), mode) {
+            let (k, v) = item.map_err(backend)?;
+            let Some(id) = k.strip_prefix(prefix) else {
+                break;
+            };
+            if after.is_some() && *k == *from {
+                continue;
+            }
+            let id = String::from_utf8_lossy(id).into_owned();
+            let stored = if cf == INSTANCES {
+                decode_record(&v)
+            } else {
+                match self.store.record(&id)? {
+                    Some(stored) => stored,
+                    None => continue, // purged since it was indexed
+                }
+            };
+            let record = match (stored, self.quarantined.get(&id)) {
+                (Ok(record), None) => record,
+                (Ok(record), Some(reason)) => {
+                    InstanceRecord::blocked(id, Some(record), reason.clone())
+                }
+                (Err(reason), _) => InstanceRecord::blocked(id, None, reason),
+            };
+            if self.filter.matches(&record) {
+                found.push(record);
+                if found.len() >= self.limit {
+                    break;
+                }
+            }
+        }
+        Ok(found)
     }
 }

@@ -9,20 +9,99 @@
 //! - `timers`: due time (big-endian), instance id, 0, task id (big-endian) -> `()`, so
 //!   timers sort by due time and the key is the whole timer.
 //!
+//! - `by_status`: status (one byte), instance id -> `()`;
+//! - `by_name`: orchestration name, 0, instance id -> `()`;
+//! - `ended`: when it ended (big-endian), instance id -> `()`, for ended instances:
+//!   the indexes that `list` and retention read, so neither scans every instance.
+//!
 //! The 0 after the id ends it: user ids are UTF-8 without NUL in practice, and a range
 //! from `id 0` to `id 1` holds exactly that instance's keys.
 
 use durable_core::codec;
-use durable_core::store::{StoreError, TimerTask};
+use durable_core::store::{InstanceRecord, Millis, RuntimeStatus, StoreError, TimerTask};
 use durable_core::TaskId;
 
 pub(crate) const INSTANCES: &str = "instances";
 pub(crate) const INBOX: &str = "inbox";
 pub(crate) const ACTIVITIES: &str = "activities";
 pub(crate) const TIMERS: &str = "timers";
+pub(crate) const BY_STATUS: &str = "by_status";
+pub(crate) const BY_NAME: &str = "by_name";
+pub(crate) const ENDED: &str = "ended";
 
 /// Every column family, created on open.
-pub(crate) const FAMILIES: [&str; 4] = [INSTANCES, INBOX, ACTIVITIES, TIMERS];
+pub(crate) const FAMILIES: [&str; 7] = [
+    INSTANCES, INBOX, ACTIVITIES, TIMERS, BY_STATUS, BY_NAME, ENDED,
+];
+
+/// The indexes of instances, built from the instances on open when missing.
+pub(crate) const INDEXES: [&str; 3] = [BY_STATUS, BY_NAME, ENDED];
+
+/// The statuses a stored record can have (`Blocked` is only ever shown), by their byte.
+pub(crate) const STORED_STATUSES: [RuntimeStatus; 6] = [
+    RuntimeStatus::Pending,
+    RuntimeStatus::Running,
+    RuntimeStatus::Completed,
+    RuntimeStatus::Failed,
+    RuntimeStatus::Terminated,
+    RuntimeStatus::Suspended,
+];
+
+fn status_byte(status: RuntimeStatus) -> u8 {
+    match status {
+        RuntimeStatus::Pending => 0,
+        RuntimeStatus::Running => 1,
+        RuntimeStatus::Completed => 2,
+        RuntimeStatus::Failed => 3,
+        RuntimeStatus::Terminated => 4,
+        RuntimeStatus::Suspended => 5,
+        RuntimeStatus::Blocked => 6,
+    }
+}
+
+/// The key of `id` in the status index.
+pub(crate) fn status_key(status: RuntimeStatus, id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(id.len() + 1);
+    k.push(status_byte(status));
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+/// The key of `id` in the name index; `name_key(name, "")` starts the name's range.
+pub(crate) fn name_key(name: &str, id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(name.len() + id.len() + 1);
+    k.extend_from_slice(name.as_bytes());
+    k.push(0);
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+/// The key of `id`, which ended at `at`, in the index of ended instances.
+pub(crate) fn ended_key(at: Millis, id: &str) -> Vec<u8> {
+    let mut k = at.to_be_bytes().to_vec();
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+pub(crate) fn split_ended_key(k: &[u8]) -> Option<(Millis, String)> {
+    let (at, id) = k.split_first_chunk::<8>()?;
+    Some((
+        Millis::from_be_bytes(*at),
+        String::from_utf8(id.to_vec()).ok()?,
+    ))
+}
+
+/// The index entries of `record`: (column family, key).
+pub(crate) fn index_entries(record: &InstanceRecord) -> Vec<(&'static str, Vec<u8>)> {
+    let mut entries = vec![
+        (BY_STATUS, status_key(record.status, &record.id)),
+        (BY_NAME, name_key(&record.name, &record.id)),
+    ];
+    if record.status.is_terminal() {
+        entries.push((ENDED, ended_key(record.updated, &record.id)));
+    }
+    entries
+}
 
 /// The key of entry `n` (a sequence number or task id) of `instance`.
 pub(crate) fn key(instance: &str, n: u64) -> Vec<u8> {
@@ -102,6 +181,24 @@ mod tests {
         let inside = |k: &[u8]| from.as_slice() <= k && k < to.as_slice();
         assert!(inside(&key("p", 0)) && inside(&key("p", u64::MAX)));
         assert!(!inside(&key("p:1", 0)) && !inside(&key("pa", 0)) && !inside(&key("", 0)));
+    }
+
+    #[test]
+    fn index_keys_sort_by_status_name_and_end_then_id() {
+        assert!(status_key(RuntimeStatus::Pending, "z") < status_key(RuntimeStatus::Running, "a"));
+        assert!(status_key(RuntimeStatus::Failed, "a") < status_key(RuntimeStatus::Failed, "b"));
+        assert!(
+            name_key("chain", "z") < name_key("chaining", "a"),
+            "a name ends at its 0"
+        );
+        assert_eq!(
+            split_ended_key(&ended_key(42, "x:1")),
+            Some((42, "x:1".into()))
+        );
+        assert!(ended_key(1, "z") < ended_key(2, "a"));
+        for status in STORED_STATUSES {
+            assert_ne!(status_byte(status), status_byte(RuntimeStatus::Blocked));
+        }
     }
 
     #[test]

@@ -65,6 +65,10 @@ impl Store for RocksStore {
         self.purge_tree(id)
     }
 
+    async fn ended_before(&self, before: Millis, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.ended(before, limit)
+    }
+
     async fn send(&self, id: &str, message: Message) -> Result<(), StoreError> {
         self.queue(id, message)
     }

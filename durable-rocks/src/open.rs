@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use durable_core::store::StoreError;
 use rocksdb::{ColumnFamilyDescriptor, Options, WriteOptions, DB};
 
-use crate::keys::{backend, FAMILIES};
+use crate::keys::{backend, FAMILIES, INDEXES, INSTANCES};
 use crate::state::State;
 use crate::RocksStore;
 
@@ -45,6 +45,12 @@ impl RocksStore {
         // few cores the spinning burns the core that the group leader needs.
         opts.set_enable_write_thread_adaptive_yield(false);
         opts.set_allow_concurrent_memtable_write(false);
+        // a store written before the indexes existed gets them built once
+        let existing = DB::list_cf(&opts, path).unwrap_or_default();
+        let build_indexes = existing.iter().any(|cf| cf == INSTANCES)
+            && INDEXES
+                .iter()
+                .any(|index| !existing.iter().any(|cf| cf == index));
         let cfs = FAMILIES.map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
         let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| {
             if e.to_string().contains("lock") {
@@ -64,6 +70,9 @@ impl RocksStore {
             durability,
             state: Mutex::new(State::default()),
         };
+        if build_indexes {
+            store.build_indexes()?;
+        }
         store.rebuild()?;
         Ok(store)
     }

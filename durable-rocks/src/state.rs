@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use durable_core::calls::{CallKey, CallQueue};
 use durable_core::inbox::InboxIndex;
-use durable_core::store::{millis_after, Lease, LockedActivity, Millis, StoreError};
+use durable_core::store::{millis_after, Lease, LockedActivity, Millis, RuntimeStatus, StoreError};
 use durable_core::timers::TimerIndex;
 use tracing::warn;
 
@@ -17,6 +17,9 @@ pub(crate) struct State {
     /// Queued messages, and which instances may be runnable.
     pub(crate) inbox: InboxIndex,
     pub(crate) instance_leases: HashMap<String, Lease>,
+    /// The stored status of each claimed instance, as claimed: a commit that changes it
+    /// moves the instance in the status index.
+    pub(crate) claimed_status: HashMap<String, RuntimeStatus>,
     /// Queued activity calls and their claims.
     pub(crate) calls: CallQueue,
     /// Started timers.
@@ -51,6 +54,7 @@ impl State {
     /// Frees instance `id` and the call a step held, after a commit that wrote nothing.
     pub(crate) fn release(&mut self, id: &str, call: Option<&CallKey>) {
         self.instance_leases.remove(id);
+        self.claimed_status.remove(id);
         if let Some(k) = call {
             self.calls.release(k);
         }
