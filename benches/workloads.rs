@@ -6,7 +6,7 @@
 //! what a workload measures besides (latency percentiles, RSS). A step is one awaited
 //! operation completed and applied. BENCHMARKS.md has the results and the commands.
 //!
-//! Without a workload (as under `cargo test --all-targets`) it runs every workload at a
+//! Without a workload (as under `cargo test --workspace`) it runs every workload at a
 //! small size on both stores and checks the results, so the benchmark cannot rot.
 
 use std::path::PathBuf;
@@ -48,6 +48,12 @@ async fn waiter(ctx: OrchestrationContext) -> Result<u64, ActivityError> {
     Ok(ctx.event::<u64>("go").await)
 }
 
+#[orchestrator]
+async fn sleeper(ctx: OrchestrationContext) -> Result<u64, ActivityError> {
+    ctx.timer(Duration::from_secs(3600)).await;
+    Ok(0)
+}
+
 const WAIT: Duration = Duration::from_secs(3600);
 
 /// What the command line asked for.
@@ -63,6 +69,8 @@ struct Options {
     runs: Option<usize>,
     /// Orchestration workers (the runtime's default when absent).
     workers: Option<usize>,
+    /// Instances waiting on hour-long timers while the workload runs.
+    idle: Option<u64>,
     dir: Option<PathBuf>,
 }
 
@@ -81,6 +89,7 @@ impl Options {
             sample: None,
             runs: None,
             workers: None,
+            idle: None,
             dir: None,
         };
         while let Some(flag) = args.next() {
@@ -101,6 +110,7 @@ impl Options {
                 "--workers" => {
                     options.workers = Some(number("--workers", value("--workers")?)? as usize)
                 }
+                "--idle" => options.idle = Some(number("--idle", value("--idle")?)?),
                 "--dir" => options.dir = Some(value("--dir")?.into()),
                 other => return Err(format!("unknown option `{other}`")),
             }
@@ -116,8 +126,11 @@ impl Options {
 }
 
 const USAGE: &str = "usage: cargo bench --bench workloads -- <workload> [options]
-workloads: chain (--n), many (--m --n), fanout (--n), latency (--n samples),
-           suspended (--m --sample), rocks-ceiling
+workloads: chain (--n, --idle I: with I instances waiting on hour-long timers),
+           many (--m --n), fanout (--n), latency (--n samples),
+           suspended (--m --sample), list (--m instances, one of them failed),
+           events (--m raises into one suspended instance), rocks-ceiling,
+           payload (--n round trips: what a payload's type tag costs)
 options:   --store rocks|memory (default rocks), --sync (fsync every commit),
            --runs R (default 5, 1 for suspended: the median run is reported),
            --workers N (orchestration steps at once; with --sync, more share fsyncs),
@@ -171,6 +184,9 @@ async fn run(options: &Options) -> Result<Vec<Value>, BoxError> {
     if options.workload == "rocks-ceiling" {
         return Ok(vec![ceiling]);
     }
+    if options.workload == "payload" {
+        return Ok(vec![payload_cost(options.n.unwrap_or(1_000_000))?]);
+    }
     let runs = options.runs.unwrap_or(match options.workload.as_str() {
         "suspended" => 1,
         _ => 5,
@@ -215,17 +231,28 @@ fn median(mut lines: Vec<Value>, runs: usize) -> Value {
 }
 
 async fn workload<S: Store>(options: &Options, store: S) -> Result<Value, BoxError> {
+    if options.workload == "list" {
+        let mut line = run_list(&store, options.m.unwrap_or(1_000_000)).await?;
+        line["workload"] = json!("list");
+        line["store"] = json!(options.store);
+        return Ok(line);
+    }
     let mut builder = Runtime::builder(store)
         .orchestration(chain)
         .orchestration(fanout)
         .orchestration(waiter)
+        .orchestration(sleeper)
         .activity(noop);
     if let Some(workers) = options.workers {
         builder = builder.concurrency(workers, workers.max(16));
     }
     let runtime = builder.start();
+    if let Some(idle) = options.idle {
+        start_idle(&runtime, idle).await?;
+    }
     let result = match options.workload.as_str() {
         "chain" => run_chain(&runtime, options.n.unwrap_or(1000)).await,
+        "events" => run_events(&runtime, options.m.unwrap_or(100_000)).await,
         "many" => {
             run_many(
                 &runtime,
@@ -248,6 +275,122 @@ async fn workload<S: Store>(options: &Options, store: S) -> Result<Value, BoxErr
     line["store"] = json!(options.store);
     line["sync"] = json!(options.sync);
     line["workers"] = json!(options.workers.unwrap_or(DEFAULT_WORKERS));
+    line["idle"] = json!(options.idle.unwrap_or(0));
+    Ok(line)
+}
+
+/// Starts `idle` instances that wait on hour-long timers, and waits until every one
+/// has taken its first step.
+async fn start_idle<S: Store>(runtime: &Runtime<S>, idle: u64) -> Result<(), BoxError> {
+    let client = runtime.client();
+    const BATCH: u64 = 1000;
+    let mut created = 0;
+    while created < idle {
+        let batch = BATCH.min(idle - created);
+        let starts = (created..created + batch).map(|i| {
+            let client = client.clone();
+            async move {
+                client
+                    .start(sleeper, Some(&format!("idle{i:08}")), &())
+                    .await
+            }
+        });
+        for r in spawn_all(starts).await {
+            r?;
+        }
+        created += batch;
+    }
+    let pending = durable::InstanceFilter {
+        statuses: vec![durable::RuntimeStatus::Pending],
+        ..Default::default()
+    };
+    while !client.list(&pending, None, 1).await?.is_empty() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
+/// `m` ended instances, one of them failed, written straight to the store; then the
+/// time of `list` for the failed one (`runtimeStatus=Failed&top=1`) and of a page of
+/// the completed ones, each the median of 101 calls.
+async fn run_list<S: Store>(store: &S, m: u64) -> Result<Value, BoxError> {
+    use durable::store::{InstanceRecord, Page};
+    let started = Instant::now();
+    for i in 0..m {
+        let mut record = InstanceRecord::new(format!("done{i:08}"), "chain", Vec::new(), None);
+        record.status = if i == m / 2 {
+            durable::RuntimeStatus::Failed
+        } else {
+            durable::RuntimeStatus::Completed
+        };
+        store.create(record).await?;
+    }
+    let setup = started.elapsed();
+    let time = |statuses: Vec<durable::RuntimeStatus>, want: usize| async move {
+        let filter = durable::InstanceFilter {
+            statuses,
+            ..Default::default()
+        };
+        let page = Page {
+            after: None,
+            limit: 1,
+        };
+        let mut times = Vec::new();
+        for _ in 0..101 {
+            let begin = Instant::now();
+            let found = store.list(&filter, &page).await?;
+            times.push(begin.elapsed());
+            expect("listed", found.len() as u64, want as u64)?;
+        }
+        times.sort_unstable();
+        Ok::<_, BoxError>(round3(times[50].as_secs_f64() * 1000.0))
+    };
+    let failed_ms = time(vec![durable::RuntimeStatus::Failed], 1).await?;
+    let completed_ms = time(vec![durable::RuntimeStatus::Completed], 1).await?;
+    let mut line = measured(1, m, 101, started.elapsed());
+    line["setup_ms"] = json!(round3(setup.as_secs_f64() * 1000.0));
+    line["list_failed_top1_ms"] = json!(failed_ms);
+    line["list_completed_top1_ms"] = json!(completed_ms);
+    Ok(line)
+}
+
+/// `m` events raised, one at a time, into one suspended instance: the first are
+/// queued, those past the bound refused. The median time of an accepted raise in each
+/// tenth of the accepted ones (flat: a raise does not re-read the inbox), and of a
+/// refused one.
+async fn run_events<S: Store>(runtime: &Runtime<S>, m: u64) -> Result<Value, BoxError> {
+    let client = runtime.client();
+    let id = client.start(waiter, None, &()).await?;
+    client.suspend(&id).await?;
+    let started = Instant::now();
+    let (mut accepted, mut refused) = (Vec::new(), Vec::new());
+    for i in 0..m {
+        let begin = Instant::now();
+        match client.raise_event(&id, "noise", &i).await {
+            Ok(()) => accepted.push(begin.elapsed()),
+            Err(durable::ClientError::Store(durable::StoreError::TooManyEvents { .. })) => {
+                refused.push(begin.elapsed())
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let wall = started.elapsed();
+    let bound = durable::limits::MAX_BUFFERED_EVENTS as u64;
+    expect("accepted", accepted.len() as u64, m.min(bound))?;
+    let median_us = |times: &[Duration]| {
+        let mut times = times.to_vec();
+        times.sort_unstable();
+        times
+            .get(times.len() / 2)
+            .map_or(0.0, |t| round3(t.as_secs_f64() * 1e6))
+    };
+    let tenth = (accepted.len() / 10).max(1);
+    let by_tenth: Vec<f64> = accepted.chunks(tenth).map(median_us).collect();
+    let mut line = measured(1, m, m, wall);
+    line["accepted"] = json!(accepted.len());
+    line["refused"] = json!(refused.len());
+    line["us_per_accepted_raise_by_tenth"] = json!(by_tenth);
+    line["us_per_refused_raise"] = json!(median_us(&refused));
     Ok(line)
 }
 
@@ -470,6 +613,39 @@ fn ceiling(path: &std::path::Path, sync: bool) -> Result<Value, BoxError> {
     Ok(line)
 }
 
+/// What the type tag costs: `n` round trips of a `u64` and of a 100-character string
+/// through [`durable::codec::encode_payload`]/`decode_payload` (tagged) and through
+/// `encode`/`decode` (untagged), in ns per round trip.
+fn payload_cost(n: u64) -> Result<Value, BoxError> {
+    use durable::codec::{decode, decode_payload, encode, encode_payload};
+    fn time<T>(
+        n: u64,
+        mut round_trip: impl FnMut(u64) -> Result<T, BoxError>,
+    ) -> Result<f64, BoxError> {
+        let started = Instant::now();
+        for i in 0..n {
+            std::hint::black_box(round_trip(i)?);
+        }
+        Ok(round3(started.elapsed().as_secs_f64() * 1e9 / n as f64))
+    }
+    let text = "x".repeat(100);
+    let tagged_u64 = time(n, |i| {
+        Ok(decode_payload::<u64>(&encode_payload(&i, "u")?, "u")?)
+    })?;
+    let plain_u64 = time(n, |i| Ok(decode::<u64>(&encode(&i, "u")?, "u")?))?;
+    let tagged_text = time(n, |_| {
+        Ok(decode_payload::<String>(&encode_payload(&text, "s")?, "s")?)
+    })?;
+    let plain_text = time(n, |_| Ok(decode::<String>(&encode(&text, "s")?, "s")?))?;
+    let mut line = measured(n, 1, 4 * n, Duration::from_secs(1));
+    line["workload"] = json!("payload");
+    line["ns_u64_tagged"] = json!(tagged_u64);
+    line["ns_u64_untagged"] = json!(plain_u64);
+    line["ns_string100_tagged"] = json!(tagged_text);
+    line["ns_string100_untagged"] = json!(plain_text);
+    Ok(line)
+}
+
 /// Every workload, small, on both stores, with its result checked.
 async fn smoke() -> Result<Vec<Value>, BoxError> {
     let mut lines = Vec::new();
@@ -480,6 +656,8 @@ async fn smoke() -> Result<Vec<Value>, BoxError> {
             ("fanout", 50, 0),
             ("latency", 5, 0),
             ("suspended", 0, 50),
+            ("list", 0, 30),
+            ("events", 0, 1100),
         ] {
             let options = Options {
                 workload: workload.into(),
@@ -490,6 +668,7 @@ async fn smoke() -> Result<Vec<Value>, BoxError> {
                 sample: Some(5),
                 runs: Some(1),
                 workers: None,
+                idle: Some(if workload == "chain" { 10 } else { 0 }),
                 dir: None,
             };
             lines.extend(run(&options).await?);

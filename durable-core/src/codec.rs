@@ -86,7 +86,9 @@ pub fn decode_from<T: DeserializeOwned>(
 /// `&[T]` and `Vec<T>`, `&T` and `T`). Type names are not guaranteed stable across
 /// compiler versions; a change shows as a refused payload, never as a reinterpreted one.
 pub fn type_tag<T: ?Sized>() -> u64 {
-    fnv1a(canonical_type(std::any::type_name::<T>()).as_bytes())
+    let mut hash = Fnv(0xcbf2_9ce4_8422_2325);
+    hash_canonical_type(std::any::type_name::<T>(), &mut hash);
+    hash.0
 }
 
 /// Encodes a payload: [`type_tag`] (u64 LE), then the value.
@@ -121,15 +123,21 @@ pub fn decode_payload<T: DeserializeOwned>(
     decode(value, what)
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
-        (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
+/// FNV-1a, fed piece by piece: the tag is computed on every encode and decode, without
+/// allocating.
+struct Fnv(u64);
+
+impl Fnv {
+    fn feed(&mut self, text: &str) {
+        for b in text.bytes() {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
-/// `name` with references dropped, `str` as `String` and slices as `Vec`s.
-fn canonical_type(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 16);
+/// Feeds `name` with references dropped, `str` as `String` and slices as `Vec`s.
+fn hash_canonical_type(name: &str, hash: &mut Fnv) {
+    let path_char = |c: char| c.is_alphanumeric() || c == '_' || c == ':';
     let mut rest = name;
     while let Some(c) = rest.chars().next() {
         if let Some(after) = rest
@@ -137,12 +145,10 @@ fn canonical_type(name: &str) -> String {
             .or_else(|| rest.strip_prefix('&'))
         {
             rest = after;
-        } else if c.is_alphanumeric() || c == '_' || c == ':' {
-            let end = rest
-                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
-                .unwrap_or(rest.len());
+        } else if path_char(c) {
+            let end = rest.find(|c: char| !path_char(c)).unwrap_or(rest.len());
             let path = &rest[..end];
-            out.push_str(if path == "str" {
+            hash.feed(if path == "str" {
                 "alloc::string::String"
             } else {
                 path
@@ -151,21 +157,20 @@ fn canonical_type(name: &str) -> String {
         } else if c == '[' {
             let (inside, after) = bracketed(&rest[1..]);
             if inside.contains(';') {
-                out.push('[');
-                out.push_str(&canonical_type(inside));
-                out.push(']');
+                hash.feed("[");
+                hash_canonical_type(inside, hash);
+                hash.feed("]");
             } else {
-                out.push_str("alloc::vec::Vec<");
-                out.push_str(&canonical_type(inside));
-                out.push('>');
+                hash.feed("alloc::vec::Vec<");
+                hash_canonical_type(inside, hash);
+                hash.feed(">");
             }
             rest = after;
         } else {
-            out.push(c);
+            hash.feed(&rest[..c.len_utf8()]);
             rest = &rest[c.len_utf8()..];
         }
     }
-    out
 }
 
 /// Splits `text`, which follows a `[`, at its matching `]`: (inside, after the `]`).

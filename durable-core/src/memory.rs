@@ -46,14 +46,22 @@ impl Inner {
     /// task still queued.
     fn claimed(&self, locked: &LockedActivity) -> Result<CallKey, StoreError> {
         let key = (locked.task.instance.clone(), locked.task.task);
-        if self.calls.lease(&key) != Some(&locked.lease) {
+        // by token: a renewal extends a claim and keeps its token
+        if self.calls.lease(&key).map(|l| l.token) != Some(locked.lease.token) {
             return Err(StoreError::LeaseLost);
         }
         Ok(key)
     }
 
-    /// Stores `record`, and keeps the indexes in step with it.
+    /// Stores `record`, and keeps the indexes in step with it: a step that changes
+    /// neither status nor name leaves them alone.
     fn put(&mut self, record: InstanceRecord) {
+        if let Some(stored) = self.instances.get_mut(&record.id) {
+            if stored.status == record.status && stored.name == record.name {
+                *stored = record;
+                return;
+            }
+        }
         self.remove_record(&record.id);
         let id = record.id.clone();
         self.by_status.insert((record.status, id.clone()));

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
@@ -48,6 +48,14 @@ pub(crate) struct Shared<S> {
     pub(crate) ended: Notify,
     lease: Duration,
     pub(crate) poll: Duration,
+    /// Activity calls running on this runtime, by instance and task.
+    in_flight: Mutex<HashMap<(String, TaskId), InFlight>>,
+}
+
+impl<S> Shared<S> {
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<(String, TaskId), InFlight>> {
+        self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// Configures and starts a [`Runtime`].
@@ -126,6 +134,7 @@ impl<S: Store> RuntimeBuilder<S> {
             activity_work: Notify::new(),
             timer_work: Notify::new(),
             ended: Notify::new(),
+            in_flight: Mutex::default(),
             lease: self.lease,
             poll: self.poll,
         });
@@ -148,6 +157,8 @@ impl<S: Store> RuntimeBuilder<S> {
             let retention = retention_service(shared.clone(), age, stopped.clone());
             workers.push(tokio::spawn(retention.instrument(info_span!("retention"))));
         }
+        let heartbeat = heartbeat_service(shared.clone(), stopped.clone());
+        workers.push(tokio::spawn(heartbeat.instrument(info_span!("heartbeat"))));
         let timers =
             tokio::spawn(timer_service(shared.clone(), stopped).instrument(info_span!("timers")));
         workers.push(timers);
@@ -604,7 +615,7 @@ async fn activity_worker<S: Store>(shared: Arc<Shared<S>>, mut stopped: watch::R
 
 /// Runs one claimed activity call (on its own task, so a panic is caught) and commits
 /// its result.
-async fn run_activity<S: Store>(shared: &Shared<S>, mut locked: LockedActivity) {
+async fn run_activity<S: Store>(shared: &Shared<S>, locked: LockedActivity) {
     let result = match shared.registry.activities.get(locked.task.name.as_str()) {
         None => Err(format!(
             "no activity named `{}` is registered",
@@ -613,7 +624,7 @@ async fn run_activity<S: Store>(shared: &Shared<S>, mut locked: LockedActivity) 
         Some(activity) => {
             let ctx = ActivityContext::new(locked.task.instance.clone(), locked.task.attempt);
             let running = tokio::spawn(activity(ctx, locked.task.input.clone()));
-            match supervise(shared, &mut locked, running).await {
+            match supervise(shared, &locked, running).await {
                 Some(result) => result,
                 None => return,
             }
@@ -663,55 +674,100 @@ async fn run_activity<S: Store>(shared: &Shared<S>, mut locked: LockedActivity) 
     }
 }
 
-/// Waits for a running activity call, renewing its claim every third of a lease so that
-/// no other worker takes it over however long it runs, and aborts it at its timeout
-/// (a failed attempt). `None` when the claim was lost (the call was cancelled, purged,
-/// or taken over after this worker stalled): the call is aborted and its result would
-/// be refused.
+/// Waits for a running activity call, and aborts it at its timeout (a failed attempt).
+/// Meanwhile the heartbeat service renews its claim, so that no other worker takes it
+/// over however long it runs. `None` when the claim was lost (the call was cancelled,
+/// purged, or taken over after this worker stalled): the heartbeat aborted the call, and
+/// its result would be refused.
 async fn supervise<S: Store>(
     shared: &Shared<S>,
-    locked: &mut LockedActivity,
+    locked: &LockedActivity,
     mut running: JoinHandle<TaskResult>,
 ) -> Option<TaskResult> {
-    let name = locked.task.name.clone();
-    let timeout = locked.task.timeout;
-    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-    let beat = (shared.lease / 3).max(Duration::from_millis(1));
-    let mut renew_at = Instant::now() + beat;
-    loop {
-        let timed_out = async {
-            match deadline {
-                Some(deadline) => tokio::time::sleep_until(deadline).await,
-                None => std::future::pending().await,
+    let key = (locked.task.instance.clone(), locked.task.task);
+    let name = &locked.task.name;
+    shared.in_flight().insert(
+        key.clone(),
+        InFlight {
+            locked: locked.clone(),
+            abort: running.abort_handle(),
+        },
+    );
+    let deadline = locked
+        .task
+        .timeout
+        .and_then(|t| Instant::now().checked_add(t));
+    let joined = match deadline {
+        None => Some(running.await),
+        Some(deadline) => tokio::select! {
+            joined = &mut running => Some(joined),
+            () = tokio::time::sleep_until(deadline) => {
+                running.abort();
+                None
             }
+        },
+    };
+    // gone when the heartbeat lost the claim and aborted the call
+    shared.in_flight().remove(&key)?;
+    Some(match joined {
+        None => {
+            let after = locked.task.timeout.unwrap_or_default();
+            Err(format!("activity `{name}` timed out after {after:?}"))
+        }
+        Some(Ok(result)) => result,
+        Some(Err(e)) if e.is_panic() => Err(format!(
+            "activity `{name}` panicked: {}",
+            panic_message(&*e.into_panic())
+        )),
+        Some(Err(e)) => Err(format!("activity `{name}` was cancelled: {e}")),
+    })
+}
+
+/// An activity call running on this runtime, whose claim the heartbeat renews.
+struct InFlight {
+    locked: LockedActivity,
+    abort: tokio::task::AbortHandle,
+}
+
+/// Renews the claims of the calls running on this runtime, every third of a lease: one
+/// timer for all of them, rather than one per call.
+async fn heartbeat_service<S: Store>(shared: Arc<Shared<S>>, mut stopped: watch::Receiver<bool>) {
+    let beat = (shared.lease / 3).max(Duration::from_millis(1));
+    loop {
+        // calls still running at shutdown are waited for: keep their claims until then
+        let stopping = *stopped.borrow();
+        if stopping && shared.in_flight().is_empty() {
+            return;
+        }
+        let wait = if stopping {
+            beat.min(shared.poll)
+        } else {
+            beat
         };
         tokio::select! {
-            joined = &mut running => {
-                return Some(match joined {
-                    Ok(result) => result,
-                    Err(e) if e.is_panic() => Err(format!(
-                        "activity `{name}` panicked: {}",
-                        panic_message(&*e.into_panic())
-                    )),
-                    Err(e) => Err(format!("activity `{name}` was cancelled: {e}")),
-                });
-            }
-            () = timed_out => {
-                running.abort();
-                let after = timeout.unwrap_or_default();
-                return Some(Err(format!("activity `{name}` timed out after {after:?}")));
-            }
-            () = tokio::time::sleep_until(renew_at) => {
-                renew_at = Instant::now() + beat;
-                match shared.store.renew_activity(locked, shared.lease).await {
-                    Ok(lease) => locked.lease = lease,
-                    Err(StoreError::LeaseLost) => {
-                        running.abort();
-                        warn!("the claim on this call was lost (cancelled, purged or taken over): abandoning it");
-                        return None;
+            _ = tokio::time::sleep(wait) => {}
+            _ = stopped.changed(), if !stopping => continue,
+        }
+        let running: Vec<LockedActivity> = shared
+            .in_flight()
+            .values()
+            .map(|call| call.locked.clone())
+            .collect();
+        for locked in running {
+            match shared.store.renew_activity(&locked, shared.lease).await {
+                Ok(_) => {}
+                Err(StoreError::LeaseLost) => {
+                    let key = (locked.task.instance.clone(), locked.task.task);
+                    if let Some(call) = shared.in_flight().remove(&key) {
+                        call.abort.abort();
+                        warn!(
+                            instance = %key.0,
+                            task = key.1 .0,
+                            "the claim on this call was lost (cancelled, purged or taken over): abandoning it"
+                        );
                     }
-                    Err(e) => warn!("cannot renew the claim on this call, retrying: {e}"),
                 }
+                Err(e) => warn!("cannot renew the claim on a call, retrying: {e}"),
             }
         }
     }

@@ -26,27 +26,28 @@ impl RocksStore {
             let State {
                 inbox,
                 instance_leases,
-                quarantined,
                 ..
             } = &mut *state;
+            let blocked = self.blocked();
             let skip = |id: &str| {
-                quarantined.contains_key(id)
-                    || instance_leases.get(id).is_some_and(|l| l.expires > now)
+                blocked.contains_key(id) || instance_leases.get(id).is_some_and(|l| l.expires > now)
             };
-            let Some(id) = inbox.next(skip) else {
+            let next = inbox.next(skip);
+            drop(blocked);
+            let Some(id) = next else {
                 return Ok(None);
             };
             let messages = match self.messages(&id, &state.inbox.queued(&id))? {
                 Ok(messages) => messages,
                 Err(reason) => {
-                    state.quarantine(&id, reason);
+                    self.quarantine(&mut state, &id, reason);
                     continue;
                 }
             };
             let record = match self.record(&id)? {
                 Some(Ok(record)) if !messages.is_empty() => record,
                 Some(Err(reason)) => {
-                    state.quarantine(&id, reason);
+                    self.quarantine(&mut state, &id, reason);
                     continue;
                 }
                 record => {
@@ -111,7 +112,7 @@ impl RocksStore {
                     "activity call {} cannot be decoded ({e}); it is kept",
                     task.0
                 );
-                state.quarantine(&id, reason);
+                self.quarantine(&mut state, &id, reason);
                 return Ok(None);
             }
         };
@@ -152,7 +153,7 @@ impl RocksStore {
             .instance_leases
             .get(id)
             .is_some_and(|l| l.expires > now);
-        let blocked = state.quarantined.contains_key(id);
+        let blocked = self.blocked().contains_key(id);
         if claimed || blocked || !state.inbox.may_run_with_result(id) {
             return Ok(None); // e.g. a fan-in still missing results: queue this one
         }
@@ -160,14 +161,14 @@ impl RocksStore {
             None => return Ok(None),
             Some(Ok(record)) => record,
             Some(Err(reason)) => {
-                state.quarantine(id, reason);
+                self.quarantine(&mut state, id, reason);
                 return Ok(None);
             }
         };
         let queued = match self.messages(id, &state.inbox.queued(id))? {
             Ok(queued) => queued,
             Err(reason) => {
-                state.quarantine(id, reason);
+                self.quarantine(&mut state, id, reason);
                 return Ok(None);
             }
         };

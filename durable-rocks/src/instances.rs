@@ -46,7 +46,7 @@ impl RocksStore {
         let Some(stored) = self.record(id)? else {
             return Ok(None);
         };
-        Ok(Some(shown(id, stored, &self.lock())))
+        Ok(Some(shown(id, stored, &self.blocked())))
     }
 
     /// Instances in id order; one that cannot be decoded is listed as blocked. A status
@@ -58,7 +58,7 @@ impl RocksStore {
         filter: &InstanceFilter,
         page: &Page,
     ) -> Result<Vec<InstanceRecord>, StoreError> {
-        let quarantined: HashMap<String, String> = self.lock().quarantined.clone();
+        let quarantined: HashMap<String, String> = self.blocked().clone();
         let after = page.after.as_deref();
         let scan = Scan {
             store: self,
@@ -115,7 +115,7 @@ impl RocksStore {
         let Some(stored) = self.record(id)? else {
             return Ok(Purge::NotFound);
         };
-        let status = shown(id, stored, &state).status;
+        let status = shown(id, stored, &self.blocked()).status;
         if !status.is_purgeable() {
             return Ok(Purge::NotEnded(status));
         }
@@ -161,7 +161,7 @@ impl RocksStore {
         for i in &tree {
             state.inbox.forget(i);
             state.instance_leases.remove(i);
-            state.quarantined.remove(i);
+            self.blocked_mut().remove(i);
             state.claimed_status.remove(i);
             for k in state.calls.of_instance(i) {
                 state.calls.remove(&k);
@@ -188,7 +188,7 @@ impl RocksStore {
         let mut batch = WriteBatch::default();
         batch.put_cf(self.cf(INBOX), key(id, seq), encode(&message, "message")?);
         self.write(batch)?;
-        if !state.quarantined.contains_key(id) {
+        if !self.blocked().contains_key(id) {
             state.inbox.arrived(id, seq, &message);
         }
         Ok(())

@@ -15,7 +15,8 @@ mod records;
 mod recovery;
 mod state;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use durable_core::store::{
@@ -34,6 +35,10 @@ pub struct RocksStore {
     write: WriteOptions,
     durability: Durability,
     state: Mutex<State>,
+    /// Instances whose record or messages cannot be decoded, and why: never claimed,
+    /// shown as blocked, kept until purged. Apart from `state`, so that reading an
+    /// instance takes no lock that steps contend for.
+    blocked: RwLock<HashMap<String, String>>,
 }
 
 impl RocksStore {
@@ -45,6 +50,14 @@ impl RocksStore {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn blocked(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, String>> {
+        self.blocked.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn blocked_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, String>> {
+        self.blocked.write().unwrap_or_else(|p| p.into_inner())
     }
 }
 

@@ -2,7 +2,7 @@
 //! rebuilt from them.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use durable_core::store::StoreError;
 use rocksdb::{ColumnFamilyDescriptor, Options, WriteOptions, DB};
@@ -69,6 +69,7 @@ impl RocksStore {
             write,
             durability,
             state: Mutex::new(State::default()),
+            blocked: RwLock::default(),
         };
         if build_indexes {
             store.build_indexes()?;

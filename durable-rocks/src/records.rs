@@ -1,9 +1,12 @@
 //! Reading instances and their messages back, and telling a value that is missing
 //! from one that is stored but cannot be decoded.
 
+use std::collections::HashMap;
+
 use durable_core::codec;
 use durable_core::store::{descendants_prefix, InstanceRecord, Message, StoreError};
 use rocksdb::{Direction, IteratorMode};
+use tracing::warn;
 
 use crate::keys::{backend, key, INBOX, INSTANCES};
 use crate::state::State;
@@ -86,10 +89,31 @@ pub(crate) fn unreadable_message(seq: u64, e: impl std::fmt::Display) -> String 
     format!("inbox message {seq} cannot be decoded ({e}); it is kept")
 }
 
+impl RocksStore {
+    /// Stops stepping instance `id`, which cannot be stepped as stored, and says so
+    /// once; everything stored for it is kept.
+    pub(crate) fn quarantine(&self, state: &mut State, id: &str, reason: String) {
+        let mut blocked = self.blocked_mut();
+        if !blocked.contains_key(id) {
+            warn!(
+                instance = id,
+                "{reason}: the instance is blocked (its data is kept; purge it or repair it), \
+                 and the others go on"
+            );
+            blocked.insert(id.to_owned(), reason);
+        }
+        state.inbox.forget(id);
+    }
+}
+
 /// What the store shows of instance `id`, stored as `stored`: the record, or a blocked
 /// one when the record or one of its messages cannot be decoded.
-pub(crate) fn shown(id: &str, stored: Decoded<InstanceRecord>, state: &State) -> InstanceRecord {
-    match (stored, state.quarantined.get(id)) {
+pub(crate) fn shown(
+    id: &str,
+    stored: Decoded<InstanceRecord>,
+    blocked: &HashMap<String, String>,
+) -> InstanceRecord {
+    match (stored, blocked.get(id)) {
         (Ok(record), None) => record,
         (Ok(record), Some(reason)) => {
             InstanceRecord::blocked(id.to_owned(), Some(record), reason.clone())

@@ -76,7 +76,7 @@ impl RocksStore {
             }
         }
         for (id, reason) in unreadable {
-            state.quarantine(&id, reason);
+            self.quarantine(&mut state, &id, reason);
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! [`State`]: what a store keeps in memory beside RocksDB, rebuilt on open. Which
 //! instances have messages and which calls and timers are queued, so that claiming work
-//! does not scan the database; leases, since RocksDB allows one process per directory;
-//! and the instances that cannot be stepped as stored.
+//! does not scan the database; and leases, since RocksDB allows one process per
+//! directory.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -10,7 +10,6 @@ use durable_core::calls::{CallKey, CallQueue};
 use durable_core::inbox::InboxIndex;
 use durable_core::store::{millis_after, Lease, LockedActivity, Millis, RuntimeStatus, StoreError};
 use durable_core::timers::TimerIndex;
-use tracing::warn;
 
 #[derive(Default)]
 pub(crate) struct State {
@@ -24,9 +23,6 @@ pub(crate) struct State {
     pub(crate) calls: CallQueue,
     /// Started timers.
     pub(crate) timers: TimerIndex,
-    /// Instances whose record or messages cannot be decoded, and why: never claimed,
-    /// shown as blocked, kept until purged.
-    pub(crate) quarantined: HashMap<String, String>,
     pub(crate) next_seq: u64,
     next_token: u64,
 }
@@ -36,7 +32,8 @@ impl State {
     /// task still queued.
     pub(crate) fn claimed(&self, locked: &LockedActivity) -> Result<CallKey, StoreError> {
         let k = (locked.task.instance.clone(), locked.task.task);
-        if self.calls.lease(&k) != Some(&locked.lease) {
+        // by token: a renewal extends a claim and keeps its token
+        if self.calls.lease(&k).map(|l| l.token) != Some(locked.lease.token) {
             return Err(StoreError::LeaseLost);
         }
         Ok(k)
@@ -58,19 +55,5 @@ impl State {
         if let Some(k) = call {
             self.calls.release(k);
         }
-    }
-
-    /// Stops stepping instance `id`, which cannot be stepped as stored, and says so once;
-    /// everything stored for it is kept.
-    pub(crate) fn quarantine(&mut self, id: &str, reason: String) {
-        if !self.quarantined.contains_key(id) {
-            warn!(
-                instance = id,
-                "{reason}: the instance is blocked (its data is kept; purge it or repair it), \
-                 and the others go on"
-            );
-            self.quarantined.insert(id.to_owned(), reason);
-        }
-        self.inbox.forget(id);
     }
 }
