@@ -23,3 +23,7 @@ run chain --n 10000 --store memory
 run many --m 10000 --n 5 --store memory
 run fanout --n 10000 --store memory
 run suspended --m 1000000 --sample 1000
+run chain --n 1000 --idle 200000 --runs 3
+run events --m 100000 --runs 3
+run list --m 1000000 --runs 1
+run payload

@@ -216,10 +216,10 @@ async fn an_undecodable_record_or_message_blocks_only_its_instance() {
     second.shutdown().await;
 }
 
-/// A store written before the status, name and ended indexes existed gets them built
-/// when it is opened, so its instances are listed by status.
-#[tokio::test]
-async fn indexes_are_built_for_a_store_that_had_none() {
+/// A store written before payloads carried type tags (format 1) would decode every
+/// payload as another type: it is refused when opened, untouched, with what to do.
+#[test]
+fn a_store_in_another_format_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     {
         let mut options = rocksdb::Options::default();
@@ -227,21 +227,33 @@ async fn indexes_are_built_for_a_store_that_had_none() {
         options.create_missing_column_families(true);
         let families = ["instances", "inbox", "activities", "timers"];
         let db = rocksdb::DB::open_cf(&options, dir.path(), families).unwrap();
-        let mut record = durable::store::InstanceRecord::new("old".into(), "chain", vec![], None);
-        record.status = RuntimeStatus::Completed;
-        let bytes = durable::codec::encode(&record, "record").unwrap();
-        db.put_cf(db.cf_handle("instances").unwrap(), "old", bytes)
+        db.put_cf(db.cf_handle("instances").unwrap(), "old", [1, 2, 3])
             .unwrap();
     }
-    let store = RocksStore::open(dir.path()).unwrap();
-    let runtime = runtime(store);
-    let client = runtime.client();
-    let completed = InstanceFilter {
-        statuses: vec![RuntimeStatus::Completed],
-        ..Default::default()
-    };
-    let listed = client.list(&completed, None, 10).await.unwrap();
-    assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].id, "old");
-    runtime.shutdown().await;
+    match RocksStore::open(dir.path()) {
+        Err(StoreError::Backend(message)) => assert!(
+            message.contains("format 1") && message.contains("reads format 2"),
+            "{message}"
+        ),
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("a format 1 store was opened"),
+    }
+    let options = rocksdb::Options::default();
+    let families = rocksdb::DB::list_cf(&options, dir.path()).unwrap();
+    let db = rocksdb::DB::open_cf(&options, dir.path(), families).unwrap();
+    let kept = db
+        .get_cf(db.cf_handle("instances").unwrap(), "old")
+        .unwrap();
+    assert_eq!(
+        kept.as_deref(),
+        Some(&[1u8, 2, 3][..]),
+        "its data is as it was"
+    );
+    drop(db);
+    let fresh = tempfile::tempdir().unwrap();
+    assert!(
+        RocksStore::open(fresh.path()).is_ok(),
+        "a new store is created"
+    );
+    assert!(RocksStore::open(fresh.path()).is_ok(), "and opened again");
 }

@@ -12,7 +12,8 @@
 //! - `by_status`: status (one byte), instance id -> `()`;
 //! - `by_name`: orchestration name, 0, instance id -> `()`;
 //! - `ended`: when it ended (big-endian), instance id -> `()`, for ended instances:
-//!   the indexes that `list` and retention read, so neither scans every instance.
+//!   the indexes that `list` and retention read, so neither scans every instance;
+//! - `meta`: `format` -> the on-disk format ([`crate::FORMAT`]).
 //!
 //! The 0 after the id ends it: user ids are UTF-8 without NUL in practice, and a range
 //! from `id 0` to `id 1` holds exactly that instance's keys.
@@ -28,14 +29,12 @@ pub(crate) const TIMERS: &str = "timers";
 pub(crate) const BY_STATUS: &str = "by_status";
 pub(crate) const BY_NAME: &str = "by_name";
 pub(crate) const ENDED: &str = "ended";
+pub(crate) const META: &str = "meta";
 
 /// Every column family, created on open.
-pub(crate) const FAMILIES: [&str; 7] = [
-    INSTANCES, INBOX, ACTIVITIES, TIMERS, BY_STATUS, BY_NAME, ENDED,
+pub(crate) const FAMILIES: [&str; 8] = [
+    INSTANCES, INBOX, ACTIVITIES, TIMERS, BY_STATUS, BY_NAME, ENDED, META,
 ];
-
-/// The indexes of instances, built from the instances on open when missing.
-pub(crate) const INDEXES: [&str; 3] = [BY_STATUS, BY_NAME, ENDED];
 
 /// The statuses a stored record can have (`Blocked` is only ever shown), by their byte.
 pub(crate) const STORED_STATUSES: [RuntimeStatus; 6] = [

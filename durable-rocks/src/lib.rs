@@ -26,7 +26,7 @@ use durable_core::store::{
 use durable_core::TaskResult;
 use rocksdb::{WriteOptions, DB};
 
-pub use open::Durability;
+pub use open::{Durability, FORMAT};
 
 use state::State;
 

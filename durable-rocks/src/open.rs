@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use durable_core::store::StoreError;
 use rocksdb::{ColumnFamilyDescriptor, Options, WriteOptions, DB};
 
-use crate::keys::{backend, FAMILIES, INDEXES, INSTANCES};
+use crate::keys::{backend, FAMILIES, META};
 use crate::state::State;
 use crate::RocksStore;
 
@@ -31,8 +31,9 @@ impl RocksStore {
     }
 
     /// Opens (or creates) a store in `path`. Fails with a clear error if another
-    /// process has it open. A stored value that cannot be decoded does not fail the
-    /// open: its instance is blocked (see [`durable_core::RuntimeStatus::Blocked`]).
+    /// process has it open, or if it was written in another format (see [`FORMAT`]). A
+    /// stored value that cannot be decoded does not fail the open: its instance is
+    /// blocked (see [`durable_core::RuntimeStatus::Blocked`]).
     pub fn open_with(path: impl AsRef<Path>, durability: Durability) -> Result<Self, StoreError> {
         let path = path.as_ref();
         let mut opts = Options::default();
@@ -45,12 +46,7 @@ impl RocksStore {
         // few cores the spinning burns the core that the group leader needs.
         opts.set_enable_write_thread_adaptive_yield(false);
         opts.set_allow_concurrent_memtable_write(false);
-        // a store written before the indexes existed gets them built once
         let existing = DB::list_cf(&opts, path).unwrap_or_default();
-        let build_indexes = existing.iter().any(|cf| cf == INSTANCES)
-            && INDEXES
-                .iter()
-                .any(|index| !existing.iter().any(|cf| cf == index));
         let cfs = FAMILIES.map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
         let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| {
             if e.to_string().contains("lock") {
@@ -71,10 +67,46 @@ impl RocksStore {
             state: Mutex::new(State::default()),
             blocked: RwLock::default(),
         };
-        if build_indexes {
-            store.build_indexes()?;
-        }
+        store.check_format(path, !existing.is_empty())?;
         store.rebuild()?;
         Ok(store)
     }
+
+    /// Refuses a store written in another format, before anything of it is read; marks
+    /// a new one with [`FORMAT`].
+    fn check_format(&self, path: &Path, existed: bool) -> Result<(), StoreError> {
+        let meta = self.cf(META);
+        let stored = self.db.get_cf(meta, FORMAT_KEY).map_err(backend)?;
+        let found = match stored.as_deref() {
+            Some(&[version]) => version,
+            Some(_) => 0,
+            None if existed => 1, // written before the format was recorded
+            None => {
+                return self
+                    .db
+                    .put_cf_opt(meta, FORMAT_KEY, [FORMAT], &self.write)
+                    .map_err(backend);
+            }
+        };
+        if found == FORMAT {
+            return Ok(());
+        }
+        Err(StoreError::Backend(format!(
+            "{} holds a store in format {found}, and this version of durable reads format \
+             {FORMAT} only ({}); nothing in it was read or changed. Finish or purge its \
+             instances with the version that wrote it, or move it away to start a new store",
+            path.display(),
+            if found < FORMAT {
+                "format 2 added payload type tags and the status, name and ended indexes"
+            } else {
+                "it was written by a newer version"
+            }
+        )))
+    }
 }
+
+/// The on-disk format this version reads and writes, recorded in the store on creation.
+/// 2: payloads start with their type tag; instances are indexed by status, name and end.
+pub const FORMAT: u8 = 2;
+
+const FORMAT_KEY: &[u8] = b"format";

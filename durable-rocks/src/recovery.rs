@@ -5,33 +5,11 @@ use durable_core::store::{now_millis, ActivityTask, Message, StoreError};
 use durable_core::TaskId;
 use rocksdb::IteratorMode;
 
-use rocksdb::WriteBatch;
-
-use crate::keys::{
-    backend, index_entries, split_key, split_timer_key, ACTIVITIES, INBOX, INSTANCES, TIMERS,
-};
-use crate::records::{decode_record, unreadable_message};
+use crate::keys::{backend, split_key, split_timer_key, ACTIVITIES, INBOX, TIMERS};
+use crate::records::unreadable_message;
 use crate::RocksStore;
 
 impl RocksStore {
-    /// Writes the index entries of every stored instance: once, for a store written
-    /// before the indexes existed.
-    pub(crate) fn build_indexes(&self) -> Result<(), StoreError> {
-        let mut batch = WriteBatch::default();
-        for item in self.db.iterator_cf(self.cf(INSTANCES), IteratorMode::Start) {
-            let (_, v) = item.map_err(backend)?;
-            if let Ok(record) = decode_record(&v) {
-                for (cf, key) in index_entries(&record) {
-                    batch.put_cf(self.cf(cf), key, []);
-                }
-            }
-            if batch.len() >= 10_000 {
-                self.write(std::mem::take(&mut batch))?;
-            }
-        }
-        self.write(batch)
-    }
-
     /// Rebuilds the in-memory indexes: queued messages, activity tasks and timers.
     /// Leases are not persisted, so work claimed by a process that died is free again. A
     /// message or task that cannot be decoded blocks its instance only.
