@@ -362,6 +362,36 @@ async fn suspended_instances_hold_events_until_resumed() {
     assert_eq!(finished(&http, &url).await["output"], "rejected by cy");
 }
 
+/// Past the bound of events an instance holds untaken, a raise is refused with 429 and
+/// a JSON reason, before anything is stored; the events accepted are all kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_raise_past_the_event_bound_is_429() {
+    let (_runtime, base) = serve("").await;
+    let http = Client::new();
+    let url = format!("{base}/instances/full");
+    http.post(format!("{base}/orchestrators/approve/full"))
+        .json(&expense(9))
+        .send()
+        .await
+        .unwrap();
+    reaches(&http, &url, "Running").await;
+    http.post(format!("{url}/suspend")).send().await.unwrap();
+    let raise = || {
+        http.post(format!("{url}/raiseEvent/decision"))
+            .json(&json!({"approved": false, "by": "cy"}))
+            .send()
+    };
+    for _ in 0..durable::limits::MAX_BUFFERED_EVENTS {
+        assert_eq!(raise().await.unwrap().status(), StatusCode::ACCEPTED);
+    }
+    let refused = raise().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let reason = body(refused).await["error"].as_str().unwrap().to_owned();
+    assert!(reason.contains("1024 events it has not taken"), "{reason}");
+    http.post(format!("{url}/resume")).send().await.unwrap();
+    assert_eq!(finished(&http, &url).await["output"], "rejected by cy");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_filters_and_pages() {
     let (_runtime, base) = serve("").await;
