@@ -209,7 +209,8 @@ async fn futures_ids(client: &durable::Client<Arc<MemoryStore>>, n: u64) -> Vec<
 #[tokio::test]
 async fn an_instance_id_is_used_once() {
     let runtime = runtime(Arc::default());
-    for reserved in ["", "parent:0"] {
+    // a NUL would put an id inside another's key range in RocksDB (`id`, 0, ...)
+    for reserved in ["", "parent:0", "a\0x"] {
         let refused = runtime.client().start(chain, Some(reserved), &1).await;
         assert!(
             matches!(&refused, Err(ClientError::InvalidId(id)) if id == reserved),

@@ -43,8 +43,8 @@ pub enum ClientError {
     #[error("instance `{0}` did not finish in time")]
     Timeout(String),
     #[error(
-        "`{0}` cannot be an instance id: ids must not be empty, and `:` is reserved for \
-         sub-orchestrations (`parent:task`)"
+        "`{0}` cannot be an instance id: ids must not be empty or hold a NUL, and `:` is \
+         reserved for sub-orchestrations (`parent:task`)"
     )]
     InvalidId(String),
 }
@@ -115,7 +115,7 @@ impl<S: Store> Client<S> {
         id: Option<&str>,
         input: Vec<u8>,
     ) -> Result<String, ClientError> {
-        if let Some(id) = id.filter(|id| id.is_empty() || id.contains(':')) {
+        if let Some(id) = id.filter(|id| id.is_empty() || id.contains([':', '\0'])) {
             return Err(ClientError::InvalidId(id.to_owned()));
         }
         let id = id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);

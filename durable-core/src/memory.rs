@@ -57,7 +57,8 @@ impl Inner {
     /// neither status nor name leaves them alone.
     fn put(&mut self, record: InstanceRecord) {
         if let Some(stored) = self.instances.get_mut(&record.id) {
-            if stored.status == record.status && stored.name == record.name {
+            let same_end = !record.status.is_terminal() || stored.updated == record.updated;
+            if stored.status == record.status && stored.name == record.name && same_end {
                 *stored = record;
                 return;
             }
@@ -81,10 +82,18 @@ impl Inner {
         Some(record)
     }
 
-    /// The ids `list` considers after `after`, in id order: one index range per status,
-    /// the name's range, or every instance.
-    fn candidates(&self, filter: &InstanceFilter, after: Option<&String>) -> Vec<Vec<&String>> {
-        let after = |id: &&String| after.is_none_or(|a| *id > a);
+    /// The ids `list` considers after `after`, in id order, read lazily: one index
+    /// range per status, the name's range, or every instance.
+    fn candidates<'a>(
+        &'a self,
+        filter: &'a InstanceFilter,
+        after: Option<&'a String>,
+    ) -> Vec<Box<dyn Iterator<Item = &'a String> + 'a>> {
+        use std::ops::Bound::{Excluded, Included, Unbounded};
+        let from = |first: String| match after {
+            Some(after) => Excluded(after.clone()),
+            None => Included(first),
+        };
         if !filter.statuses.is_empty() {
             let mut statuses = filter.statuses.clone();
             statuses.sort();
@@ -92,19 +101,21 @@ impl Inner {
             return statuses
                 .into_iter()
                 .map(|status| {
-                    let from = (status, String::new());
-                    let ids = self.by_status.range(from..);
-                    let ids = ids.take_while(|(s, _)| *s == status).map(|(_, id)| id);
-                    ids.filter(after).collect()
+                    let start = from(String::new()).map(|id| (status, id));
+                    let ids = self.by_status.range((start, Unbounded));
+                    let ids = ids.take_while(move |(s, _)| *s == status).map(|(_, id)| id);
+                    Box::new(ids) as Box<dyn Iterator<Item = &String>>
                 })
                 .collect();
         }
         if let Some(name) = &filter.name {
-            let ids = self.by_name.range((name.clone(), String::new())..);
-            let ids = ids.take_while(|(n, _)| n == name).map(|(_, id)| id);
-            return vec![ids.filter(after).collect()];
+            let start = from(String::new()).map(|id| (name.clone(), id));
+            let ids = self.by_name.range((start, Unbounded));
+            let ids = ids.take_while(move |(n, _)| n == name).map(|(_, id)| id);
+            return vec![Box::new(ids)];
         }
-        vec![self.instances.keys().filter(after).collect()]
+        let ids = self.instances.range((from(String::new()), Unbounded));
+        vec![Box::new(ids.map(|(id, _)| id))]
     }
 
     fn remove_call(&mut self, key: &CallKey) {
@@ -367,7 +378,14 @@ impl Store for MemoryStore {
             token: locked.lease.token,
             expires: millis_after(now_millis(), lease),
         };
-        inner.calls.hold(&key, renewed.clone());
+        // a call held for the commit of its result keeps that hold
+        if inner
+            .calls
+            .lease(&key)
+            .is_some_and(|l| l.expires != Millis::MAX)
+        {
+            inner.calls.hold(&key, renewed.clone());
+        }
         Ok(renewed)
     }
 

@@ -708,7 +708,7 @@ async fn supervise<S: Store>(
         },
     };
     // gone when the heartbeat lost the claim and aborted the call
-    shared.in_flight().remove(&key)?;
+    take_in_flight(shared, &key, locked.lease.token)?;
     Some(match joined {
         None => {
             let after = locked.task.timeout.unwrap_or_default();
@@ -721,6 +721,16 @@ async fn supervise<S: Store>(
         )),
         Some(Err(e)) => Err(format!("activity `{name}` was cancelled: {e}")),
     })
+}
+
+/// Takes the in-flight entry of call `key` if it is the attempt claimed with `token`
+/// (a later attempt of the same call may be running on this runtime by then).
+fn take_in_flight<S>(shared: &Shared<S>, key: &(String, TaskId), token: u64) -> Option<InFlight> {
+    let mut in_flight = shared.in_flight();
+    if in_flight.get(key)?.locked.lease.token != token {
+        return None;
+    }
+    in_flight.remove(key)
 }
 
 /// An activity call running on this runtime, whose claim the heartbeat renews.
@@ -746,7 +756,10 @@ async fn heartbeat_service<S: Store>(shared: Arc<Shared<S>>, mut stopped: watch:
         };
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = stopped.changed(), if !stopping => continue,
+            changed = stopped.changed(), if !stopping => match changed {
+                Ok(()) => continue,
+                Err(_) => return, // the runtime was dropped without a shutdown
+            },
         }
         let running: Vec<LockedActivity> = shared
             .in_flight()
@@ -758,7 +771,7 @@ async fn heartbeat_service<S: Store>(shared: Arc<Shared<S>>, mut stopped: watch:
                 Ok(_) => {}
                 Err(StoreError::LeaseLost) => {
                     let key = (locked.task.instance.clone(), locked.task.task);
-                    if let Some(call) = shared.in_flight().remove(&key) {
+                    if let Some(call) = take_in_flight(&shared, &key, locked.lease.token) {
                         call.abort.abort();
                         warn!(
                             instance = %key.0,

@@ -135,7 +135,14 @@ impl RocksStore {
             token: locked.lease.token,
             expires: millis_after(now_millis(), duration),
         };
-        state.calls.hold(&k, renewed.clone());
+        // a call held for the commit of its result keeps that hold
+        if state
+            .calls
+            .lease(&k)
+            .is_some_and(|l| l.expires != Millis::MAX)
+        {
+            state.calls.hold(&k, renewed.clone());
+        }
         Ok(renewed)
     }
 

@@ -58,6 +58,9 @@ impl RocksStore {
         filter: &InstanceFilter,
         page: &Page,
     ) -> Result<Vec<InstanceRecord>, StoreError> {
+        if page.limit == 0 {
+            return Ok(Vec::new());
+        }
         let quarantined: HashMap<String, String> = self.blocked().clone();
         let after = page.after.as_deref();
         let scan = Scan {
@@ -128,7 +131,17 @@ impl RocksStore {
                 .get(i)
                 .is_some_and(|l| l.expires > now)
         };
-        if tree.iter().any(stepping) {
+        // a call whose result is being written is held until the write is done
+        let completing = |i: &String| {
+            let calls = state.calls.of_instance(i);
+            calls.iter().any(|k| {
+                state
+                    .calls
+                    .lease(k)
+                    .is_some_and(|l| l.expires == Millis::MAX)
+            })
+        };
+        if tree.iter().any(stepping) || tree.iter().any(completing) {
             return Ok(Purge::Busy);
         }
         let mut batch = WriteBatch::default();

@@ -47,6 +47,10 @@ impl RocksStore {
         opts.set_enable_write_thread_adaptive_yield(false);
         opts.set_allow_concurrent_memtable_write(false);
         let existing = DB::list_cf(&opts, path).unwrap_or_default();
+        if !existing.is_empty() && !existing.iter().any(|cf| cf == META) {
+            // written before the format was recorded: refuse before any family is added
+            return Err(wrong_format(path, 1));
+        }
         let cfs = FAMILIES.map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
         let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| {
             if e.to_string().contains("lock") {
@@ -67,42 +71,44 @@ impl RocksStore {
             state: Mutex::new(State::default()),
             blocked: RwLock::default(),
         };
-        store.check_format(path, !existing.is_empty())?;
+        store.check_format(path)?;
         store.rebuild()?;
         Ok(store)
     }
 
     /// Refuses a store written in another format, before anything of it is read; marks
     /// a new one with [`FORMAT`].
-    fn check_format(&self, path: &Path, existed: bool) -> Result<(), StoreError> {
+    fn check_format(&self, path: &Path) -> Result<(), StoreError> {
         let meta = self.cf(META);
-        let stored = self.db.get_cf(meta, FORMAT_KEY).map_err(backend)?;
-        let found = match stored.as_deref() {
-            Some(&[version]) => version,
-            Some(_) => 0,
-            None if existed => 1, // written before the format was recorded
-            None => {
-                return self
-                    .db
-                    .put_cf_opt(meta, FORMAT_KEY, [FORMAT], &self.write)
-                    .map_err(backend);
-            }
-        };
-        if found == FORMAT {
-            return Ok(());
+        match self
+            .db
+            .get_cf(meta, FORMAT_KEY)
+            .map_err(backend)?
+            .as_deref()
+        {
+            Some(&[FORMAT]) => Ok(()),
+            Some(&[found]) => Err(wrong_format(path, found)),
+            Some(_) => Err(wrong_format(path, 0)),
+            None => self
+                .db
+                .put_cf_opt(meta, FORMAT_KEY, [FORMAT], &self.write)
+                .map_err(backend),
         }
-        Err(StoreError::Backend(format!(
-            "{} holds a store in format {found}, and this version of durable reads format \
-             {FORMAT} only ({}); nothing in it was read or changed. Finish or purge its \
-             instances with the version that wrote it, or move it away to start a new store",
-            path.display(),
-            if found < FORMAT {
-                "format 2 added payload type tags and the status, name and ended indexes"
-            } else {
-                "it was written by a newer version"
-            }
-        )))
     }
+}
+
+fn wrong_format(path: &Path, found: u8) -> StoreError {
+    let why = if found < FORMAT {
+        "format 2 added payload type tags and the status, name and ended indexes"
+    } else {
+        "it was written by a newer version"
+    };
+    StoreError::Backend(format!(
+        "{} holds a store in format {found}, and this version of durable reads format \
+         {FORMAT} only ({why}); nothing in it was read or changed. Finish or purge its \
+         instances with the version that wrote it, or move it away to start a new store",
+        path.display()
+    ))
 }
 
 /// The on-disk format this version reads and writes, recorded in the store on creation.
