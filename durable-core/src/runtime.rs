@@ -119,7 +119,9 @@ impl<S: Store> RuntimeBuilder<S> {
     /// Purges instances that ended more than `age` ago, with their sub-orchestrations
     /// (off by default). The runtime looks every minute, or every `age` if that is
     /// shorter, and purges in batches of [`RETENTION_BATCH`] read from the store's
-    /// index of ended instances, so a round costs what it deletes.
+    /// index of ended instances, so a round costs what it deletes. A sub-orchestration
+    /// that ended long enough ago goes too, even while its parent runs: the parent has
+    /// its result already.
     pub fn retention(mut self, age: Duration) -> Self {
         self.retention = Some(age);
         self
