@@ -42,6 +42,7 @@ pub(crate) struct Shared<S> {
     pub(crate) instance_work: Notify,
     /// Signalled when an activity task was scheduled.
     activity_work: Notify,
+    activity_workers: usize,
     /// Signalled when a timer was started.
     timer_work: Notify,
     /// Signalled when an instance ended.
@@ -137,6 +138,7 @@ impl<S: Store> RuntimeBuilder<S> {
             timer_work: Notify::new(),
             ended: Notify::new(),
             in_flight: Mutex::default(),
+            activity_workers: self.activity_workers,
             lease: self.lease,
             poll: self.poll,
         });
@@ -290,7 +292,7 @@ async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstance) {
         // an ended instance that only drops late messages keeps the time it ended
         record.updated = now_millis();
     }
-    let (scheduled, timed) = (!out.activities.is_empty(), !out.timers.is_empty());
+    let (scheduled, timed) = (out.activities.len(), !out.timers.is_empty());
     out.consumed.retain(|seq| *seq != DIRECT); // never queued
     let commit = StepCommit {
         record,
@@ -304,8 +306,10 @@ async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstance) {
     };
     match shared.store.commit_step(&lease, commit).await {
         Ok(()) => {
-            if scheduled {
-                shared.activity_work.notify_waiters();
+            // as many idle workers as there are new calls, not all of them: the rest
+            // would only contend for the store to find nothing
+            for _ in 0..scheduled.min(shared.activity_workers) {
+                shared.activity_work.notify_one();
             }
             if timed {
                 shared.timer_work.notify_one();
