@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -43,6 +44,8 @@ pub(crate) struct Shared<S> {
     /// Signalled when an activity task was scheduled.
     activity_work: Notify,
     activity_workers: usize,
+    /// Activity workers whose loop has not ended.
+    running_activity_workers: AtomicUsize,
     /// Signalled when a timer was started.
     timer_work: Notify,
     /// Signalled when an instance ended.
@@ -139,6 +142,7 @@ impl<S: Store> RuntimeBuilder<S> {
             ended: Notify::new(),
             in_flight: Mutex::default(),
             activity_workers: self.activity_workers,
+            running_activity_workers: AtomicUsize::new(self.activity_workers),
             lease: self.lease,
             poll: self.poll,
         });
@@ -598,6 +602,14 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 async fn activity_worker<S: Store>(shared: Arc<Shared<S>>, mut stopped: watch::Receiver<bool>) {
+    // counted out however the loop ends, so the heartbeat knows when none can claim more
+    struct Running<'a>(&'a AtomicUsize);
+    impl Drop for Running<'_> {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+    let _running = Running(&shared.running_activity_workers);
     while !*stopped.borrow() {
         match shared.store.lock_activity(shared.lease).await {
             Ok(Some(locked)) => {
@@ -752,7 +764,9 @@ async fn heartbeat_service<S: Store>(shared: Arc<Shared<S>>, mut stopped: watch:
     loop {
         // calls still running at shutdown are waited for: keep their claims until then
         let stopping = *stopped.borrow();
-        if stopping && shared.in_flight().is_empty() {
+        // a worker may still be between claiming a call and registering it
+        let workers = shared.running_activity_workers.load(Ordering::Acquire);
+        if stopping && workers == 0 && shared.in_flight().is_empty() {
             return;
         }
         let wait = if stopping {
