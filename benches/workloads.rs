@@ -283,23 +283,7 @@ async fn workload<S: Store>(options: &Options, store: S) -> Result<Value, BoxErr
 /// has taken its first step.
 async fn start_idle<S: Store>(runtime: &Runtime<S>, idle: u64) -> Result<(), BoxError> {
     let client = runtime.client();
-    const BATCH: u64 = 1000;
-    let mut created = 0;
-    while created < idle {
-        let batch = BATCH.min(idle - created);
-        let starts = (created..created + batch).map(|i| {
-            let client = client.clone();
-            async move {
-                client
-                    .start(sleeper, Some(&format!("idle{i:08}")), &())
-                    .await
-            }
-        });
-        for r in spawn_all(starts).await {
-            r?;
-        }
-        created += batch;
-    }
+    start_many(&client, sleeper, "idle", idle).await?;
     let pending = durable::InstanceFilter {
         statuses: vec![durable::RuntimeStatus::Pending],
         ..Default::default()
@@ -485,19 +469,7 @@ async fn run_suspended<S: Store>(
 ) -> Result<Value, BoxError> {
     let client = runtime.client();
     let started = Instant::now();
-    const BATCH: u64 = 1000;
-    let mut created = 0;
-    while created < m {
-        let batch = BATCH.min(m - created);
-        let starts = (created..created + batch).map(|i| {
-            let client = client.clone();
-            async move { client.start(waiter, Some(&format!("w{i:08}")), &()).await }
-        });
-        for r in spawn_all(starts).await {
-            r?;
-        }
-        created += batch;
-    }
+    start_many(&client, waiter, "w", m).await?;
     let filter = durable::InstanceFilter {
         statuses: vec![durable::RuntimeStatus::Pending],
         ..Default::default()
@@ -529,6 +501,37 @@ async fn run_suspended<S: Store>(
     line["rss_mb_peak"] = json!(peak_rss_mb());
     add_percentiles(&mut line, &mut latencies, "event_to_resumed_");
     Ok(line)
+}
+
+/// Starts `count` instances of `orchestration` with ids `{prefix}{i:08}`, a thousand at
+/// a time.
+async fn start_many<S: Store, O>(
+    client: &durable::Client<S>,
+    orchestration: O,
+    prefix: &'static str,
+    count: u64,
+) -> Result<(), BoxError>
+where
+    O: durable::OrchestrationFn + Send + 'static,
+    O::Orchestration: durable::Orchestration<Input = ()>,
+{
+    const BATCH: u64 = 1000;
+    let mut created = 0;
+    while created < count {
+        let batch = BATCH.min(count - created);
+        let starts = (created..created + batch).map(|i| {
+            let client = client.clone();
+            async move {
+                let id = format!("{prefix}{i:08}");
+                client.start(orchestration, Some(&id), &()).await
+            }
+        });
+        for r in spawn_all(starts).await {
+            r?;
+        }
+        created += batch;
+    }
+    Ok(())
 }
 
 /// Runs `futures` as tokio tasks at once; their outputs in order.

@@ -17,6 +17,20 @@ fn record(id: &str) -> InstanceRecord {
 
 const LEASE: Duration = Duration::from_secs(30);
 
+/// A first attempt of call `task` of `instance`, to run at once.
+fn call(instance: &str, task: u64) -> ActivityTask {
+    ActivityTask {
+        instance: instance.into(),
+        task: TaskId(task),
+        name: "work".into(),
+        input: vec![],
+        attempt: 1,
+        retry: None,
+        timeout: None,
+        not_before: 0,
+    }
+}
+
 /// A step that only updates the record and consumes messages.
 fn commit(record: InstanceRecord, consumed: Vec<u64>) -> StepCommit {
     StepCommit {
@@ -64,14 +78,8 @@ async fn conformance<S: Store>(store: S) {
     next.wake = Some(Wake::Task(TaskId(0)));
     next.next_task = 1;
     let task = ActivityTask {
-        instance: "a".into(),
-        task: TaskId(0),
-        name: "work".into(),
         input: vec![7],
-        attempt: 1,
-        retry: None,
-        timeout: None,
-        not_before: 0,
+        ..call("a", 0)
     };
     store
         .commit_step(
@@ -394,16 +402,7 @@ async fn waiting_on_a_call<S: Store>(store: &S, id: &str) -> durable::store::Loc
     let mut next = locked.record.clone();
     next.status = RuntimeStatus::Running;
     next.wake = Some(Wake::Task(TaskId(0)));
-    let task = ActivityTask {
-        instance: id.into(),
-        task: TaskId(0),
-        name: "work".into(),
-        input: vec![],
-        attempt: 1,
-        retry: None,
-        timeout: None,
-        not_before: 0,
-    };
+    let task = call(id, 0);
     let mut step = commit(next, locked.messages.iter().map(|(s, _)| *s).collect());
     step.activities = vec![task];
     store.commit_step(&locked.lease, step).await.unwrap();
@@ -499,21 +498,11 @@ async fn rocks_store_direct_results() {
 async fn cancelled_calls_leave_the_queue<S: Store>(store: S) {
     store.create(record("c")).await.unwrap();
     let locked = store.lock_instance(LEASE).await.unwrap().unwrap();
-    let call = |task| ActivityTask {
-        instance: "c".into(),
-        task: TaskId(task),
-        name: "work".into(),
-        input: vec![],
-        attempt: 1,
-        retry: None,
-        timeout: None,
-        not_before: 0,
-    };
     let mut step = commit(
         locked.record.clone(),
         locked.messages.iter().map(|(s, _)| *s).collect(),
     );
-    step.activities = vec![call(0), call(1)];
+    step.activities = vec![call("c", 0), call("c", 1)];
     store.commit_step(&locked.lease, step).await.unwrap();
     store.send("c", Message::Resume).await.unwrap();
     let locked = store.lock_instance(LEASE).await.unwrap().unwrap();
@@ -574,16 +563,7 @@ async fn purging_takes_the_tree<S: Store>(store: S) {
         let mut step = commit(locked.record.clone(), consumed);
         if locked.record.id == "p:1" {
             step.record.status = RuntimeStatus::Running;
-            step.activities = vec![ActivityTask {
-                instance: "p:1".into(),
-                task: TaskId(0),
-                name: "work".into(),
-                input: vec![],
-                attempt: 1,
-                retry: None,
-                timeout: None,
-                not_before: 0,
-            }];
+            step.activities = vec![call("p:1", 0)];
             step.timers = vec![TimerTask {
                 due: 1_000,
                 instance: "p:1".into(),
@@ -653,16 +633,7 @@ async fn claims_on_calls_are_renewed<S: Store>(store: S) {
     next.status = RuntimeStatus::Running;
     next.wake = Some(Wake::Task(TaskId(0)));
     let mut step = commit(next, locked.messages.iter().map(|(s, _)| *s).collect());
-    step.activities = vec![ActivityTask {
-        instance: "r".into(),
-        task: TaskId(0),
-        name: "work".into(),
-        input: vec![],
-        attempt: 1,
-        retry: None,
-        timeout: None,
-        not_before: 0,
-    }];
+    step.activities = vec![call("r", 0)];
     store.commit_step(&locked.lease, step).await.unwrap();
     let mut call = store.lock_activity(short).await.unwrap().unwrap();
     for _ in 0..3 {
