@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::store::Lease;
+use crate::store::{Lease, LockedActivity, StoreError};
 use crate::task::{Millis, TaskId};
 
 /// A queued activity call: its instance and task.
@@ -81,6 +81,40 @@ impl CallQueue {
     /// The claim on call `key`, if it has one.
     pub fn lease(&self, key: &CallKey) -> Option<&Lease> {
         self.calls.get(key)?.lease.as_ref()
+    }
+
+    /// The key of the call `locked` holds, if its claim is still the call's: compared
+    /// by token, which a renewal keeps.
+    pub fn claimed(&self, locked: &LockedActivity) -> Result<CallKey, StoreError> {
+        let key = (locked.task.instance.clone(), locked.task.task);
+        if self.lease(&key).map(|l| l.token) != Some(locked.lease.token) {
+            return Err(StoreError::LeaseLost);
+        }
+        Ok(key)
+    }
+
+    /// Extends the claim `locked` holds to `expires`. A call held for the commit of its
+    /// result ([`CallQueue::hold_for_commit`]) keeps that hold.
+    pub fn renew(&mut self, locked: &LockedActivity, expires: Millis) -> Result<Lease, StoreError> {
+        let key = self.claimed(locked)?;
+        let renewed = Lease {
+            token: locked.lease.token,
+            expires,
+        };
+        if self.lease(&key).is_some_and(|l| l.expires != Millis::MAX) {
+            self.hold(&key, renewed.clone());
+        }
+        Ok(renewed)
+    }
+
+    /// Holds call `key`, claimed with `lease`, until its result is written: nobody may
+    /// take it over meanwhile, however long the write takes.
+    pub fn hold_for_commit(&mut self, key: &CallKey, lease: &Lease) {
+        let held = Lease {
+            expires: Millis::MAX,
+            ..lease.clone()
+        };
+        self.hold(key, held);
     }
 
     /// Claims call `key` with `lease`, in place of any claim it has.

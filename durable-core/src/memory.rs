@@ -45,12 +45,7 @@ impl Inner {
     /// The key of the activity task `locked` holds, if the claim is still valid and the
     /// task still queued.
     fn claimed(&self, locked: &LockedActivity) -> Result<CallKey, StoreError> {
-        let key = (locked.task.instance.clone(), locked.task.task);
-        // by token: a renewal extends a claim and keeps its token
-        if self.calls.lease(&key).map(|l| l.token) != Some(locked.lease.token) {
-            return Err(StoreError::LeaseLost);
-        }
-        Ok(key)
+        self.calls.claimed(locked)
     }
 
     /// Stores `record`, and keeps the indexes in step with it: a step that changes
@@ -372,21 +367,8 @@ impl Store for MemoryStore {
         locked: &LockedActivity,
         lease: Duration,
     ) -> Result<Lease, StoreError> {
-        let mut inner = self.lock();
-        let key = inner.claimed(locked)?;
-        let renewed = Lease {
-            token: locked.lease.token,
-            expires: millis_after(now_millis(), lease),
-        };
-        // a call held for the commit of its result keeps that hold
-        if inner
-            .calls
-            .lease(&key)
-            .is_some_and(|l| l.expires != Millis::MAX)
-        {
-            inner.calls.hold(&key, renewed.clone());
-        }
-        Ok(renewed)
+        let expires = millis_after(now_millis(), lease);
+        self.lock().calls.renew(locked, expires)
     }
 
     async fn complete_activity(
@@ -435,11 +417,7 @@ impl Store for MemoryStore {
         let granted = inner.lease(now, lease);
         inner.instance_leases.insert(id.clone(), granted.clone());
         // the call is the step's now: nobody may take it over until it commits
-        let held = Lease {
-            expires: Millis::MAX,
-            ..locked.lease.clone()
-        };
-        inner.calls.hold(&key, held);
+        inner.calls.hold_for_commit(&key, &locked.lease);
         Ok(Some(LockedInstance {
             record,
             messages,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use durable_core::codec;
 use durable_core::store::{
     millis_after, now_millis, runnable, with_direct_result, ActivityTask, Lease, LockedActivity,
-    LockedInstance, Millis, StoreError,
+    LockedInstance, StoreError,
 };
 use durable_core::TaskResult;
 use rocksdb::WriteBatch;
@@ -129,21 +129,8 @@ impl RocksStore {
         locked: &LockedActivity,
         duration: Duration,
     ) -> Result<Lease, StoreError> {
-        let mut state = self.lock();
-        let k = state.claimed(locked)?;
-        let renewed = Lease {
-            token: locked.lease.token,
-            expires: millis_after(now_millis(), duration),
-        };
-        // a call held for the commit of its result keeps that hold
-        if state
-            .calls
-            .lease(&k)
-            .is_some_and(|l| l.expires != Millis::MAX)
-        {
-            state.calls.hold(&k, renewed.clone());
-        }
-        Ok(renewed)
+        let expires = millis_after(now_millis(), duration);
+        self.lock().calls.renew(locked, expires)
     }
 
     pub(crate) fn claim_for_result(
@@ -187,11 +174,7 @@ impl RocksStore {
         let granted = state.lease(now, duration);
         state.instance_leases.insert(id.clone(), granted.clone());
         // the call is the step's now: nobody may take it over until it commits
-        let held = Lease {
-            expires: Millis::MAX,
-            ..locked.lease.clone()
-        };
-        state.calls.hold(&k, held);
+        state.calls.hold_for_commit(&k, &locked.lease);
         Ok(Some(LockedInstance {
             record,
             messages,

@@ -2,9 +2,9 @@
 //! each one `WriteBatch`, with the in-memory state updated once it is written.
 
 use durable_core::calls::CallKey;
-use durable_core::store::{now_millis, RuntimeStatus};
 use durable_core::store::{
-    Lease, LockedActivity, Message, Millis, StepCommit, StoreError, TimerTask,
+    now_millis, Lease, LockedActivity, Message, Millis, RuntimeStatus, StepCommit, StoreError,
+    TimerTask,
 };
 use durable_core::TaskResult;
 use rocksdb::{WriteBatch, WriteOptions};
@@ -262,11 +262,7 @@ impl RocksStore {
             batch.delete_cf(self.cf(ACTIVITIES), key(&k.0, k.1 .0));
             batch.put_cf(self.cf(INBOX), key(&k.0, seq), encode(&message, "message")?);
             // the claim keeps other workers off this task while the lock is released
-            let held = Lease {
-                expires: Millis::MAX,
-                ..locked.lease.clone()
-            };
-            state.calls.hold(&k, held);
+            state.calls.hold_for_commit(&k, &locked.lease);
             (k, seq, message, batch)
         };
         let written = self.write_unlocked(batch).await;

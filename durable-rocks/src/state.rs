@@ -31,12 +31,7 @@ impl State {
     /// The key of the activity task `locked` holds, if the claim is still valid and the
     /// task still queued.
     pub(crate) fn claimed(&self, locked: &LockedActivity) -> Result<CallKey, StoreError> {
-        let k = (locked.task.instance.clone(), locked.task.task);
-        // by token: a renewal extends a claim and keeps its token
-        if self.calls.lease(&k).map(|l| l.token) != Some(locked.lease.token) {
-            return Err(StoreError::LeaseLost);
-        }
-        Ok(k)
+        self.calls.claimed(locked)
     }
 
     /// A new lease of `duration` from `now`.
