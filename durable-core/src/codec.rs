@@ -187,35 +187,6 @@ fn bracketed(text: &str) -> (&str, &str) {
     (text, "")
 }
 
-/// Length of the fixed state header: fingerprint (u64 LE), resume point (u32 LE).
-pub const STATE_HEADER_LEN: usize = 12;
-
-/// Writes a state header for resume point `pc` of a machine with `fingerprint`.
-pub fn state_header(fingerprint: u64, pc: u32) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(64);
-    buf.extend_from_slice(&fingerprint.to_le_bytes());
-    buf.extend_from_slice(&pc.to_le_bytes());
-    buf
-}
-
-/// Splits a state into `(fingerprint, pc, slots)`.
-pub fn split_state(state: &[u8]) -> Result<(u64, u32, &[u8]), CodecError> {
-    if state.len() < STATE_HEADER_LEN {
-        return Err(CodecError::Decode {
-            what: "orchestration state",
-            message: format!(
-                "{} bytes is shorter than the {STATE_HEADER_LEN}-byte header",
-                state.len()
-            ),
-        });
-    }
-    let (fingerprint, rest) = state.split_at(8);
-    let (pc, slots) = rest.split_at(4);
-    let fingerprint = u64::from_le_bytes(fingerprint.try_into().expect("split at 8"));
-    let pc = u32::from_le_bytes(pc.try_into().expect("split at 4"));
-    Ok((fingerprint, pc, slots))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,14 +232,5 @@ mod tests {
             decode_payload::<Vec<String>>(&bytes, "t"),
             Ok(vec!["a".into(), "b".into()])
         );
-    }
-
-    #[test]
-    fn state_header_splits_back() {
-        let mut state = state_header(0xdead_beef_0123_4567, 9);
-        state.extend_from_slice(b"slots");
-        let (fp, pc, slots) = split_state(&state).unwrap();
-        assert_eq!((fp, pc, slots), (0xdead_beef_0123_4567, 9, &b"slots"[..]));
-        assert!(split_state(&state[..5]).is_err());
     }
 }

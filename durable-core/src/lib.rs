@@ -14,6 +14,7 @@ pub mod machine;
 pub mod memory;
 pub mod op;
 pub mod orchestration;
+pub mod point;
 pub mod runtime;
 pub mod slot;
 pub mod store;
@@ -40,5 +41,6 @@ pub mod __private {
     pub use crate::activity::BoxFuture;
     pub use crate::iter;
     pub use crate::machine::{done, drive, schedule, Flow, Outcome, StepIo};
+    pub use crate::point::Point;
     pub use crate::slot::{persist, Persist, Slot};
 }

@@ -13,6 +13,7 @@ use crate::op::{DurableOp, Waiter};
 use crate::orchestration::{
     Orchestration, OrchestrationContext, Step, StepError, StepInput, Suspension,
 };
+use crate::point::{self, Header, Point, Saved};
 use crate::slot::{Slot, SlotCodec};
 use crate::task::Completions;
 
@@ -74,6 +75,7 @@ macro_rules! __step_try {
 enum Source<'a> {
     Start(&'a [u8]),
     Resume {
+        header: Header<'a>,
         slots: &'a [u8],
         completions: &'a mut Completions,
     },
@@ -82,15 +84,17 @@ enum Source<'a> {
 /// One step's view of its input and output bytes.
 pub struct StepIo<'a> {
     orchestrator: &'static str,
-    fingerprint: u64,
-    pc: u32,
     source: Source<'a>,
 }
 
 impl<'a> StepIo<'a> {
-    /// The resume point to start at: 0 for a new instance.
-    pub fn pc(&self) -> u32 {
-        self.pc
+    /// The identity of the resume point the checkpoint was taken at; `None` for a new
+    /// instance. The machine maps it to one of its blocks.
+    pub fn point(&self) -> Option<u64> {
+        match &self.source {
+            Source::Start(_) => None,
+            Source::Resume { header, .. } => Some(header.id),
+        }
     }
 
     /// Decodes the orchestration's input (resume point 0).
@@ -101,38 +105,53 @@ impl<'a> StepIo<'a> {
         }
     }
 
-    /// Restores the waiter and the slots saved at this resume point, in the order they
-    /// were saved, and completes the waiter: the value of the `.await`.
+    /// Checks that the checkpoint carries what `point` saves in this code, restores the
+    /// waiter and the slots in the order they were saved, and completes the waiter: the
+    /// value of the `.await`.
     pub fn resume<W: Waiter>(
         &mut self,
+        point: &'static Point,
         waiter: &mut Slot<W>,
         slots: &mut [&mut dyn SlotCodec],
     ) -> Result<W::Output, StepError> {
+        let orchestrator = self.orchestrator;
         let Source::Resume {
+            ref header,
             slots: mut bytes,
             ref mut completions,
         } = self.source
         else {
             return Err(self.bad_pc());
         };
-        waiter.decode(&mut bytes)?;
+        point
+            .check(header, || types(waiter, slots))
+            .map_err(|why| StepError::PointChanged {
+                orchestrator,
+                point: point.label(),
+                why,
+            })?;
+        let corrupt = |error: CodecError| StepError::CorruptState {
+            orchestrator,
+            point: point.label(),
+            error: error.to_string(),
+        };
+        waiter.decode(&mut bytes).map_err(corrupt)?;
         for slot in slots.iter_mut() {
-            slot.decode(&mut bytes)?;
+            slot.decode(&mut bytes).map_err(corrupt)?;
         }
         if !bytes.is_empty() {
-            return Err(CodecError::Decode {
+            return Err(corrupt(CodecError::Decode {
                 what: "orchestration state",
                 message: format!("{} bytes left after the last slot", bytes.len()),
-            }
-            .into());
+            }));
         }
         waiter.take().complete(completions)
     }
 
-    /// Saves resume point `pc`: the waiter, then the slots live there.
+    /// Saves a checkpoint at `point`: its header, the waiter, then the slots live there.
     pub fn suspend<T, W: Waiter>(
         &self,
-        pc: u32,
+        point: &'static Point,
         waiter: &Slot<W>,
         slots: &mut [&mut dyn SlotCodec],
     ) -> Flow<T> {
@@ -142,7 +161,7 @@ impl<'a> StepIo<'a> {
                 message: "the waiter slot is empty (a bug in durable-macros)".into(),
             }));
         };
-        let mut state = codec::state_header(self.fingerprint, pc);
+        let mut state = point.header(|| types(waiter, slots)).to_vec();
         let encoded = waiter
             .encode(&mut state)
             .and_then(|()| slots.iter().try_for_each(|slot| slot.encode(&mut state)));
@@ -155,54 +174,69 @@ impl<'a> StepIo<'a> {
         }
     }
 
-    /// The error for a resume point the machine does not have.
+    /// The error for a checkpoint taken at a point this code does not have.
+    pub fn unknown_point(&self) -> StepError {
+        let saved = match &self.source {
+            Source::Resume { header, .. } => header.label.to_owned(),
+            Source::Start(_) => String::new(),
+        };
+        StepError::UnknownPoint {
+            orchestrator: self.orchestrator,
+            saved,
+        }
+    }
+
+    /// The error for a jump to a block the machine does not have.
     pub fn bad_pc(&self) -> StepError {
         StepError::BadResumePoint {
             orchestrator: self.orchestrator,
-            pc: self.pc,
         }
     }
+}
+
+/// The type names of a point's waiter and slots, in the order they are saved.
+fn types<W: Waiter>(waiter: &Slot<W>, slots: &[&mut dyn SlotCodec]) -> Vec<&'static str> {
+    let mut types = Vec::with_capacity(slots.len() + 1);
+    types.push(waiter.type_name());
+    types.extend(slots.iter().map(|s| s.type_name()));
+    types
 }
 
 /// The machine generated for an orchestrator with output `T` and error `E`.
 pub type Machine<T, E> = fn(&OrchestrationContext, &mut StepIo<'_>) -> Result<Flow<T>, E>;
 
-/// Runs one step of orchestration `O`: checks the state's layout, runs the machine,
-/// and encodes what it returns.
+/// Runs one step of orchestration `O`: reads the checkpoint's header, runs the
+/// machine, and encodes what it returns.
 pub fn drive<O: Orchestration, E: Display>(
     ctx: &OrchestrationContext,
     input: StepInput<'_>,
     machine: Machine<O::Output, E>,
 ) -> Result<Step, StepError> {
-    let mut io = match input {
-        StepInput::Start { input } => StepIo {
-            orchestrator: O::NAME,
-            fingerprint: O::FINGERPRINT,
-            pc: 0,
-            source: Source::Start(input),
+    let source = match input {
+        StepInput::Start { input } => Source::Start(input),
+        StepInput::Resume { state, completions } => match point::split(state) {
+            Ok(Saved::Point(header, slots)) => Source::Resume {
+                header,
+                slots,
+                completions,
+            },
+            Ok(Saved::Legacy) => {
+                return Err(StepError::LegacyState {
+                    orchestrator: O::NAME,
+                })
+            }
+            Err(error) => {
+                return Err(StepError::CorruptState {
+                    orchestrator: O::NAME,
+                    point: "an unreadable point",
+                    error: error.to_string(),
+                })
+            }
         },
-        StepInput::Resume { state, completions } => {
-            let (found, pc, slots) = codec::split_state(state)?;
-            if found != O::FINGERPRINT {
-                return Err(StepError::LayoutMismatch {
-                    orchestrator: O::NAME,
-                    expected: O::FINGERPRINT,
-                    found,
-                });
-            }
-            if pc == 0 {
-                return Err(StepError::BadResumePoint {
-                    orchestrator: O::NAME,
-                    pc,
-                });
-            }
-            StepIo {
-                orchestrator: O::NAME,
-                fingerprint: O::FINGERPRINT,
-                pc,
-                source: Source::Resume { slots, completions },
-            }
-        }
+    };
+    let mut io = StepIo {
+        orchestrator: O::NAME,
+        source,
     };
     match machine(ctx, &mut io) {
         Ok(Flow::Done(output)) => Ok(Step::Completed(codec::encode_payload(

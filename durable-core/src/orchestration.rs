@@ -26,9 +26,10 @@ pub trait Orchestration: Copy + Send + Sync + 'static {
     type Output: Serialize + DeserializeOwned + Send + 'static;
     /// The name it is registered and stored under.
     const NAME: &'static str;
-    /// A hash of the state machine's shape (resume points and the slots saved at each).
-    /// A state is only resumed by code with the same fingerprint.
-    const FINGERPRINT: u64;
+    /// The version instances started from this code run under: an instance is only
+    /// stepped by code of the version it started with (`#[orchestrator(version = N)]`,
+    /// 1 if not given).
+    const VERSION: u32;
 
     /// Runs one step: from the start, or from a saved state with the results it waited
     /// for, to the next `.await` or to the end.
@@ -94,21 +95,56 @@ pub enum StepError {
     #[error(transparent)]
     Codec(#[from] CodecError),
     #[error(
-        "orchestrator `{orchestrator}` cannot resume a state saved by a different version of its code \
-         (state layout {found:#018x}, code layout {expected:#018x}); finish or purge such instances \
-         before deploying a changed orchestrator, or deploy it under a new name"
+        "orchestrator `{orchestrator}` has no resume point like the one its checkpoint was \
+         taken at, `{saved}`: the code changed there. Register code that has it (a fixed \
+         deploy, or the old code side by side as an earlier `version`), add a migration, or \
+         terminate the instance"
     )]
-    LayoutMismatch {
+    UnknownPoint {
         orchestrator: &'static str,
-        expected: u64,
-        found: u64,
+        saved: String,
     },
-    #[error("orchestrator `{orchestrator}` has no resume point {pc}")]
-    BadResumePoint { orchestrator: &'static str, pc: u32 },
+    #[error(
+        "orchestrator `{orchestrator}` cannot resume its checkpoint at `{point}`: {why}. \
+         Register code that saves the same locals there (a fixed deploy, or the old code \
+         side by side as an earlier `version`), add a migration, or terminate the instance"
+    )]
+    PointChanged {
+        orchestrator: &'static str,
+        point: &'static str,
+        why: String,
+    },
+    #[error(
+        "the checkpoint of orchestrator `{orchestrator}` at {point} is damaged: its layout \
+         matches the code but its bytes do not decode ({error}); the bytes were changed \
+         outside durable. Repair or purge the instance"
+    )]
+    CorruptState {
+        orchestrator: &'static str,
+        point: &'static str,
+        error: String,
+    },
+    #[error(
+        "the checkpoint of orchestrator `{orchestrator}` was saved in the first state format, \
+         which this version of durable does not resume; finish such instances with the \
+         version that saved them"
+    )]
+    LegacyState { orchestrator: &'static str },
+    #[error("orchestrator `{orchestrator}` jumped to a block it does not have (a bug in durable-macros)")]
+    BadResumePoint { orchestrator: &'static str },
     #[error("resumed without the result of task {}", .0 .0)]
     MissingResult(TaskId),
     #[error("event `{name}` does not fit the type the orchestration waits for: {error}")]
     BadEvent { name: String, error: String },
+}
+
+impl StepError {
+    /// Whether the instance must wait for other code rather than fail: the running code
+    /// cannot resume its checkpoint, which is kept with everything it waits for. Only an
+    /// event payload of the wrong type, which a client raised, fails the instance.
+    pub fn blocks(&self) -> bool {
+        !matches!(self, StepError::BadEvent { .. })
+    }
 }
 
 /// What an orchestrator's code sees as `ctx`: how to start durable operations, and the

@@ -60,6 +60,9 @@ pub trait SlotCodec {
     fn encode(&self, buf: &mut Vec<u8>) -> Result<(), CodecError>;
     /// Fills the slot from the front of `bytes`.
     fn decode(&mut self, bytes: &mut &[u8]) -> Result<(), CodecError>;
+    /// The name of the slot's type, part of the layout a checkpoint is checked against
+    /// before it is decoded (see [`crate::point`]).
+    fn type_name(&self) -> &'static str;
 }
 
 impl<T: Persist> SlotCodec for Slot<T> {
@@ -76,6 +79,10 @@ impl<T: Persist> SlotCodec for Slot<T> {
     fn decode(&mut self, bytes: &mut &[u8]) -> Result<(), CodecError> {
         self.0 = Some(codec::decode_from(bytes, "orchestration state")?);
         Ok(())
+    }
+
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<T>()
     }
 }
 

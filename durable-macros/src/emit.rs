@@ -19,16 +19,15 @@ pub fn at(user: Span) -> Span {
     Span::call_site().located_at(user)
 }
 
-/// A resume point and the slots its state carries, for the layout fingerprint.
-pub struct ResumePoint {
-    pub pc: u32,
-    pub slots: Vec<String>,
-}
-
 pub struct Emitted {
     /// The statements of the machine function.
     pub body: TokenStream,
-    pub layout: Vec<ResumePoint>,
+}
+
+/// The `static` holding the [`Point`] of the suspension whose waiter is `waiter`.
+fn point_static(waiter: &Ident) -> Ident {
+    let n = waiter.to_string();
+    Ident::new(&format!("__P{}", n.trim_start_matches("__w")), waiter.span())
 }
 
 /// What each exit puts back into slots, and which stashes some exit relies on.
@@ -134,14 +133,18 @@ pub fn emit(m: &Machine, live: &[BTreeSet<BindingId>], start: TokenStream) -> sy
     e.name_slots();
 
     let mut arms = TokenStream::new();
-    let mut layout = Vec::new();
+    let mut points = TokenStream::new();
+    let mut dispatch = TokenStream::new();
     for &b in &order {
         let block = &m.blocks[b];
         let pc = e.pc(b);
         let header = match block.kind {
             BlockKind::Start => start.clone(),
             BlockKind::Resume(exit) => {
-                let Target::Suspend { waiter, .. } = &m.exits[exit].target else {
+                let Target::Suspend {
+                    waiter, site, span, ..
+                } = &m.exits[exit].target
+                else {
                     unreachable!("resume blocks follow suspensions")
                 };
                 let result = block
@@ -150,14 +153,21 @@ pub fn emit(m: &Machine, live: &[BTreeSet<BindingId>], start: TokenStream) -> sy
                     .map(|r| m.bindings[*r].ident.clone())
                     .expect("a resume block declares the await's value first");
                 let saved = e.persisted(b);
-                layout.push(ResumePoint {
-                    pc,
-                    slots: saved.iter().map(|b| e.slots[b].to_string()).collect(),
+                let names = saved.iter().map(|b| m.bindings[*b].ident.to_string());
+                let point = point_static(waiter);
+                let (id, text) = (site.id, &site.text);
+                points.extend(quote_spanned! {*span=>
+                    static #point: ::durable::__private::Point = ::durable::__private::Point::new(
+                        #id,
+                        concat!(#text, " at ", file!(), ":", line!(), ":", column!()),
+                        &[#(#names),*],
+                    );
                 });
+                dispatch.extend(quote!(::core::option::Option::Some(#id) => #pc,));
                 let persist = e.persist_list(&saved);
                 quote! {
                     let #result = ::durable::__private::step_try!(
-                        __step.resume(&mut #waiter, &mut [#persist])
+                        __step.resume(&#point, &mut #waiter, &mut [#persist])
                     );
                 }
             }
@@ -214,7 +224,16 @@ pub fn emit(m: &Machine, live: &[BTreeSet<BindingId>], start: TokenStream) -> sy
         #(#items)*
         #slot_decls
         #waiter_decls
-        let mut __pc: u32 = __step.pc();
+        #points
+        let mut __pc: u32 = match __step.point() {
+            ::core::option::Option::None => 0u32,
+            #dispatch
+            ::core::option::Option::Some(_) => {
+                return ::core::result::Result::Ok(
+                    ::durable::__private::Flow::Fault(__step.unknown_point())
+                )
+            }
+        };
         '__durable: loop {
             match __pc {
                 #arms
@@ -226,7 +245,7 @@ pub fn emit(m: &Machine, live: &[BTreeSet<BindingId>], start: TokenStream) -> sy
             }
         }
     };
-    Ok(Emitted { body, layout })
+    Ok(Emitted { body })
 }
 
 impl Emitter<'_> {
@@ -300,15 +319,16 @@ impl Emitter<'_> {
                 span,
                 waiter,
                 resume,
+                ..
             } => {
-                let pc = self.pc(*resume);
+                let point = point_static(waiter);
                 let persist = self.persist_list(&self.persisted(*resume));
                 let schedule =
                     quote_spanned!(at(*span)=> ::durable::__private::schedule(__ctx, #op));
                 quote!({
                     #waiter.put(::durable::__private::step_try!(#schedule));
                     #puts
-                    return ::core::result::Result::Ok(__step.suspend(#pc, &#waiter, &mut [#persist]));
+                    return ::core::result::Result::Ok(__step.suspend(&#point, &#waiter, &mut [#persist]));
                 })
             }
         }

@@ -3,6 +3,8 @@
 
 use proc_macro2::{Delimiter, Ident, Span, TokenStream};
 
+use crate::points::PointSite;
+
 pub type BindingId = usize;
 pub type BlockId = usize;
 pub type ExitId = usize;
@@ -25,6 +27,8 @@ pub enum Target {
     Suspend {
         op: TokenStream,
         span: Span,
+        /// The `.await`'s identity and text, for its `durable::__private::Point`.
+        site: PointSite,
         waiter: Ident,
         resume: BlockId,
     },

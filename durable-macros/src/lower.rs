@@ -19,6 +19,7 @@ use crate::ir::{
     Target,
 };
 use crate::patterns;
+use crate::points::{self, PointSite, Points};
 use crate::scope::Scope;
 use crate::verbatim::{has_await, stmts_have_await, Verbatim, EXIT_MARKER};
 
@@ -91,6 +92,7 @@ pub struct Lowerer {
     next_order: usize,
     temps: usize,
     awaits: usize,
+    pub points: Points,
     errors: Option<syn::Error>,
 }
 
@@ -123,6 +125,7 @@ impl Lowerer {
             next_order: 0,
             temps: 0,
             awaits: 0,
+            points: Points::default(),
             errors: None,
         };
         let start = l.new_block(BlockKind::Start);
@@ -426,8 +429,23 @@ impl Lowerer {
         let n = stmts.len();
         let mut has_tail = false;
         let mut diverges = false;
-        for (i, stmt) in stmts.into_iter().enumerate() {
+        for (i, mut stmt) in stmts.into_iter().enumerate() {
             diverges = assign::stmt(&stmt).is_none();
+            let attrs = match &mut stmt {
+                Stmt::Local(local) => Some(&mut local.attrs),
+                Stmt::Expr(e, _) => points::expr_attrs(e),
+                _ => None,
+            };
+            let pinned = match attrs.map(points::take_pin).transpose() {
+                Ok(pin) => pin.flatten(),
+                Err(e) => {
+                    self.error(e);
+                    None
+                }
+            };
+            if let Some(Err(e)) = pinned.map(|name| self.points.pin(name)) {
+                self.error(e);
+            }
             match stmt {
                 Stmt::Local(local) => self.lower_local(local),
                 Stmt::Item(item) => self.m.items.push(item.into_token_stream()),
@@ -440,6 +458,9 @@ impl Lowerer {
                     has_tail |= tail;
                     self.lower_expr_stmt(e, if tail { dest } else { Dest::Discard });
                 }
+            }
+            if let Err(e) = self.points.unpin() {
+                self.error(e);
             }
             if diverges {
                 // whichever block the statement ended in, the path has left it
@@ -573,7 +594,9 @@ impl Lowerer {
                     exit,
                     dest,
                 });
+                self.points.enter("loop".into());
                 self.lower_block(lp.body, Dest::Discard);
+                self.points.leave();
                 self.goto(head);
                 self.loops.pop();
                 self.switch_to(exit);
@@ -589,6 +612,7 @@ impl Lowerer {
                     exit,
                     dest: Dest::Discard,
                 });
+                self.points.enter("while".into());
                 let pats = self.condition(*w.cond);
                 self.branch(Delimiter::Brace, |l| {
                     l.scope.push();
@@ -599,6 +623,7 @@ impl Lowerer {
                     l.scope.pop();
                     l.goto(head);
                 });
+                self.points.leave();
                 self.tokens(quote!(else));
                 self.branch(Delimiter::Brace, |l| l.goto(exit));
                 self.loops.pop();
@@ -669,12 +694,15 @@ impl Lowerer {
             for pat in &pats {
                 l.define_pattern(pat);
             }
+            l.points.enter("then".into());
             l.lower_block(i.then_branch, dest);
+            l.points.leave();
             l.goto(join);
         });
         self.scope.pop();
         self.tokens(quote!(else));
         self.branch(Delimiter::Brace, |l| {
+            l.points.enter("else".into());
             match i.else_branch {
                 None => l.unit_value(dest),
                 Some((_, e)) => match *e {
@@ -682,6 +710,7 @@ impl Lowerer {
                     e => l.lower_expr_stmt(e, dest),
                 },
             }
+            l.points.leave();
             l.goto(join);
         });
         self.switch_to(join);
@@ -725,12 +754,15 @@ impl Lowerer {
                 self.visit_expr(&mut g);
                 quote!(#if_token #g)
             });
+            let arm = format!("arm:{}", pat.to_token_stream());
             self.tokens(quote!(#(#attrs)* #pat #guard =>));
             self.branch(Delimiter::Brace, |l| {
+                l.points.enter(arm);
                 match *body {
                     Expr::Block(b) if b.label.is_none() => l.lower_block(b.block, dest),
                     e => l.lower_expr_stmt(e, dest),
                 }
+                l.points.leave();
                 l.goto(join);
             });
             self.scope.pop();
@@ -778,7 +810,9 @@ impl Lowerer {
         self.branch(Delimiter::Brace, |l| {
             l.scope.push();
             l.define_pattern(&pat);
+            l.points.enter("for".into());
             l.lower_block(f.body, Dest::Discard);
+            l.points.leave();
             l.scope.pop();
             l.goto(head);
         });
@@ -798,8 +832,10 @@ impl Lowerer {
         match e {
             Expr::Await(a) => {
                 let span = a.await_token.span;
+                let text = a.base.to_token_stream().to_string();
                 let op = self.residual(*a.base);
-                self.suspend(op, span)
+                let site = self.points.site(text);
+                self.suspend(op, span, site)
             }
             Expr::Try(mut t) => {
                 *t.expr = self.lower_expr(*t.expr);
@@ -984,13 +1020,14 @@ impl Lowerer {
 
     /// Ends the block at an `.await` of `op` and continues in a new resume block, where
     /// the `.await`'s value is the returned temporary.
-    fn suspend(&mut self, op: Expr, span: Span) -> Expr {
+    fn suspend(&mut self, op: Expr, span: Span, site: PointSite) -> Expr {
         self.awaits += 1;
         let waiter = format_ident!("__w{}", self.awaits);
         let resume = self.new_block(BlockKind::Join);
         let exit = self.exit(Target::Suspend {
             op: op.into_token_stream(),
             span,
+            site,
             waiter,
             resume,
         });

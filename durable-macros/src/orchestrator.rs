@@ -10,7 +10,7 @@ use syn::{ItemFn, LitStr, Pat};
 
 use crate::lower::{Dest, Lowerer};
 use crate::signature::{self, Kind};
-use crate::{args, emit, fingerprint, liveness};
+use crate::{args, emit, liveness};
 
 pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let args = args::parse(attr, "orchestrator")?;
@@ -24,6 +24,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         .name
         .unwrap_or_else(|| LitStr::new(&ident.to_string(), ident.span()));
     let output = sig.output;
+    let version = args.version.unwrap_or(1);
 
     let mut lowerer = Lowerer::new();
     let Some(ctx_param) = sig.ctx else {
@@ -55,7 +56,6 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let machine = lowerer.finish()?;
     let live = liveness::live_in(&machine);
     let emitted = emit::emit(&machine, &live, start)?;
-    let fingerprint = fingerprint::of(&emitted.layout);
     let body = emitted.body;
     let drive = quote_spanned! {output.span()=>
         ::durable::__private::drive::<Self, _>(ctx, input, __machine)
@@ -82,7 +82,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             type Input = #input_ty;
             type Output = <#output as ::durable::__private::Outcome>::Ok;
             const NAME: &'static str = #name;
-            const FINGERPRINT: u64 = #fingerprint;
+            const VERSION: u32 = #version;
 
             fn step(
                 ctx: &::durable::OrchestrationContext,

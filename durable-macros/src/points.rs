@@ -1,0 +1,135 @@
+//! The resume points a lowering meets: the constructs around each `.await` and the
+//! names users pin with `#[point("..")]`, turned into identities (see [`identity`]).
+
+use std::collections::HashMap;
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{Attribute, Expr, LitStr};
+
+use crate::identity::{self, Ranks};
+
+/// What a suspension knows about its `.await`.
+#[derive(Clone, Debug)]
+pub struct PointSite {
+    pub id: u64,
+    /// The awaited expression as written.
+    pub text: String,
+}
+
+/// The pin of the statement being lowered.
+struct Pin {
+    name: LitStr,
+    awaits: usize,
+}
+
+#[derive(Default)]
+pub struct Points {
+    /// The lowered constructs around the code being lowered, outermost first.
+    path: Vec<String>,
+    ranks: Ranks,
+    pin: Option<Pin>,
+    /// Pinned names, with where each was pinned.
+    pinned: HashMap<String, Span>,
+}
+
+impl Points {
+    /// Enters a construct around later awaits (`then`, `else`, `arm:<pattern>`, `loop`).
+    pub fn enter(&mut self, construct: String) {
+        self.path.push(construct);
+    }
+
+    pub fn leave(&mut self) {
+        self.path.pop();
+    }
+
+    /// The identity of the next `.await` of `text`.
+    pub fn site(&mut self, text: String) -> PointSite {
+        let id = match &mut self.pin {
+            Some(pin) => {
+                pin.awaits += 1;
+                identity::pinned(&pin.name.value())
+            }
+            None => self.ranks.next(&self.path, &text),
+        };
+        PointSite { id, text }
+    }
+
+    /// Starts a statement pinned to `name`.
+    pub fn pin(&mut self, name: LitStr) -> syn::Result<()> {
+        let value = name.value();
+        if let Some(first) = self.pinned.get(&value) {
+            let mut e = syn::Error::new(
+                name.span(),
+                format!("resume point `{value}` is named twice in this orchestrator"),
+            );
+            e.combine(syn::Error::new(*first, "first named here"));
+            return Err(e);
+        }
+        self.pinned.insert(value, name.span());
+        self.pin = Some(Pin { name, awaits: 0 });
+        Ok(())
+    }
+
+    /// Ends a pinned statement: it must have had exactly one `.await`.
+    pub fn unpin(&mut self) -> syn::Result<()> {
+        let Some(pin) = self.pin.take() else {
+            return Ok(());
+        };
+        match pin.awaits {
+            1 => Ok(()),
+            0 => Err(syn::Error::new(
+                pin.name.span(),
+                "`#[point]` names the `.await` of its statement, and this statement has none",
+            )),
+            n => Err(syn::Error::new(
+                pin.name.span(),
+                format!(
+                    "`#[point]` names one `.await`, and this statement has {n}; \
+                     split it so that each pinned statement awaits once"
+                ),
+            )),
+        }
+    }
+
+    /// Whether `name` is pinned somewhere in the body.
+    pub fn is_pinned(&self, name: &str) -> bool {
+        self.pinned.contains_key(name)
+    }
+}
+
+/// Removes a `#[point("name")]` from `attrs` and returns its name.
+pub fn take_pin(attrs: &mut Vec<Attribute>) -> syn::Result<Option<LitStr>> {
+    let Some(i) = attrs.iter().position(|a| a.path().is_ident("point")) else {
+        return Ok(None);
+    };
+    let attr = attrs.remove(i);
+    if let Some(again) = attrs.iter().find(|a| a.path().is_ident("point")) {
+        return Err(syn::Error::new(
+            again.span(),
+            "a statement takes one `#[point]`",
+        ));
+    }
+    let name: LitStr = attr.parse_args().map_err(|_| {
+        syn::Error::new(
+            attr.span(),
+            "`#[point]` takes the point's name as a string: `#[point(\"approval\")]`",
+        )
+    })?;
+    if name.value().is_empty() {
+        return Err(syn::Error::new(name.span(), "a point's name must not be empty"));
+    }
+    Ok(Some(name))
+}
+
+/// The attributes of an expression statement a pin may be written on.
+pub fn expr_attrs(e: &mut Expr) -> Option<&mut Vec<Attribute>> {
+    match e {
+        Expr::Await(e) => Some(&mut e.attrs),
+        Expr::Try(e) => Some(&mut e.attrs),
+        Expr::Assign(e) => Some(&mut e.attrs),
+        Expr::MethodCall(e) => Some(&mut e.attrs),
+        Expr::Call(e) => Some(&mut e.attrs),
+        _ => None,
+    }
+}

@@ -1,0 +1,294 @@
+//! A checkpoint names the `.await` it was taken at and what it saved there. Code edited
+//! elsewhere resumes it; code that changed the point or what it saves refuses it before
+//! decoding a byte, saying what changed; damaged bytes are told apart from changed code.
+//!
+//! Each `vN` module is one deploy of the same orchestration (`name = "order"`).
+
+mod support;
+
+use durable::{
+    orchestrator, Completions, Orchestration, OrchestrationContext, Step, StepError, StepInput,
+    TaskId,
+};
+use support::*;
+
+mod v1 {
+    use super::*;
+
+    #[orchestrator(name = "order")]
+    pub async fn order(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        let a = ctx.call(double, x).await?;
+        let b = ctx.call(add, (a, 1)).await?;
+        Ok(a + b)
+    }
+}
+
+/// Compatible with v1 at both points: code between the awaits changed, and an await
+/// was added before the first (a new instance goes through it, a resumed one does not).
+mod v2_compatible {
+    use super::*;
+
+    #[orchestrator(name = "order")]
+    pub async fn order(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        if x > 1000 {
+            let _ = ctx.call(echo, "big".to_string()).await?;
+        }
+        let a = ctx.call(double, x).await?;
+        let a = a + 0; // edited between awaits, same local saved
+        let b = ctx.call(add, (a, 1)).await?;
+        Ok(a + b * 10)
+    }
+}
+
+/// Keeps one more local (`extra`) across the first await.
+mod v2_extra_local {
+    use super::*;
+
+    #[orchestrator(name = "order")]
+    pub async fn order(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        let extra = x * 3;
+        let a = ctx.call(double, x).await?;
+        let b = ctx.call(add, (a, extra)).await?;
+        Ok(a + b)
+    }
+}
+
+/// Awaits something else at the first point.
+mod v2_other_call {
+    use super::*;
+
+    #[orchestrator(name = "order")]
+    pub async fn order(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        let a = ctx.call(fail_on_13, x).await?;
+        let b = ctx.call(add, (a, 1)).await?;
+        Ok(a + b)
+    }
+}
+
+mod typed_v1 {
+    use super::*;
+
+    #[orchestrator(name = "typed")]
+    pub async fn typed(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        let n: u32 = 300;
+        let a = ctx.call(double, x).await?;
+        Ok(a + u64::from(n))
+    }
+}
+
+/// The same local, now an `i64`: without the type in the check, the u32 300 would
+/// decode as the i64 150.
+mod typed_v2 {
+    use super::*;
+
+    #[orchestrator(name = "typed")]
+    pub async fn typed(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        let n: i64 = 300;
+        let a = ctx.call(double, x).await?;
+        Ok(a + n as u64)
+    }
+}
+
+mod pinned_v1 {
+    use super::*;
+
+    #[orchestrator(name = "pinned")]
+    pub async fn pinned(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        #[point("first")]
+        let a = ctx.call(double, x).await?;
+        Ok(a)
+    }
+}
+
+/// The pinned point awaits the same activity with another expression: the name keeps the
+/// identity, so the state resumes although the expression changed.
+mod pinned_v2 {
+    use super::*;
+
+    #[orchestrator(name = "pinned")]
+    pub async fn pinned(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        #[point("first")]
+        let a = ctx.call(double, x * 1).await?;
+        Ok(a + 1)
+    }
+}
+
+/// The pinned point now awaits an event: same name, another operation.
+mod pinned_v3 {
+    use super::*;
+
+    #[orchestrator(name = "pinned")]
+    pub async fn pinned(ctx: OrchestrationContext, _x: u64) -> Result<u64, TestError> {
+        #[point("first")]
+        let a: u64 = ctx.event("go").await;
+        Ok(a)
+    }
+}
+
+fn start<O: Orchestration>(input: &O::Input) -> Vec<u8> {
+    let ctx = OrchestrationContext::new("i", 0, 0);
+    let input = durable::codec::encode_payload(input, "input").unwrap();
+    match O::step(&ctx, StepInput::Start { input: &input }).unwrap() {
+        Step::Suspended(s) => s.state,
+        other => panic!("expected a suspension, got {other:?}"),
+    }
+}
+
+/// Resumes `state` with `output` as the result of task `task`.
+fn resume<O: Orchestration>(state: &[u8], task: u64, output: u64) -> Result<Step, StepError> {
+    let ctx = OrchestrationContext::new("i", task + 1, 0);
+    let mut completions = Completions::new();
+    completions.insert(
+        TaskId(task),
+        Ok(durable::codec::encode_payload(&output, "output").unwrap()),
+    );
+    O::step(
+        &ctx,
+        StepInput::Resume {
+            state,
+            completions: &mut completions,
+        },
+    )
+}
+
+fn suspended(step: Result<Step, StepError>) -> Vec<u8> {
+    match step {
+        Ok(Step::Suspended(s)) => s.state,
+        other => panic!("expected a suspension, got {other:?}"),
+    }
+}
+
+fn completed(step: Result<Step, StepError>) -> u64 {
+    match step {
+        Ok(Step::Completed(bytes)) => durable::codec::decode_payload(&bytes, "output").unwrap(),
+        other => panic!("expected a completion, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_state_resumes_with_the_code_that_wrote_it() {
+    let state = start::<v1::order>(&5);
+    let state = suspended(resume::<v1::order>(&state, 0, 10));
+    assert_eq!(completed(resume::<v1::order>(&state, 1, 11)), 21);
+}
+
+/// The differential: an instance suspended under v1 at a point v2 shares, resumed under
+/// v2, ends as a fresh v2 run does when its awaits return the same values from that
+/// point on (here: `double` gave 10, `add` gave 11).
+#[test]
+fn edits_elsewhere_keep_a_point_resumable() {
+    let fresh = start::<v2_compatible::order>(&5);
+    let fresh = suspended(resume::<v2_compatible::order>(&fresh, 0, 10));
+    let expected = completed(resume::<v2_compatible::order>(&fresh, 1, 11));
+    assert_eq!(expected, 120);
+
+    // suspended at the first point under v1, the rest under v2
+    let at_first = start::<v1::order>(&5);
+    let next = suspended(resume::<v2_compatible::order>(&at_first, 0, 10));
+    assert_eq!(completed(resume::<v2_compatible::order>(&next, 1, 11)), expected);
+
+    // suspended at the second point under v1
+    let at_second = suspended(resume::<v1::order>(&start::<v1::order>(&5), 0, 10));
+    assert_eq!(completed(resume::<v2_compatible::order>(&at_second, 1, 11)), expected);
+}
+
+#[test]
+fn a_new_saved_local_is_named() {
+    let state = start::<v1::order>(&5);
+    let err = resume::<v2_extra_local::order>(&state, 0, 10).unwrap_err();
+    let StepError::PointChanged { point, why, .. } = &err else {
+        panic!("expected a changed point, got {err:?}")
+    };
+    assert!(point.starts_with("ctx.call(double, x) at tests/points.rs:"), "{point}");
+    assert!(why.contains("`extra: u64`"), "{why}");
+    assert!(err.blocks());
+}
+
+#[test]
+fn a_changed_type_is_refused_before_decoding() {
+    let state = start::<typed_v1::typed>(&5);
+    let err = resume::<typed_v2::typed>(&state, 0, 10).unwrap_err();
+    let StepError::PointChanged { why, .. } = &err else {
+        panic!("expected a changed point, got {err:?}")
+    };
+    assert!(why.contains("`n: i64`"), "{why}");
+    assert_eq!(completed(resume::<typed_v1::typed>(&state, 0, 10)), 310);
+}
+
+#[test]
+fn another_awaited_expression_is_another_point() {
+    let state = start::<v1::order>(&5);
+    let err = resume::<v2_other_call::order>(&state, 0, 10).unwrap_err();
+    let StepError::UnknownPoint { saved, .. } = &err else {
+        panic!("expected an unknown point, got {err:?}")
+    };
+    assert!(saved.starts_with("ctx.call(double, x) at "), "{saved}");
+    assert!(err.to_string().contains("the code changed there"), "{err}");
+}
+
+#[test]
+fn a_pinned_name_is_the_identity() {
+    let state = start::<pinned_v1::pinned>(&5);
+    assert_eq!(completed(resume::<pinned_v2::pinned>(&state, 0, 10)), 11);
+    let err = resume::<pinned_v3::pinned>(&state, 0, 10).unwrap_err();
+    let StepError::PointChanged { why, .. } = &err else {
+        panic!("expected a changed point, got {err:?}")
+    };
+    assert!(why.contains("operation awaited there changed"), "{why}");
+    assert!(why.contains("EventWaiter<u64>"), "{why}");
+}
+
+#[test]
+fn damaged_bytes_are_told_apart_from_changed_code() {
+    let state = start::<v2_extra_local::order>(&5);
+    let padded = [state.clone(), vec![7]].concat();
+    let cut = &state[..state.len() - 1];
+    for bad in [&padded[..], cut, &state[..10]] {
+        let err = resume::<v2_extra_local::order>(bad, 0, 10).unwrap_err();
+        assert!(
+            matches!(err, StepError::CorruptState { .. }),
+            "{} bytes: {err:?}",
+            bad.len()
+        );
+        assert!(err.to_string().contains("damaged"), "{err}");
+    }
+    // the first state format started with a whole-machine fingerprint
+    let legacy = [0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 1, 0, 0, 0, 5];
+    let err = resume::<v1::order>(&legacy, 0, 10).unwrap_err();
+    assert_eq!(err, StepError::LegacyState { orchestrator: "order" });
+}
+
+#[test]
+fn an_unknown_point_names_the_saved_one() {
+    let mut state = start::<v1::order>(&5);
+    state[4] ^= 0xff; // the identity follows the 4-byte magic
+    let err = resume::<v1::order>(&state, 0, 10).unwrap_err();
+    let StepError::UnknownPoint { orchestrator, saved } = &err else {
+        panic!("expected an unknown point, got {err:?}")
+    };
+    assert_eq!(*orchestrator, "order");
+    assert!(saved.starts_with("ctx.call(double, x)"), "{saved}");
+}
+
+#[test]
+fn a_bad_input_or_a_missing_result_is_an_error() {
+    let ctx = OrchestrationContext::new("i", 0, 0);
+    let step = v1::order::step(&ctx, StepInput::Start { input: &[0xff] });
+    assert!(matches!(step, Err(StepError::Codec(_))));
+    let state = start::<v1::order>(&5);
+    let mut none = Completions::new();
+    let step = v1::order::step(
+        &ctx,
+        StepInput::Resume {
+            state: &state,
+            completions: &mut none,
+        },
+    );
+    assert_eq!(step, Err(StepError::MissingResult(TaskId(0))));
+}
+
+#[test]
+fn versions_default_to_one() {
+    assert_eq!(v1::order::VERSION, 1);
+    assert_eq!(v1::order::NAME, v2_compatible::order::NAME);
+}
