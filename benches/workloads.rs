@@ -301,7 +301,7 @@ async fn run_list<S: Store>(store: &S, m: u64) -> Result<Value, BoxError> {
     use durable::store::{InstanceRecord, Page};
     let started = Instant::now();
     for i in 0..m {
-        let mut record = InstanceRecord::new(format!("done{i:08}"), "chain", Vec::new(), None);
+        let mut record = InstanceRecord::new(format!("done{i:08}"), "chain", 1, Vec::new(), None);
         record.status = if i == m / 2 {
             durable::RuntimeStatus::Failed
         } else {

@@ -232,7 +232,7 @@ fn a_store_in_another_format_is_refused_untouched() {
     }
     match RocksStore::open(dir.path()) {
         Err(StoreError::Backend(message)) => assert!(
-            message.contains("format 1") && message.contains("reads format 2"),
+            message.contains("format 1") && message.contains("reads formats 2"),
             "{message}"
         ),
         Err(other) => panic!("unexpected error {other}"),

@@ -54,10 +54,6 @@ async fn panicky(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
     Ok(items[v as usize])
 }
 
-#[orchestrator]
-async fn unregistered(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
-    Ok(ctx.call(double, x).await?)
-}
 
 #[orchestrator]
 async fn monitor(ctx: OrchestrationContext, checks: u64) -> Result<(u64, bool), TestError> {
@@ -238,7 +234,6 @@ async fn faults_fail_their_instance_and_nothing_else() {
     let boom = client.start(fragile, None, &0).await.unwrap();
     let fine = client.start(fragile, None, &5).await.unwrap();
     let index = client.start(panicky, None, &1).await.unwrap();
-    let unknown = client.start(unregistered, None, &1).await.unwrap();
     let chained = client.start(chain, None, &4).await.unwrap();
 
     let failed = client
@@ -257,15 +252,6 @@ async fn faults_fail_their_instance_and_nothing_else() {
         .unwrap()
         .unwrap_err();
     assert!(failed.contains("the orchestration panicked"), "{failed}");
-    let failed = client
-        .wait(unregistered, &unknown, WAIT)
-        .await
-        .unwrap()
-        .unwrap_err();
-    assert_eq!(
-        failed,
-        "no orchestration named `unregistered` is registered"
-    );
     assert_eq!(client.wait(chain, &chained, WAIT).await.unwrap(), Ok(12));
     runtime.shutdown().await;
 }

@@ -12,7 +12,7 @@ use durable::store::{
 use durable::{TaskId, Wake};
 
 fn record(id: &str) -> InstanceRecord {
-    InstanceRecord::new(id.into(), "orchestration", vec![1, 2, 3], None)
+    InstanceRecord::new(id.into(), "orchestration", 1, vec![1, 2, 3], None)
 }
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -549,6 +549,7 @@ async fn purging_takes_the_tree<S: Store>(store: S) {
         .create(InstanceRecord::new(
             "p:1".into(),
             "child",
+            1,
             vec![],
             Some(("p".into(), TaskId(1))),
         ))
@@ -572,6 +573,7 @@ async fn purging_takes_the_tree<S: Store>(store: S) {
             step.children = vec![InstanceRecord::new(
                 "p:1:2".into(),
                 "grandchild",
+                1,
                 vec![],
                 Some(("p:1".into(), TaskId(2))),
             )];

@@ -47,6 +47,8 @@ pub enum ClientError {
          reserved for sub-orchestrations (`parent:task`)"
     )]
     InvalidId(String),
+    #[error("instance `{id}` is {status:?}, not blocked: there is nothing to retry")]
+    NotBlocked { id: String, status: RuntimeStatus },
 }
 
 /// An instance as seen from outside. Payloads are encoded; decode them with
@@ -55,11 +57,13 @@ pub enum ClientError {
 pub struct InstanceStatus {
     pub id: String,
     pub name: String,
+    /// The version of the orchestration's code it runs under.
+    pub version: u32,
     pub status: RuntimeStatus,
     pub input: Vec<u8>,
     /// The output, once completed.
     pub output: Option<Vec<u8>>,
-    /// Why it failed or was terminated.
+    /// Why it failed, was terminated, or is blocked.
     pub error: Option<String>,
     /// The last value the orchestration passed to `ctx.set_custom_status`.
     pub custom_status: Option<Vec<u8>>,
@@ -74,6 +78,7 @@ impl From<InstanceRecord> for InstanceStatus {
         Self {
             id: r.id,
             name: r.name,
+            version: r.version,
             status: r.status,
             input: r.input,
             output: r.output,
@@ -92,7 +97,8 @@ impl<S: Store> Client<S> {
     }
 
     /// Starts an instance of `orchestration` with `input`, under `id` or a generated
-    /// id; returns the id. Starting an id that exists is [`StoreError::AlreadyExists`].
+    /// id; returns the id. It runs the version of the code `orchestration` names to its
+    /// end. Starting an id that exists is [`StoreError::AlreadyExists`].
     pub async fn start<F: OrchestrationFn>(
         &self,
         orchestration: F,
@@ -102,16 +108,19 @@ impl<S: Store> Client<S> {
         let _ = orchestration;
         let input = codec::encode_payload(input, "orchestration input")?;
         let name = <F::Orchestration as Orchestration>::NAME;
-        self.start_encoded(name, id, input).await
+        let version = <F::Orchestration as Orchestration>::VERSION;
+        self.start_encoded(name, version, id, input).await
     }
 
     /// [`Client::start`] for an input already encoded with [`codec::encode_payload`], by
-    /// orchestration name: for edges that convert from another format (the HTTP API).
-    /// The name and the input's type are not checked here. An id must not be empty or
-    /// contain `:`, which sub-orchestration ids use ([`ClientError::InvalidId`]).
+    /// orchestration name and version: for edges that convert from another format (the
+    /// HTTP API). The name, version and the input's type are not checked here. An id
+    /// must not be empty or contain `:`, which sub-orchestration ids use
+    /// ([`ClientError::InvalidId`]).
     pub async fn start_encoded(
         &self,
         name: &str,
+        version: u32,
         id: Option<&str>,
         input: Vec<u8>,
     ) -> Result<String, ClientError> {
@@ -119,7 +128,7 @@ impl<S: Store> Client<S> {
             return Err(ClientError::InvalidId(id.to_owned()));
         }
         let id = id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-        let record = InstanceRecord::new(id.clone(), name, input, None);
+        let record = InstanceRecord::new(id.clone(), name, version, input, None);
         self.shared.store.create(record).await?;
         self.shared.instance_work.notify_one();
         Ok(id)
@@ -188,6 +197,25 @@ impl<S: Store> Client<S> {
     /// Resumes a suspended instance.
     pub async fn resume(&self, id: &str) -> Result<(), ClientError> {
         self.send(id, Message::Resume).await
+    }
+
+    /// Steps a blocked instance again now, with the code registered now (a runtime
+    /// that starts retries the blocked instances it has code for by itself). If the
+    /// code still cannot resume it, it is blocked again, with the reason.
+    pub async fn retry(&self, id: &str) -> Result<(), ClientError> {
+        let record = self
+            .shared
+            .store
+            .instance(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
+        if record.status != RuntimeStatus::Blocked {
+            return Err(ClientError::NotBlocked {
+                id: id.to_owned(),
+                status: record.status,
+            });
+        }
+        self.send(id, Message::Retry).await
     }
 
     async fn send(&self, id: &str, message: Message) -> Result<(), ClientError> {

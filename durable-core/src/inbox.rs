@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::store::{InstanceRecord, Message, RuntimeStatus};
+use crate::store::{InstanceRecord, Message};
 
 /// Queued messages per instance, and which instances are worth a look.
 #[derive(Debug, Default)]
@@ -49,7 +49,9 @@ impl Kind {
             Message::TaskCompleted { .. } => Kind::Result,
             Message::Event { .. } => Kind::Event,
             Message::Start => Kind::Start,
-            Message::Terminate { .. } | Message::Suspend | Message::Resume => Kind::Command,
+            Message::Terminate { .. } | Message::Suspend | Message::Resume | Message::Retry => {
+                Kind::Command
+            }
         }
     }
 }
@@ -160,7 +162,7 @@ impl InboxIndex {
 
     fn waits(&mut self, record: &InstanceRecord) {
         let needed = match (&record.wake, record.status) {
-            (_, RuntimeStatus::Suspended) => SUSPENDED,
+            (_, status) if status.waits_for_command() => SUSPENDED,
             // buffered events satisfy some of what it waits for: results are not all
             // it needs, so look at it on any message
             _ if !crate::store::buffered_events(record).is_empty() => 0,
@@ -222,6 +224,7 @@ impl InboxIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::RuntimeStatus;
     use crate::task::{TaskId, Wake};
 
     fn result(task: u64) -> Message {
@@ -232,7 +235,7 @@ mod tests {
     }
 
     fn waiting(id: &str, wake: Wake) -> InstanceRecord {
-        let mut record = InstanceRecord::new(id.into(), "o", Vec::new(), None);
+        let mut record = InstanceRecord::new(id.into(), "o", 1, Vec::new(), None);
         record.status = RuntimeStatus::Running;
         record.wake = Some(wake);
         record

@@ -288,6 +288,7 @@ impl<O: Orchestration> DurableOp for SubOrchestration<O> {
         ctx.command(Command::StartChild {
             task,
             name: O::NAME,
+            version: O::VERSION,
             id: id.clone(),
             input,
         });

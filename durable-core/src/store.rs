@@ -42,9 +42,13 @@ pub enum RuntimeStatus {
     Terminated,
     /// Paused by [`Message::Suspend`]: what arrives waits until [`Message::Resume`].
     Suspended,
-    /// Cannot be stepped as stored (its record or a message for it cannot be decoded);
-    /// everything stored for it is kept, `error` says why, and other instances go on.
-    /// It can be purged.
+    /// Cannot be stepped by the code registered, or as stored: its checkpoint cannot be
+    /// resumed by this code (changed at the point it waits at, no code registered for
+    /// its name and version, damaged bytes), or its record or a message for it cannot be
+    /// decoded. Everything stored for it is kept (what it waits for goes on arriving in
+    /// its inbox), `error` says why, and other instances go on. It continues by itself
+    /// when a runtime with code that can resume it starts, or on
+    /// [`Client::retry`](crate::Client::retry); it can be terminated and purged.
     Blocked,
 }
 
@@ -55,6 +59,12 @@ impl RuntimeStatus {
             self,
             RuntimeStatus::Completed | RuntimeStatus::Failed | RuntimeStatus::Terminated
         )
+    }
+
+    /// Whether only a command (resume, retry, terminate) lets the instance take a step:
+    /// it is suspended or blocked, and what arrives for it waits in its inbox.
+    pub fn waits_for_command(self) -> bool {
+        matches!(self, RuntimeStatus::Suspended | RuntimeStatus::Blocked)
     }
 
     /// Whether [`Store::purge`] may delete an instance in this status: it has ended, or
@@ -71,12 +81,14 @@ pub struct InstanceRecord {
     pub id: String,
     /// The orchestration's registered name.
     pub name: String,
+    /// The version of the orchestration's code it started under, and is stepped by.
+    pub version: u32,
     pub status: RuntimeStatus,
     /// The encoded input.
     pub input: Vec<u8>,
     /// The encoded output, once completed.
     pub output: Option<Vec<u8>>,
-    /// Why it failed, once failed.
+    /// Why it failed, once failed; why it is blocked, while blocked.
     pub error: Option<String>,
     pub created: Millis,
     pub updated: Millis,
@@ -100,18 +112,25 @@ impl InstanceRecord {
     /// What a store shows for instance `id` when it cannot step it as stored: status
     /// [`RuntimeStatus::Blocked`] with `reason`, and what else is known of it.
     pub fn blocked(id: String, known: Option<InstanceRecord>, reason: String) -> Self {
-        let mut record = known.unwrap_or_else(|| Self::new(id, "", Vec::new(), None));
+        let mut record = known.unwrap_or_else(|| Self::new(id, "", 0, Vec::new(), None));
         record.status = RuntimeStatus::Blocked;
         record.error = Some(reason);
         record
     }
 
-    /// A new instance of orchestration `name`, not yet started.
-    pub fn new(id: String, name: &str, input: Vec<u8>, parent: Option<(String, TaskId)>) -> Self {
+    /// A new instance of version `version` of orchestration `name`, not yet started.
+    pub fn new(
+        id: String,
+        name: &str,
+        version: u32,
+        input: Vec<u8>,
+        parent: Option<(String, TaskId)>,
+    ) -> Self {
         let now = now_millis();
         Self {
             id,
             name: name.to_owned(),
+            version,
             status: RuntimeStatus::Pending,
             input,
             output: None,
@@ -144,6 +163,8 @@ pub enum Message {
     Suspend,
     /// Undo a [`Message::Suspend`].
     Resume,
+    /// Try a blocked instance again, with the code registered now.
+    Retry,
 }
 
 impl Message {
@@ -151,7 +172,7 @@ impl Message {
     pub fn is_control(&self) -> bool {
         matches!(
             self,
-            Message::Terminate { .. } | Message::Suspend | Message::Resume
+            Message::Terminate { .. } | Message::Suspend | Message::Resume | Message::Retry
         )
     }
 }
@@ -163,6 +184,8 @@ pub struct InstanceFilter {
     pub statuses: Vec<RuntimeStatus>,
     /// Only instances of this orchestration.
     pub name: Option<String>,
+    /// Only instances running this version of their orchestration's code.
+    pub version: Option<u32>,
     /// Only instances created at or after this time.
     pub created_from: Option<Millis>,
     /// Only instances created before this time.
@@ -173,6 +196,7 @@ impl InstanceFilter {
     pub fn matches(&self, record: &InstanceRecord) -> bool {
         (self.statuses.is_empty() || self.statuses.contains(&record.status))
             && self.name.as_ref().is_none_or(|n| *n == record.name)
+            && self.version.is_none_or(|v| v == record.version)
             && self.created_from.is_none_or(|t| record.created >= t)
             && self.created_to.is_none_or(|t| record.created < t)
     }
@@ -313,7 +337,7 @@ pub fn runnable<'a>(
     if messages.clone().any(Message::is_control) {
         return true;
     }
-    if record.status == RuntimeStatus::Suspended {
+    if record.status.waits_for_command() {
         return false;
     }
     let mut tasks = messages.clone().filter_map(|m| match m {

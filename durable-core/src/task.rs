@@ -33,6 +33,7 @@ pub enum Command {
     StartChild {
         task: TaskId,
         name: &'static str,
+        version: u32,
         id: String,
         input: Vec<u8>,
     },

@@ -50,6 +50,7 @@ impl From<ClientError> for HttpError {
             ClientError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
             ClientError::Store(StoreError::AlreadyExists(_)) => StatusCode::CONFLICT,
             ClientError::InvalidId(_) => StatusCode::BAD_REQUEST,
+            ClientError::NotBlocked { .. } => StatusCode::CONFLICT,
             ClientError::Store(StoreError::TooManyEvents { .. }) => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };

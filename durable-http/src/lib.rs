@@ -43,7 +43,7 @@ mod error;
 mod routes;
 mod status;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::Router;
@@ -57,7 +57,8 @@ use convert::{from_json, to_json, Conversions};
 /// [`Api::router`].
 pub struct Api<S> {
     client: Client<S>,
-    orchestrations: HashMap<&'static str, Conversions>,
+    /// By name, then version.
+    orchestrations: HashMap<&'static str, BTreeMap<u32, Conversions>>,
 }
 
 impl<S: Store> Api<S> {
@@ -106,6 +107,8 @@ impl<S: Store> Api<S> {
     fn conversions<O: Orchestration>(&mut self) -> &mut Conversions {
         self.orchestrations
             .entry(O::NAME)
+            .or_default()
+            .entry(O::VERSION)
             .or_insert_with(|| Conversions {
                 input_from_json: from_json::<O::Input>,
                 input_to_json: to_json::<O::Input>,
@@ -113,6 +116,17 @@ impl<S: Store> Api<S> {
                 custom_status_to_json: None,
                 events: HashMap::new(),
             })
+    }
+
+    /// The types of version `version` of orchestration `name`.
+    fn types(&self, name: &str, version: u32) -> Option<&Conversions> {
+        self.orchestrations.get(name)?.get(&version)
+    }
+
+    /// The latest version of orchestration `name` served, which new instances start.
+    fn latest(&self, name: &str) -> Option<(u32, &Conversions)> {
+        let (version, types) = self.orchestrations.get(name)?.last_key_value()?;
+        Some((*version, types))
     }
 
     /// The routes, ready to serve or to nest under a prefix (the links in responses

@@ -31,6 +31,7 @@ pub(crate) fn router<S: Store>(api: Arc<Api<S>>) -> Router {
         .route("/instances/{id}/terminate", post(terminate::<S>))
         .route("/instances/{id}/suspend", post(suspend::<S>))
         .route("/instances/{id}/resume", post(resume::<S>))
+        .route("/instances/{id}/retry", post(retry::<S>))
         .fallback(no_route)
         .with_state(api)
 }
@@ -40,7 +41,7 @@ async fn no_route(uri: Uri) -> HttpError {
     HttpError::not_found(format!(
         "no route `{}`; the API has POST /orchestrators/{{name}}[/{{id}}], GET /instances, \
          GET and DELETE /instances/{{id}}, and POST /instances/{{id}}/raiseEvent/{{event}}, \
-         /terminate, /suspend, /resume",
+         /terminate, /suspend, /resume, /retry",
         uri.path()
     ))
 }
@@ -148,7 +149,7 @@ async fn start_instance<S: Store>(
     base: Base,
     body: Bytes,
 ) -> Result<Response, HttpError> {
-    let types = api.orchestrations.get(name.as_str()).ok_or_else(|| {
+    let (version, types) = api.latest(&name).ok_or_else(|| {
         let mut known: Vec<_> = api.orchestrations.keys().copied().collect();
         known.sort_unstable();
         HttpError::not_found(format!(
@@ -161,7 +162,7 @@ async fn start_instance<S: Store>(
     location(&base.0)?; // the links can be headers: checked before anything starts
     let id = api
         .client
-        .start_encoded(&name, id.as_deref(), input)
+        .start_encoded(&name, version, id.as_deref(), input)
         .await?;
     let status_uri = base.instance(&id);
     let links = json!({
@@ -206,7 +207,7 @@ async fn status<S: Store>(
     let instance = instance(&api, &id).await?;
     let body = Json(instance_json(
         &instance,
-        api.orchestrations.get(instance.name.as_str()),
+        api.types(&instance.name, instance.version),
     ));
     if instance.status.is_terminal() {
         return Ok((StatusCode::OK, body).into_response());
@@ -226,8 +227,7 @@ async fn raise_event<S: Store>(
 ) -> Result<StatusCode, HttpError> {
     let instance = live_instance(&api, &id).await?;
     let encode = api
-        .orchestrations
-        .get(instance.name.as_str())
+        .types(&instance.name, instance.version)
         .and_then(|types| types.events.get(&event))
         .ok_or_else(|| {
             HttpError::not_found(format!(
@@ -277,6 +277,14 @@ async fn resume<S: Store>(
     Ok(StatusCode::ACCEPTED)
 }
 
+async fn retry<S: Store>(
+    State(api): Shared<S>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, HttpError> {
+    api.client.retry(&id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
 async fn purge<S: Store>(
     State(api): Shared<S>,
     Path(id): Path<String>,
@@ -305,6 +313,7 @@ struct ListQuery {
     /// Comma-separated statuses.
     runtime_status: Option<String>,
     name: Option<String>,
+    version: Option<u32>,
     created_time_from: Option<String>,
     created_time_to: Option<String>,
     top: Option<usize>,
@@ -333,6 +342,7 @@ async fn list<S: Store>(
     let filter = InstanceFilter {
         statuses,
         name: params.name,
+        version: params.version,
         created_from: time("createdTimeFrom", &params.created_time_from)?,
         created_to: time("createdTimeTo", &params.created_time_to)?,
     };
@@ -347,7 +357,7 @@ async fn list<S: Store>(
     let next = (page.len() == top).then(|| page.last().map(|s| s.id.clone()));
     let instances: Vec<Value> = page
         .iter()
-        .map(|s| instance_json(s, api.orchestrations.get(s.name.as_str())))
+        .map(|s| instance_json(s, api.types(&s.name, s.version)))
         .collect();
     Ok(
         Json(json!({ "instances": instances, "continuationToken": next.flatten() }))

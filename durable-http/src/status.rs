@@ -65,6 +65,7 @@ pub(crate) fn instance_json(status: &InstanceStatus, types: Option<&Conversions>
     };
     json!({
         "name": status.name,
+        "version": status.version,
         "instanceId": status.id,
         "runtimeStatus": status_name(status.status),
         "input": show(Some(&status.input), types.map(|t| t.input_to_json), "input"),

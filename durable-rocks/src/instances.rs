@@ -50,9 +50,9 @@ impl RocksStore {
     }
 
     /// Instances in id order; one that cannot be decoded is listed as blocked. A status
-    /// filter reads the status index, one range per status, and a name filter the name
-    /// index; only a list of every instance, or of blocked ones (a status never
-    /// stored), reads them all.
+    /// filter reads the status index, one range per status (and, for `Blocked`, the
+    /// instances whose record cannot be decoded), and a name filter the name index;
+    /// only a list of every instance reads them all.
     pub(crate) fn list_instances(
         &self,
         filter: &InstanceFilter,
@@ -69,7 +69,7 @@ impl RocksStore {
             limit: page.limit,
             quarantined: &quarantined,
         };
-        if !filter.statuses.is_empty() && !filter.statuses.contains(&RuntimeStatus::Blocked) {
+        if !filter.statuses.is_empty() {
             let mut statuses = filter.statuses.clone();
             statuses.sort();
             statuses.dedup();
@@ -77,7 +77,17 @@ impl RocksStore {
             for status in statuses {
                 found.extend(scan.index(BY_STATUS, &status_key(status, ""), after)?);
             }
+            if filter.statuses.contains(&RuntimeStatus::Blocked) {
+                for id in quarantined.keys() {
+                    if after.is_some_and(|a| id.as_str() <= a) {
+                        continue;
+                    }
+                    let shown = self.read_instance(id)?;
+                    found.extend(shown.filter(|r| filter.matches(r)));
+                }
+            }
             found.sort_by(|a, b| a.id.cmp(&b.id));
+            found.dedup_by(|a, b| a.id == b.id);
             found.truncate(page.limit);
             return Ok(found);
         }

@@ -36,14 +36,16 @@ pub(crate) const FAMILIES: [&str; 8] = [
     INSTANCES, INBOX, ACTIVITIES, TIMERS, BY_STATUS, BY_NAME, ENDED, META,
 ];
 
-/// The statuses a stored record can have (`Blocked` is only ever shown), by their byte.
-pub(crate) const STORED_STATUSES: [RuntimeStatus; 6] = [
+/// The statuses a stored record can have, by their byte. A record that cannot be decoded
+/// is shown as `Blocked` whatever its index entry says.
+pub(crate) const STORED_STATUSES: [RuntimeStatus; 7] = [
     RuntimeStatus::Pending,
     RuntimeStatus::Running,
     RuntimeStatus::Completed,
     RuntimeStatus::Failed,
     RuntimeStatus::Terminated,
     RuntimeStatus::Suspended,
+    RuntimeStatus::Blocked,
 ];
 
 fn status_byte(status: RuntimeStatus) -> u8 {
@@ -195,9 +197,9 @@ mod tests {
             Some((42, "x:1".into()))
         );
         assert!(ended_key(1, "z") < ended_key(2, "a"));
-        for status in STORED_STATUSES {
-            assert_ne!(status_byte(status), status_byte(RuntimeStatus::Blocked));
-        }
+        let bytes: std::collections::HashSet<u8> =
+            STORED_STATUSES.into_iter().map(status_byte).collect();
+        assert_eq!(bytes.len(), STORED_STATUSES.len(), "one byte per status");
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod open;
 mod records;
 mod recovery;
 mod state;
+mod upgrade;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};

@@ -76,8 +76,8 @@ impl RocksStore {
         Ok(store)
     }
 
-    /// Refuses a store written in another format, before anything of it is read; marks
-    /// a new one with [`FORMAT`].
+    /// Refuses a store written in a format it cannot read, before anything of it is
+    /// read; upgrades one of format 2; marks a new one with [`FORMAT`].
     fn check_format(&self, path: &Path) -> Result<(), StoreError> {
         let meta = self.cf(META);
         match self
@@ -87,6 +87,7 @@ impl RocksStore {
             .as_deref()
         {
             Some(&[FORMAT]) => Ok(()),
+            Some(&[2]) => self.upgrade_from_2(),
             Some(&[found]) => Err(wrong_format(path, found)),
             Some(_) => Err(wrong_format(path, 0)),
             None => self
@@ -99,13 +100,15 @@ impl RocksStore {
 
 fn wrong_format(path: &Path, found: u8) -> StoreError {
     let why = if found < FORMAT {
-        "format 2 added payload type tags and the status, name and ended indexes"
+        "format 2 added payload type tags and the status, name and ended indexes, which \
+         cannot be added to an older store"
     } else {
         "it was written by a newer version"
     };
     StoreError::Backend(format!(
-        "{} holds a store in format {found}, and this version of durable reads format \
-         {FORMAT} only ({why}); nothing in it was read or changed. Finish or purge its \
+        "{} holds a store in format {found}, and this version of durable reads formats 2 \
+         (upgrading it in place) and {FORMAT} only ({why}); nothing in it was read or \
+         changed. Finish or purge its \
          instances with the version that wrote it, or move it away to start a new store",
         path.display()
     ))
@@ -113,6 +116,8 @@ fn wrong_format(path: &Path, found: u8) -> StoreError {
 
 /// The on-disk format this version reads and writes, recorded in the store on creation.
 /// 2: payloads start with their type tag; instances are indexed by status, name and end.
-pub const FORMAT: u8 = 2;
+/// 3: records hold their orchestration's version (a store of format 2 is upgraded when
+/// opened).
+pub const FORMAT: u8 = 3;
 
-const FORMAT_KEY: &[u8] = b"format";
+pub(crate) const FORMAT_KEY: &[u8] = b"format";

@@ -5,7 +5,6 @@
 //! program), and [`Runtime::shutdown`] to stop.
 
 use std::collections::HashMap;
-use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,26 +14,20 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{debug, info_span, warn, Instrument};
 
-use crate::activity::{erase, Activity, ActivityContext, ActivityFn, ErasedActivity};
+mod registry;
+mod step;
+
+use registry::{Registry, StepFn};
+use step::{panic_message, run_step};
+
+use crate::activity::{erase, Activity, ActivityContext, ActivityFn};
 use crate::client::Client;
-use crate::op::child_id;
-use crate::orchestration::{
-    Orchestration, OrchestrationContext, OrchestrationFn, Step, StepError, StepInput,
-};
+use crate::orchestration::{Orchestration, OrchestrationFn};
 use crate::store::{
-    millis_after, now_millis, ActivityTask, InstanceRecord, LockedActivity, LockedInstance,
-    Message, Purge, RuntimeStatus, StepCommit, Store, StoreError, TimerTask, DIRECT,
+    millis_after, now_millis, InstanceFilter, LockedActivity, Message, Page, Purge,
+    RuntimeStatus, Store, StoreError,
 };
-use crate::task::{Command, Completions, TaskId, TaskResult};
-
-type StepFn = fn(&OrchestrationContext, StepInput<'_>) -> Result<Step, StepError>;
-
-/// What the runtime knows how to run, by registered name.
-#[derive(Default)]
-pub(crate) struct Registry {
-    orchestrations: HashMap<&'static str, StepFn>,
-    activities: HashMap<&'static str, ErasedActivity>,
-}
+use crate::task::{TaskId, TaskResult};
 
 pub(crate) struct Shared<S> {
     pub(crate) store: Arc<S>,
@@ -74,12 +67,15 @@ pub struct RuntimeBuilder<S> {
 }
 
 impl<S: Store> RuntimeBuilder<S> {
-    /// Registers an orchestration under its name.
+    /// Registers an orchestration under its name and version. Register each version
+    /// whose instances may still run: an instance is stepped only by the version it
+    /// started with, and waits, blocked, while that version is not registered.
     pub fn orchestration<F: OrchestrationFn>(mut self, orchestration: F) -> Self {
         let _ = orchestration;
-        let name = <F::Orchestration as Orchestration>::NAME;
-        let step: StepFn = <F::Orchestration as Orchestration>::step;
-        self.registry.orchestrations.insert(name, step);
+        type O<F> = <F as OrchestrationFn>::Orchestration;
+        let step: StepFn = <O<F> as Orchestration>::step;
+        let (name, version) = (O::<F>::NAME, O::<F>::VERSION);
+        self.registry.add_orchestration(name, version, step);
         self
     }
 
@@ -165,6 +161,8 @@ impl<S: Store> RuntimeBuilder<S> {
             let retention = retention_service(shared.clone(), age, stopped.clone());
             workers.push(tokio::spawn(retention.instrument(info_span!("retention"))));
         }
+        let retry = retry_blocked(shared.clone());
+        workers.push(tokio::spawn(retry.instrument(info_span!("retry"))));
         let heartbeat = heartbeat_service(shared.clone(), stopped.clone());
         workers.push(tokio::spawn(heartbeat.instrument(info_span!("heartbeat"))));
         let timers =
@@ -254,351 +252,6 @@ async fn orchestration_worker<S: Store>(
             }
         }
     }
-}
-
-/// What one step writes besides the record.
-#[derive(Default)]
-struct Outbox {
-    consumed: Vec<u64>,
-    activities: Vec<ActivityTask>,
-    timers: Vec<TimerTask>,
-    messages: Vec<(String, Message)>,
-    children: Vec<InstanceRecord>,
-    cancelled: Vec<TaskId>,
-}
-
-/// Runs one step of a claimed instance and commits it.
-async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstance) {
-    let LockedInstance {
-        mut record,
-        messages,
-        lease,
-        activity,
-    } = locked;
-    let mut out = Outbox::default();
-    // a result handed over directly that the step does not take (it was suspended, or
-    // still waits for more) is queued by the commit that completes its call
-    let direct = activity.as_ref().and_then(|_| {
-        let (_, message) = messages.iter().find(|(seq, _)| *seq == DIRECT)?;
-        Some(message.clone())
-    });
-    let was_ended = record.status.is_terminal();
-    if was_ended {
-        out.consumed = messages.iter().map(|(seq, _)| *seq).collect();
-    } else {
-        advance(shared, &mut record, messages, &mut out);
-    }
-    if let Some(message) = direct.filter(|_| !out.consumed.contains(&DIRECT)) {
-        out.messages.push((record.id.clone(), message));
-    }
-    let ended = record.status.is_terminal();
-    if !ended || !was_ended {
-        // an ended instance that only drops late messages keeps the time it ended
-        record.updated = now_millis();
-    }
-    let (scheduled, timed) = (out.activities.len(), !out.timers.is_empty());
-    out.consumed.retain(|seq| *seq != DIRECT); // never queued
-    let commit = StepCommit {
-        record,
-        activity,
-        consumed: out.consumed,
-        activities: out.activities,
-        timers: out.timers,
-        messages: out.messages,
-        children: out.children,
-        cancelled: out.cancelled,
-    };
-    match shared.store.commit_step(&lease, commit).await {
-        Ok(()) => {
-            // as many idle workers as there are new calls, not all of them: the rest
-            // would only contend for the store to find nothing
-            for _ in 0..scheduled.min(shared.activity_workers) {
-                shared.activity_work.notify_one();
-            }
-            if timed {
-                shared.timer_work.notify_one();
-            }
-            if ended {
-                shared.ended.notify_waiters();
-            }
-            shared.instance_work.notify_one();
-        }
-        Err(e) => warn!("step not committed: {e}"),
-    }
-}
-
-/// Applies an instance's messages: buffers or delivers events, drops results nobody
-/// waits for, and runs the machine if it starts or its wake condition holds.
-fn advance<S>(
-    shared: &Shared<S>,
-    record: &mut InstanceRecord,
-    messages: Vec<(u64, Message)>,
-    out: &mut Outbox,
-) {
-    let (control, messages): (Vec<_>, Vec<_>) =
-        messages.into_iter().partition(|(_, m)| m.is_control());
-    for (seq, message) in control {
-        out.consumed.push(seq);
-        match message {
-            Message::Terminate { reason } if !record.status.is_terminal() => {
-                if let Some(wake) = &record.wake {
-                    out.cancelled = wake.tasks();
-                    let why = format!("its parent `{}` was terminated", record.id);
-                    terminate_children(record, out, &why);
-                }
-                record.status = RuntimeStatus::Terminated;
-                record.error = Some(reason);
-                record.state = None;
-                record.wake = None;
-                record.event_waits.clear();
-                notify_parent(record, out);
-            }
-            Message::Suspend if !record.status.is_terminal() => {
-                record.status = RuntimeStatus::Suspended;
-            }
-            Message::Resume if record.status == RuntimeStatus::Suspended => {
-                record.status = match record.state {
-                    Some(_) => RuntimeStatus::Running,
-                    None => RuntimeStatus::Pending,
-                };
-            }
-            _ => {}
-        }
-    }
-    if record.status.is_terminal() {
-        out.consumed.extend(messages.iter().map(|(seq, _)| *seq));
-        return;
-    }
-    if record.status == RuntimeStatus::Suspended {
-        return; // the rest waits in the inbox until the instance is resumed
-    }
-    let mut start = false;
-    let mut results: Vec<(Option<u64>, TaskId, TaskResult)> = Vec::new();
-    for (seq, message) in messages {
-        match message {
-            Message::Terminate { .. } | Message::Suspend | Message::Resume => {}
-            Message::Start => {
-                start = true;
-                out.consumed.push(seq);
-            }
-            Message::TaskCompleted { task, result } => {
-                if record.wake.as_ref().is_some_and(|w| w.waits_for(task)) {
-                    results.push((Some(seq), task, result));
-                } else {
-                    debug!(task = task.0, "dropping a result nobody waits for");
-                    out.consumed.push(seq);
-                }
-            }
-            Message::Event { name, payload } => {
-                // the store bounds what is raised (limits::MAX_BUFFERED_EVENTS), so
-                // buffering never drops one
-                out.consumed.push(seq);
-                record.events.push((name, payload));
-            }
-        }
-    }
-    // Buffered events go to the waits of the checkpoint, first in first out per name.
-    // They leave the buffer only if the step runs and its machine takes them.
-    let mut matched: Vec<(TaskId, String, Vec<u8>)> = Vec::new();
-    for (name, task) in &record.event_waits {
-        if let Some(i) = record.events.iter().position(|(n, _)| n == name) {
-            let (name, payload) = record.events.remove(i);
-            matched.push((*task, name, payload));
-        }
-    }
-    let arrived = |t: TaskId| {
-        results.iter().any(|(_, r, _)| *r == t) || matched.iter().any(|(m, _, _)| *m == t)
-    };
-    let ready = match (&record.state, &record.wake) {
-        (None, _) => start,
-        (Some(_), Some(wake)) => wake.is_ready(arrived),
-        (Some(_), None) => false,
-    };
-    if !ready {
-        // results stay in the inbox; matched events go back to the front of the buffer
-        for (_, name, payload) in matched.into_iter().rev() {
-            record.events.insert(0, (name, payload));
-        }
-        return;
-    }
-    let mut completions = Completions::new();
-    for (seq, task, result) in results {
-        out.consumed.extend(seq);
-        completions.insert(task, result);
-    }
-    for (task, _, payload) in &matched {
-        completions.insert(*task, Ok(payload.clone()));
-    }
-    if let Some(wake) = &record.wake {
-        // what the last checkpoint waited for and did not get lost a race: its timers,
-        // queued calls and sub-orchestrations go
-        out.cancelled = wake
-            .tasks()
-            .into_iter()
-            .filter(|t| !completions.contains(*t))
-            .collect();
-        let why = format!("its parent `{}` no longer waits for it", record.id);
-        terminate_children(record, out, &why);
-    }
-    let (step, next_task, commands, custom_status) =
-        step_instance(shared, record, start, &mut completions);
-    // an event the machine did not take (its side of a race lost) is still unread
-    for (task, name, payload) in matched.into_iter().rev() {
-        if completions.contains(task) {
-            record.events.insert(0, (name, payload));
-        }
-    }
-    record.next_task = next_task;
-    if custom_status.is_some() {
-        record.custom_status = custom_status;
-    }
-    record.event_waits.clear();
-    match step {
-        Ok(Step::Suspended(suspension)) => {
-            if suspension.wake.is_ready(|_| false) {
-                // waits for nothing (an empty join): step again at once
-                out.messages.push((record.id.clone(), Message::Start));
-            }
-            record.status = RuntimeStatus::Running;
-            record.state = Some(suspension.state);
-            record.wake = Some(suspension.wake);
-        }
-        Ok(Step::Completed(output)) => {
-            record.status = RuntimeStatus::Completed;
-            record.output = Some(output);
-            record.state = None;
-            record.wake = None;
-        }
-        Ok(Step::Failed(message)) => fail(record, message),
-        Err(error) => fail(record, error),
-    }
-    if record.status.is_terminal() {
-        notify_parent(record, out);
-        return;
-    }
-    for command in commands {
-        match command {
-            Command::CallActivity {
-                task,
-                name,
-                input,
-                retry,
-                timeout,
-            } => out.activities.push(ActivityTask {
-                instance: record.id.clone(),
-                task,
-                name: name.to_owned(),
-                input,
-                attempt: 1,
-                retry,
-                timeout,
-                not_before: 0,
-            }),
-            Command::StartTimer { task, due } => out.timers.push(TimerTask {
-                due,
-                instance: record.id.clone(),
-                task,
-            }),
-            Command::StartChild {
-                task,
-                name,
-                id,
-                input,
-            } => {
-                let parent = Some((record.id.clone(), task));
-                out.children
-                    .push(InstanceRecord::new(id, name, input, parent));
-            }
-            Command::WaitEvent { task, name } => {
-                if record.events.iter().any(|(n, _)| *n == name) {
-                    // already raised: step again at once to take it
-                    out.messages.push((record.id.clone(), Message::Start));
-                }
-                record.event_waits.push((name, task));
-            }
-        }
-    }
-}
-
-/// Terminates the sub-orchestrations among the cancelled tasks (the store drops the
-/// message for tasks that are not children: no instance has their id).
-fn terminate_children(record: &InstanceRecord, out: &mut Outbox, reason: &str) {
-    for task in &out.cancelled {
-        let reason = reason.to_owned();
-        let child = child_id(&record.id, *task);
-        out.messages.push((child, Message::Terminate { reason }));
-    }
-}
-
-/// Tells the parent of a sub-orchestration that it ended.
-fn notify_parent(record: &InstanceRecord, out: &mut Outbox) {
-    if let Some((parent, task)) = &record.parent {
-        let result = match (&record.output, &record.error) {
-            (Some(output), _) => Ok(output.clone()),
-            (None, error) => Err(error.clone().unwrap_or_default()),
-        };
-        let message = Message::TaskCompleted {
-            task: *task,
-            result,
-        };
-        out.messages.push((parent.clone(), message));
-    }
-}
-
-fn fail(record: &mut InstanceRecord, error: impl ToString) {
-    record.status = RuntimeStatus::Failed;
-    record.error = Some(error.to_string());
-    record.state = None;
-    record.wake = None;
-}
-
-/// Runs the orchestration's step function; a panic in user code fails the instance
-/// instead of the worker.
-fn step_instance<S>(
-    shared: &Shared<S>,
-    record: &InstanceRecord,
-    start: bool,
-    completions: &mut Completions,
-) -> (Result<Step, String>, u64, Vec<Command>, Option<Vec<u8>>) {
-    let Some(step) = shared.registry.orchestrations.get(record.name.as_str()) else {
-        let error = format!("no orchestration named `{}` is registered", record.name);
-        return (Err(error), record.next_task, Vec::new(), None);
-    };
-    let ctx = OrchestrationContext::new(record.id.clone(), record.next_task, now_millis());
-    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| match &record.state {
-        None if start => step(
-            &ctx,
-            StepInput::Start {
-                input: &record.input,
-            },
-        ),
-        Some(state) => step(&ctx, StepInput::Resume { state, completions }),
-        None => Ok(Step::Failed(
-            "the instance has results but neither a start nor a checkpoint".into(),
-        )),
-    }));
-    let result = match outcome {
-        Ok(Ok(step)) => Ok(step),
-        Ok(Err(error)) => Err(error.to_string()),
-        Err(panic) => Err(format!(
-            "the orchestration panicked: {}",
-            panic_message(&*panic)
-        )),
-    };
-    (
-        result,
-        ctx.next_task(),
-        ctx.take_commands(),
-        ctx.take_custom_status(),
-    )
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a non-string panic payload".into())
 }
 
 async fn activity_worker<S: Store>(shared: Arc<Shared<S>>, mut stopped: watch::Receiver<bool>) {
@@ -830,6 +483,45 @@ async fn timer_service<S: Store>(shared: Arc<Shared<S>>, mut stopped: watch::Rec
             _ = shared.timer_work.notified() => {}
             _ = tokio::time::sleep(wait) => {}
             _ = stopped.changed() => return,
+        }
+    }
+}
+
+/// Retries the blocked instances this runtime has code for, once, as it starts: a
+/// deploy that brings back the code of their version, or fixes what blocked them, lets
+/// them go on by themselves. Reads only blocked instances (the store's status index).
+async fn retry_blocked<S: Store>(shared: Arc<Shared<S>>) {
+    let filter = InstanceFilter {
+        statuses: vec![RuntimeStatus::Blocked],
+        ..InstanceFilter::default()
+    };
+    let mut page = Page {
+        after: None,
+        limit: RETENTION_BATCH,
+    };
+    loop {
+        let blocked = match shared.store.list(&filter, &page).await {
+            Ok(blocked) => blocked,
+            Err(e) => {
+                warn!("cannot list blocked instances to retry them: {e}");
+                return;
+            }
+        };
+        let Some(last) = blocked.last() else { return };
+        page.after = Some(last.id.clone());
+        let mut retried = 0;
+        for record in &blocked {
+            if !shared.registry.has(&record.name, record.version) {
+                continue;
+            }
+            match shared.store.send(&record.id, Message::Retry).await {
+                Ok(()) => retried += 1,
+                Err(e) => warn!(instance = %record.id, "cannot retry a blocked instance: {e}"),
+            }
+        }
+        if retried > 0 {
+            debug!(retried, "retrying blocked instances");
+            shared.instance_work.notify_one();
         }
     }
 }

@@ -1,0 +1,484 @@
+//! One step of a claimed instance: apply its messages, run its machine if what it waits
+//! for has arrived, and commit the outcome with everything the step scheduled.
+//!
+//! A step the registered code cannot run (no code for the instance's name and version,
+//! a checkpoint it cannot resume) blocks the instance instead: the record keeps its
+//! checkpoint, and the start, results and events the step would have taken stay queued
+//! or buffered, so that code that can resume it finds everything where it was.
+
+use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
+
+use tracing::{debug, warn};
+
+use super::registry::Registry;
+use super::Shared;
+use crate::op::child_id;
+use crate::orchestration::{OrchestrationContext, Step, StepInput};
+use crate::store::{
+    now_millis, ActivityTask, InstanceRecord, LockedInstance, Message, RuntimeStatus, StepCommit,
+    Store, TimerTask, DIRECT,
+};
+use crate::task::{Command, Completions, TaskId, TaskResult};
+
+/// What one step writes besides the record.
+#[derive(Default)]
+struct Outbox {
+    consumed: Vec<u64>,
+    activities: Vec<ActivityTask>,
+    timers: Vec<TimerTask>,
+    messages: Vec<(String, Message)>,
+    children: Vec<InstanceRecord>,
+    cancelled: Vec<TaskId>,
+}
+
+/// Runs one step of a claimed instance and commits it.
+pub(super) async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstance) {
+    let LockedInstance {
+        mut record,
+        messages,
+        lease,
+        activity,
+    } = locked;
+    let mut out = Outbox::default();
+    // a result handed over directly that the step does not take (it was suspended, or
+    // still waits for more) is queued by the commit that completes its call
+    let direct = activity.as_ref().and_then(|_| {
+        let (_, message) = messages.iter().find(|(seq, _)| *seq == DIRECT)?;
+        Some(message.clone())
+    });
+    let was_ended = record.status.is_terminal();
+    if was_ended {
+        out.consumed = messages.iter().map(|(seq, _)| *seq).collect();
+    } else {
+        advance(&shared.registry, &mut record, messages, &mut out);
+    }
+    if let Some(message) = direct.filter(|_| !out.consumed.contains(&DIRECT)) {
+        out.messages.push((record.id.clone(), message));
+    }
+    let ended = record.status.is_terminal();
+    if !ended || !was_ended {
+        // an ended instance that only drops late messages keeps the time it ended
+        record.updated = now_millis();
+    }
+    let (scheduled, timed) = (out.activities.len(), !out.timers.is_empty());
+    out.consumed.retain(|seq| *seq != DIRECT); // never queued
+    let commit = StepCommit {
+        record,
+        activity,
+        consumed: out.consumed,
+        activities: out.activities,
+        timers: out.timers,
+        messages: out.messages,
+        children: out.children,
+        cancelled: out.cancelled,
+    };
+    match shared.store.commit_step(&lease, commit).await {
+        Ok(()) => {
+            // as many idle workers as there are new calls, not all of them: the rest
+            // would only contend for the store to find nothing
+            for _ in 0..scheduled.min(shared.activity_workers) {
+                shared.activity_work.notify_one();
+            }
+            if timed {
+                shared.timer_work.notify_one();
+            }
+            if ended {
+                shared.ended.notify_waiters();
+            }
+            shared.instance_work.notify_one();
+        }
+        Err(e) => warn!("step not committed: {e}"),
+    }
+}
+
+/// Applies an instance's messages: commands first, then buffers events, drops results
+/// nobody waits for, and runs the machine if it starts or its wake condition holds.
+fn advance(
+    registry: &Registry,
+    record: &mut InstanceRecord,
+    messages: Vec<(u64, Message)>,
+    out: &mut Outbox,
+) {
+    let (control, messages): (Vec<_>, Vec<_>) =
+        messages.into_iter().partition(|(_, m)| m.is_control());
+    apply_control(record, control, out);
+    if record.status.is_terminal() {
+        out.consumed.extend(messages.iter().map(|(seq, _)| *seq));
+        return;
+    }
+    if record.status.waits_for_command() {
+        return; // the rest waits in the inbox until the instance is resumed or retried
+    }
+    let arrived = sort_inbox(record, messages, out);
+    let matched = match_events(record);
+    if !is_ready(record, &arrived, &matched) {
+        unread_events(record, matched, |_| true);
+        return;
+    }
+    let mut completions = Completions::new();
+    for (_, task, result) in &arrived.results {
+        completions.insert(*task, result.clone());
+    }
+    for (task, _, payload) in &matched {
+        completions.insert(*task, Ok(payload.clone()));
+    }
+    let ran = run_machine(registry, record, arrived.start.is_some(), &mut completions);
+    let step = match ran.outcome {
+        Outcome::Block(reason) => {
+            warn!("instance blocked: {reason}");
+            unread_events(record, matched, |_| true);
+            record.status = RuntimeStatus::Blocked;
+            record.error = Some(reason);
+            return;
+        }
+        Outcome::Fail(error) => Err(error),
+        Outcome::Step(step) => Ok(step),
+    };
+    out.consumed.extend(arrived.start);
+    out.consumed
+        .extend(arrived.results.iter().map(|(seq, _, _)| *seq));
+    cancel_losers(record, &arrived, &matched, out);
+    // an event the machine did not take (its side of a race lost) is still unread
+    unread_events(record, matched, |task| completions.contains(task));
+    record.next_task = ran.next_task;
+    if ran.custom_status.is_some() {
+        record.custom_status = ran.custom_status;
+    }
+    record.event_waits.clear();
+    record_step(record, step, out);
+    if !record.status.is_terminal() {
+        schedule(record, ran.commands, out);
+    }
+}
+
+/// Applies terminate, suspend, resume and retry.
+fn apply_control(record: &mut InstanceRecord, control: Vec<(u64, Message)>, out: &mut Outbox) {
+    for (seq, message) in control {
+        out.consumed.push(seq);
+        match message {
+            Message::Terminate { reason } if !record.status.is_terminal() => {
+                if let Some(wake) = &record.wake {
+                    out.cancelled = wake.tasks();
+                    let why = format!("its parent `{}` was terminated", record.id);
+                    terminate_children(record, out, &why);
+                }
+                record.status = RuntimeStatus::Terminated;
+                record.error = Some(reason);
+                record.state = None;
+                record.wake = None;
+                record.event_waits.clear();
+                notify_parent(record, out);
+            }
+            Message::Suspend if !record.status.is_terminal() => {
+                if record.status != RuntimeStatus::Blocked {
+                    record.status = RuntimeStatus::Suspended;
+                }
+            }
+            Message::Resume if record.status == RuntimeStatus::Suspended => {
+                record.status = waiting_status(record);
+            }
+            Message::Retry if record.status == RuntimeStatus::Blocked => {
+                record.status = waiting_status(record);
+                record.error = None;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The status of an instance that may take a step: started or not.
+fn waiting_status(record: &InstanceRecord) -> RuntimeStatus {
+    match record.state {
+        Some(_) => RuntimeStatus::Running,
+        None => RuntimeStatus::Pending,
+    }
+}
+
+/// What arrived that a step may take: its start, and the results its checkpoint waits
+/// for, each with its sequence number (consumed only if the machine runs).
+struct Arrived {
+    start: Option<u64>,
+    results: Vec<(u64, TaskId, TaskResult)>,
+}
+
+/// Sorts the non-command messages: buffers events and drops results nobody waits for
+/// (both consumed now), and keeps the start and awaited results aside.
+fn sort_inbox(
+    record: &mut InstanceRecord,
+    messages: Vec<(u64, Message)>,
+    out: &mut Outbox,
+) -> Arrived {
+    let mut arrived = Arrived {
+        start: None,
+        results: Vec::new(),
+    };
+    for (seq, message) in messages {
+        match message {
+            Message::Start => {
+                if let Some(earlier) = arrived.start.replace(seq) {
+                    out.consumed.push(earlier);
+                }
+            }
+            Message::TaskCompleted { task, result } => {
+                if record.wake.as_ref().is_some_and(|w| w.waits_for(task)) {
+                    arrived.results.push((seq, task, result));
+                } else {
+                    debug!(task = task.0, "dropping a result nobody waits for");
+                    out.consumed.push(seq);
+                }
+            }
+            Message::Event { name, payload } => {
+                // the store bounds what is raised (limits::MAX_BUFFERED_EVENTS), so
+                // buffering never drops one
+                out.consumed.push(seq);
+                record.events.push((name, payload));
+            }
+            Message::Terminate { .. } | Message::Suspend | Message::Resume | Message::Retry => {}
+        }
+    }
+    arrived
+}
+
+/// Takes buffered events for the checkpoint's event waits, first in first out per name.
+fn match_events(record: &mut InstanceRecord) -> Vec<(TaskId, String, Vec<u8>)> {
+    let mut matched = Vec::new();
+    for (name, task) in &record.event_waits {
+        if let Some(i) = record.events.iter().position(|(n, _)| n == name) {
+            let (name, payload) = record.events.remove(i);
+            matched.push((*task, name, payload));
+        }
+    }
+    matched
+}
+
+/// Puts the matched events for which `unread` holds back at the front of the buffer.
+fn unread_events(
+    record: &mut InstanceRecord,
+    matched: Vec<(TaskId, String, Vec<u8>)>,
+    unread: impl Fn(TaskId) -> bool,
+) {
+    for (task, name, payload) in matched.into_iter().rev() {
+        if unread(task) {
+            record.events.insert(0, (name, payload));
+        }
+    }
+}
+
+/// Whether the machine runs: the instance starts, or its wake condition holds.
+fn is_ready(
+    record: &InstanceRecord,
+    arrived: &Arrived,
+    matched: &[(TaskId, String, Vec<u8>)],
+) -> bool {
+    let has = |t: TaskId| {
+        arrived.results.iter().any(|(_, r, _)| *r == t) || matched.iter().any(|(m, _, _)| *m == t)
+    };
+    match (&record.state, &record.wake) {
+        (None, _) => arrived.start.is_some(),
+        (Some(_), Some(wake)) => wake.is_ready(has),
+        (Some(_), None) => false,
+    }
+}
+
+/// What the last checkpoint waited for and did not get lost a race: its timers, queued
+/// calls and sub-orchestrations go.
+fn cancel_losers(
+    record: &InstanceRecord,
+    arrived: &Arrived,
+    matched: &[(TaskId, String, Vec<u8>)],
+    out: &mut Outbox,
+) {
+    let Some(wake) = &record.wake else { return };
+    let got: HashSet<TaskId> = arrived
+        .results
+        .iter()
+        .map(|(_, t, _)| *t)
+        .chain(matched.iter().map(|(t, _, _)| *t))
+        .collect();
+    out.cancelled = wake
+        .tasks()
+        .into_iter()
+        .filter(|t| !got.contains(t))
+        .collect();
+    let why = format!("its parent `{}` no longer waits for it", record.id);
+    terminate_children(record, out, &why);
+}
+
+/// Records how the machine's run ended.
+fn record_step(record: &mut InstanceRecord, step: Result<Step, String>, out: &mut Outbox) {
+    match step {
+        Ok(Step::Suspended(suspension)) => {
+            if suspension.wake.is_ready(|_| false) {
+                // waits for nothing (an empty join): step again at once
+                out.messages.push((record.id.clone(), Message::Start));
+            }
+            record.status = RuntimeStatus::Running;
+            record.state = Some(suspension.state);
+            record.wake = Some(suspension.wake);
+        }
+        Ok(Step::Completed(output)) => {
+            record.status = RuntimeStatus::Completed;
+            record.output = Some(output);
+            record.state = None;
+            record.wake = None;
+        }
+        Ok(Step::Failed(message)) | Err(message) => {
+            // the last checkpoint stays, for a look at where it was
+            record.status = RuntimeStatus::Failed;
+            record.error = Some(message);
+            record.wake = None;
+        }
+    }
+    if record.status.is_terminal() {
+        notify_parent(record, out);
+    }
+}
+
+/// Turns the commands of a step into the work its commit schedules.
+fn schedule(record: &mut InstanceRecord, commands: Vec<Command>, out: &mut Outbox) {
+    for command in commands {
+        match command {
+            Command::CallActivity {
+                task,
+                name,
+                input,
+                retry,
+                timeout,
+            } => out.activities.push(ActivityTask {
+                instance: record.id.clone(),
+                task,
+                name: name.to_owned(),
+                input,
+                attempt: 1,
+                retry,
+                timeout,
+                not_before: 0,
+            }),
+            Command::StartTimer { task, due } => out.timers.push(TimerTask {
+                due,
+                instance: record.id.clone(),
+                task,
+            }),
+            Command::StartChild {
+                task,
+                name,
+                version,
+                id,
+                input,
+            } => {
+                let parent = Some((record.id.clone(), task));
+                let child = InstanceRecord::new(id, name, version, input, parent);
+                out.children.push(child);
+            }
+            Command::WaitEvent { task, name } => {
+                if record.events.iter().any(|(n, _)| *n == name) {
+                    // already raised: step again at once to take it
+                    out.messages.push((record.id.clone(), Message::Start));
+                }
+                record.event_waits.push((name, task));
+            }
+        }
+    }
+}
+
+/// Terminates the sub-orchestrations among the cancelled tasks (the store drops the
+/// message for tasks that are not children: no instance has their id).
+fn terminate_children(record: &InstanceRecord, out: &mut Outbox, reason: &str) {
+    for task in &out.cancelled {
+        let reason = reason.to_owned();
+        let child = child_id(&record.id, *task);
+        out.messages.push((child, Message::Terminate { reason }));
+    }
+}
+
+/// Tells the parent of a sub-orchestration that it ended.
+fn notify_parent(record: &InstanceRecord, out: &mut Outbox) {
+    if let Some((parent, task)) = &record.parent {
+        let result = match (&record.output, &record.error) {
+            (Some(output), _) => Ok(output.clone()),
+            (None, error) => Err(error.clone().unwrap_or_default()),
+        };
+        let message = Message::TaskCompleted {
+            task: *task,
+            result,
+        };
+        out.messages.push((parent.clone(), message));
+    }
+}
+
+/// How running the machine ended.
+enum Outcome {
+    Step(Step),
+    /// User code panicked, or an event payload was of the wrong type.
+    Fail(String),
+    /// The registered code cannot run this instance as stored.
+    Block(String),
+}
+
+/// A run of the machine, with what its context collected.
+struct Ran {
+    outcome: Outcome,
+    next_task: u64,
+    commands: Vec<Command>,
+    custom_status: Option<Vec<u8>>,
+}
+
+/// Runs the code registered for the instance's name and version; a panic in user code
+/// fails the instance instead of the worker.
+fn run_machine(
+    registry: &Registry,
+    record: &InstanceRecord,
+    start: bool,
+    completions: &mut Completions,
+) -> Ran {
+    let ran = |outcome| Ran {
+        outcome,
+        next_task: record.next_task,
+        commands: Vec::new(),
+        custom_status: None,
+    };
+    let step = match registry.orchestration(&record.name, record.version) {
+        Ok(step) => step,
+        Err(reason) => return ran(Outcome::Block(reason)),
+    };
+    let ctx = OrchestrationContext::new(record.id.clone(), record.next_task, now_millis());
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| match &record.state {
+        None if start => Some(step(
+            &ctx,
+            StepInput::Start {
+                input: &record.input,
+            },
+        )),
+        Some(state) => Some(step(&ctx, StepInput::Resume { state, completions })),
+        None => None,
+    }));
+    let outcome = match result {
+        Ok(Some(Ok(step))) => Outcome::Step(step),
+        Ok(Some(Err(error))) if error.blocks() => Outcome::Block(error.to_string()),
+        Ok(Some(Err(error))) => Outcome::Fail(error.to_string()),
+        Ok(None) => Outcome::Block(
+            "the instance has results but neither a start nor a checkpoint (its record was \
+             changed outside durable)"
+                .into(),
+        ),
+        Err(panic) => Outcome::Fail(format!(
+            "the orchestration panicked: {}",
+            panic_message(&*panic)
+        )),
+    };
+    Ran {
+        outcome,
+        next_task: ctx.next_task(),
+        commands: ctx.take_commands(),
+        custom_status: ctx.take_custom_status(),
+    }
+}
+
+pub(super) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic payload".into())
+}

@@ -1,0 +1,84 @@
+//! Upgrading a store written in an earlier format, in place and in one atomic write.
+
+use durable_core::codec;
+use durable_core::store::{InstanceRecord, Millis, RuntimeStatus, StoreError};
+use durable_core::task::{TaskId, Wake};
+use rocksdb::{IteratorMode, WriteBatch};
+use serde::Deserialize;
+use tracing::info;
+
+use crate::keys::{backend, INSTANCES, META};
+use crate::open::{FORMAT, FORMAT_KEY};
+use crate::RocksStore;
+
+/// An instance record of format 2, which had no orchestration version.
+#[derive(Deserialize)]
+struct RecordV2 {
+    id: String,
+    name: String,
+    status: RuntimeStatus,
+    input: Vec<u8>,
+    output: Option<Vec<u8>>,
+    error: Option<String>,
+    created: Millis,
+    updated: Millis,
+    state: Option<Vec<u8>>,
+    wake: Option<Wake>,
+    next_task: u64,
+    event_waits: Vec<(String, TaskId)>,
+    events: Vec<(String, Vec<u8>)>,
+    parent: Option<(String, TaskId)>,
+    custom_status: Option<Vec<u8>>,
+}
+
+impl From<RecordV2> for InstanceRecord {
+    fn from(r: RecordV2) -> Self {
+        InstanceRecord {
+            id: r.id,
+            name: r.name,
+            version: 1,
+            status: r.status,
+            input: r.input,
+            output: r.output,
+            error: r.error,
+            created: r.created,
+            updated: r.updated,
+            state: r.state,
+            wake: r.wake,
+            next_task: r.next_task,
+            event_waits: r.event_waits,
+            events: r.events,
+            parent: r.parent,
+            custom_status: r.custom_status,
+        }
+    }
+}
+
+impl RocksStore {
+    /// Format 2 to 3: every record gets version 1 (the default of `#[orchestrator]`).
+    /// A record that cannot be decoded is left as it is (its instance is blocked, as it
+    /// was). Checkpoints of format 2 are kept; the code of this version does not
+    /// resume them (their instances are blocked, with the reason), the version that
+    /// wrote them does.
+    pub(crate) fn upgrade_from_2(&self) -> Result<(), StoreError> {
+        let cf = self.cf(INSTANCES);
+        let mut batch = WriteBatch::default();
+        let mut upgraded = 0usize;
+        for item in self.db.iterator_cf(cf, IteratorMode::Start) {
+            let (k, v) = item.map_err(backend)?;
+            let Ok(old) = codec::decode::<RecordV2>(&v, "instance record") else {
+                continue;
+            };
+            let record = InstanceRecord::from(old);
+            let bytes = codec::encode(&record, "instance record").map_err(|e| {
+                StoreError::Backend(format!("upgrading instance `{}`: {e}", record.id))
+            })?;
+            batch.put_cf(cf, k, bytes);
+            upgraded += 1;
+        }
+        batch.put_cf(self.cf(META), FORMAT_KEY, [FORMAT]);
+        self.db.write_opt(batch, &self.write).map_err(backend)?;
+        info!(upgraded, "upgraded the store from format 2 to {FORMAT}");
+        Ok(())
+    }
+}
