@@ -72,7 +72,11 @@ async fn late(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
 async fn until<S: Store>(client: &Client<S>, id: &str, wanted: impl Fn(&RuntimeStatus) -> bool) {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let status = client.status(id).await.unwrap().expect("the instance exists");
+        let status = client
+            .status(id)
+            .await
+            .unwrap()
+            .expect("the instance exists");
         if wanted(&status.status) {
             return;
         }
@@ -149,7 +153,10 @@ async fn a_changed_point_blocks_and_keeps_its_checkpoint<S: Store>(store: Arc<S>
     }
     let status = client.status("kept").await.unwrap().unwrap();
     let reason = status.error.clone().unwrap();
-    assert!(reason.contains("ctx.event(\"go\")"), "names the point: {reason}");
+    assert!(
+        reason.contains("ctx.event(\"go\")"),
+        "names the point: {reason}"
+    );
     assert!(reason.contains("`bonus: u64`"), "names the local: {reason}");
     assert_eq!(status.version, 1);
     let record = store.instance("kept").await.unwrap().unwrap();

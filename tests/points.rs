@@ -185,11 +185,17 @@ fn edits_elsewhere_keep_a_point_resumable() {
     // suspended at the first point under v1, the rest under v2
     let at_first = start::<v1::order>(&5);
     let next = suspended(resume::<v2_compatible::order>(&at_first, 0, 10));
-    assert_eq!(completed(resume::<v2_compatible::order>(&next, 1, 11)), expected);
+    assert_eq!(
+        completed(resume::<v2_compatible::order>(&next, 1, 11)),
+        expected
+    );
 
     // suspended at the second point under v1
     let at_second = suspended(resume::<v1::order>(&start::<v1::order>(&5), 0, 10));
-    assert_eq!(completed(resume::<v2_compatible::order>(&at_second, 1, 11)), expected);
+    assert_eq!(
+        completed(resume::<v2_compatible::order>(&at_second, 1, 11)),
+        expected
+    );
 }
 
 #[test]
@@ -199,7 +205,10 @@ fn a_new_saved_local_is_named() {
     let StepError::PointChanged { point, why, .. } = &err else {
         panic!("expected a changed point, got {err:?}")
     };
-    assert!(point.starts_with("ctx.call(double, x) at tests/points.rs:"), "{point}");
+    assert!(
+        point.starts_with("ctx.call(double, x) at tests/points.rs:"),
+        "{point}"
+    );
     assert!(why.contains("`extra: u64`"), "{why}");
     assert!(err.blocks());
 }
@@ -253,9 +262,16 @@ fn damaged_bytes_are_told_apart_from_changed_code() {
         assert!(err.to_string().contains("damaged"), "{err}");
     }
     // the first state format started with a whole-machine fingerprint
-    let legacy = [0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 1, 0, 0, 0, 5];
+    let legacy = [
+        0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 1, 0, 0, 0, 5,
+    ];
     let err = resume::<v1::order>(&legacy, 0, 10).unwrap_err();
-    assert_eq!(err, StepError::LegacyState { orchestrator: "order" });
+    assert_eq!(
+        err,
+        StepError::LegacyState {
+            orchestrator: "order"
+        }
+    );
 }
 
 #[test]
@@ -263,7 +279,11 @@ fn an_unknown_point_names_the_saved_one() {
     let mut state = start::<v1::order>(&5);
     state[4] ^= 0xff; // the identity follows the 4-byte magic
     let err = resume::<v1::order>(&state, 0, 10).unwrap_err();
-    let StepError::UnknownPoint { orchestrator, saved } = &err else {
+    let StepError::UnknownPoint {
+        orchestrator,
+        saved,
+    } = &err
+    else {
         panic!("expected an unknown point, got {err:?}")
     };
     assert_eq!(*orchestrator, "order");

@@ -54,7 +54,6 @@ async fn panicky(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
     Ok(items[v as usize])
 }
 
-
 #[orchestrator]
 async fn monitor(ctx: OrchestrationContext, checks: u64) -> Result<(u64, bool), TestError> {
     let started = ctx.now();

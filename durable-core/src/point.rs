@@ -271,6 +271,9 @@ mod tests {
         assert!(why.contains("operation awaited there changed"), "{why}");
         let more = Point::new(7, "x", &["amount", "n"]);
         let why = more.check(&saved, || vec!["W", "u32", "u8"]).unwrap_err();
-        assert!(why.contains("`n: u8`") && why.contains("holds 1 locals"), "{why}");
+        assert!(
+            why.contains("`n: u8`") && why.contains("holds 1 locals"),
+            "{why}"
+        );
     }
 }

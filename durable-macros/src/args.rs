@@ -90,7 +90,10 @@ mod tests {
         assert!(parse(quote!(name = 3), "activity").is_err());
         assert!(parse(quote!(name = "a", name = "b"), "activity").is_err());
         assert!(parse(quote!(version = 2), "activity").is_err());
-        assert_eq!(parse(quote!(version = 2), "orchestrator").unwrap().version, Some(2));
+        assert_eq!(
+            parse(quote!(version = 2), "orchestrator").unwrap().version,
+            Some(2)
+        );
         assert!(parse(quote!(version = 0), "orchestrator").is_err());
         assert!(parse(quote!(version = "2"), "orchestrator").is_err());
     }

@@ -27,7 +27,10 @@ pub struct Emitted {
 /// The `static` holding the [`Point`] of the suspension whose waiter is `waiter`.
 fn point_static(waiter: &Ident) -> Ident {
     let n = waiter.to_string();
-    Ident::new(&format!("__P{}", n.trim_start_matches("__w")), waiter.span())
+    Ident::new(
+        &format!("__P{}", n.trim_start_matches("__w")),
+        waiter.span(),
+    )
 }
 
 /// What each exit puts back into slots, and which stashes some exit relies on.

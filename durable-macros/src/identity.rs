@@ -35,7 +35,10 @@ impl Ranks {
     /// (the enclosing constructs, outermost first).
     pub fn next(&mut self, path: &[String], expr: &str) -> u64 {
         let path = path.join("/");
-        let rank = self.seen.entry((path.clone(), expr.to_owned())).or_default();
+        let rank = self
+            .seen
+            .entry((path.clone(), expr.to_owned()))
+            .or_default();
         let id = fnv1a(format!("durable-point-v1;{path};{expr};{rank}").as_bytes());
         *rank += 1;
         id

@@ -117,7 +117,10 @@ pub fn take_pin(attrs: &mut Vec<Attribute>) -> syn::Result<Option<LitStr>> {
         )
     })?;
     if name.value().is_empty() {
-        return Err(syn::Error::new(name.span(), "a point's name must not be empty"));
+        return Err(syn::Error::new(
+            name.span(),
+            "a point's name must not be empty",
+        ));
     }
     Ok(Some(name))
 }

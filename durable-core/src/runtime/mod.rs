@@ -24,8 +24,8 @@ use crate::activity::{erase, Activity, ActivityContext, ActivityFn};
 use crate::client::Client;
 use crate::orchestration::{Orchestration, OrchestrationFn};
 use crate::store::{
-    millis_after, now_millis, InstanceFilter, LockedActivity, Message, Page, Purge,
-    RuntimeStatus, Store, StoreError,
+    millis_after, now_millis, InstanceFilter, LockedActivity, Message, Page, Purge, RuntimeStatus,
+    Store, StoreError,
 };
 use crate::task::{TaskId, TaskResult};
 
