@@ -10,12 +10,12 @@
 pub use durable_core::{
     codec, join, join_all, limits, select, store, testing, Activity, ActivityContext,
     ActivityError, ActivityFn, Call, Client, ClientError, Command, Completions, DurableOp, Either,
-    Event, InstanceFilter, InstanceStatus, MemoryStore, Orchestration, OrchestrationContext,
-    OrchestrationError, OrchestrationFn, Purge, RetryPolicy, Runtime, RuntimeBuilder,
-    RuntimeStatus, Step, StepError, StepInput, Store, StoreError, Suspension, TaskId, TaskResult,
-    Timer, Waiter, Wake,
+    Event, InstanceFilter, InstanceStatus, MemoryStore, Migration, Orchestration,
+    OrchestrationContext, OrchestrationError, OrchestrationFn, Purge, RetryPolicy, Runtime,
+    RuntimeBuilder, RuntimeStatus, Step, StepError, StepInput, Store, StoreError, Suspension,
+    TaskId, TaskResult, Timer, Waiter, Wake,
 };
-pub use durable_macros::{activity, orchestrator};
+pub use durable_macros::{activity, migration, orchestrator};
 
 #[cfg(feature = "rocksdb")]
 pub use durable_rocks as rocks;

@@ -63,6 +63,48 @@ mod side_by_side {
     }
 }
 
+/// Version 1 of an approval, and version 2, which keeps other locals at the pinned
+/// point and migrates instances of version 1 there.
+mod approval {
+    use super::*;
+
+    #[orchestrator(name = "approval", version = 1)]
+    pub async fn v1(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        let amount = ctx.call(double, x).await?;
+        let approver = format!("ann-{x}");
+        #[point("approval")]
+        let ok: bool = ctx.event("approval").await;
+        Ok(if ok { amount } else { 0 } + approver.len() as u64)
+    }
+
+    pub struct Locals {
+        pub cents: u64,
+        pub approvers: Vec<String>,
+    }
+
+    #[durable::migration]
+    pub fn from_v1(amount: u64, approver: String) -> Locals {
+        Locals {
+            cents: amount * 100,
+            approvers: vec![approver],
+        }
+    }
+
+    #[orchestrator(
+        name = "approval",
+        version = 2,
+        migrate(from = 1, point = "approval", with = from_v1)
+    )]
+    pub async fn v2(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        let amount = ctx.call(double, x).await?;
+        let cents = amount * 100;
+        let approvers = vec![format!("ann-{x}")];
+        #[point("approval")]
+        let ok: bool = ctx.event("approval").await;
+        Ok(if ok { cents } else { 0 } + approvers.len() as u64)
+    }
+}
+
 /// Registered by no runtime until the last deploy of its test.
 #[orchestrator]
 async fn late(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
@@ -232,6 +274,28 @@ async fn only_a_blocked_instance_is_retried<S: Store>(store: Arc<S>) {
     runtime.shutdown().await;
 }
 
+async fn a_migration_moves_an_instance_to_the_new_version<S: Store>(store: Arc<S>) {
+    let first = Runtime::builder(store.clone())
+        .orchestration(approval::v1)
+        .activity(double)
+        .start();
+    let client = first.client();
+    let id = client.start(approval::v1, Some("a-1"), &5).await.unwrap();
+    at_event(&client, &id).await;
+    first.shutdown().await;
+
+    // version 1's code is gone; version 2 migrates its instances at "approval"
+    let second = Runtime::builder(store)
+        .orchestration(approval::v2)
+        .activity(double)
+        .start();
+    let client = second.client();
+    client.raise_event(&id, "approval", &true).await.unwrap();
+    assert_eq!(client.wait(approval::v2, &id, WAIT).await.unwrap(), Ok(1001));
+    assert_eq!(client.status(&id).await.unwrap().unwrap().version, 2);
+    second.shutdown().await;
+}
+
 macro_rules! on_every_store {
     ($($name:ident),* $(,)?) => {
         mod memory {
@@ -259,4 +323,5 @@ on_every_store!(
     an_unknown_name_waits_for_its_code,
     a_changed_point_blocks_and_keeps_its_checkpoint,
     only_a_blocked_instance_is_retried,
+    a_migration_moves_an_instance_to_the_new_version,
 );

@@ -312,3 +312,120 @@ fn versions_default_to_one() {
     assert_eq!(v1::order::VERSION, 1);
     assert_eq!(v1::order::NAME, v2_compatible::order::NAME);
 }
+
+mod approval_v1 {
+    use super::*;
+
+    #[orchestrator(name = "approval", version = 1)]
+    pub async fn approval(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        let amount = ctx.call(double, x).await?;
+        let approver = format!("ann-{x}");
+        #[point("approval")]
+        let ok: bool = ctx.event("approval").await;
+        Ok(if ok { amount } else { 0 } + approver.len() as u64)
+    }
+}
+
+/// Version 3 keeps other locals at the pinned point; a migration maps the old ones.
+mod approval_v3 {
+    use super::*;
+
+    pub struct Locals {
+        pub cents: u64,
+        pub approvers: Vec<String>,
+    }
+
+    #[durable::migration]
+    pub fn from_v1(amount: u64, approver: String) -> Locals {
+        Locals {
+            cents: amount * 100,
+            approvers: vec![approver],
+        }
+    }
+
+    /// Takes the old locals in another order than the old code declared them.
+    #[durable::migration]
+    pub fn swapped(approver: String, amount: u64) -> Locals {
+        from_v1::run(amount, approver)
+    }
+
+    #[orchestrator(name = "approval", version = 3, migrate(from = 1, point = "approval", with = from_v1))]
+    pub async fn approval(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        let amount = ctx.call(double, x).await?;
+        let cents = amount * 100;
+        let approvers = vec![format!("ann-{x}")];
+        #[point("approval")]
+        let ok: bool = ctx.event("approval").await;
+        Ok(if ok { cents } else { 0 } + approvers.len() as u64)
+    }
+
+    #[orchestrator(name = "approval", version = 4, migrate(from = 1, point = "approval", with = swapped))]
+    pub async fn misfit(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        let amount = ctx.call(double, x).await?;
+        let cents = amount * 100;
+        let approvers = vec![format!("ann-{x}")];
+        #[point("approval")]
+        let ok: bool = ctx.event("approval").await;
+        Ok(if ok { cents } else { 0 } + approvers.len() as u64)
+    }
+}
+
+/// Steps `state`, saved by version `from`, with code of a later version.
+fn migrate<O: Orchestration>(state: &[u8], from: u32, event: bool) -> Result<Step, StepError> {
+    let ctx = OrchestrationContext::new("i", 2, 0);
+    let mut completions = Completions::new();
+    completions.insert(
+        TaskId(1),
+        Ok(durable::codec::encode_payload(&event, "event").unwrap()),
+    );
+    O::step(
+        &ctx,
+        StepInput::Migrate {
+            from,
+            state,
+            completions: &mut completions,
+        },
+    )
+}
+
+#[test]
+fn a_migration_maps_the_old_locals_at_its_point() {
+    assert_eq!(approval_v3::approval::MIGRATES_FROM, [1]);
+    let state = suspended(resume::<approval_v1::approval>(
+        &start::<approval_v1::approval>(&5),
+        0,
+        10,
+    ));
+    // v1 would have given 10 + 5; v3, migrated, counts cents and approvers
+    assert_eq!(
+        completed(migrate::<approval_v3::approval>(&state, 1, true)),
+        1001
+    );
+    assert_eq!(
+        completed(migrate::<approval_v3::approval>(&state, 1, false)),
+        1
+    );
+}
+
+#[test]
+fn a_migration_that_does_not_fit_the_checkpoint_is_refused() {
+    let state = suspended(resume::<approval_v1::approval>(
+        &start::<approval_v1::approval>(&5),
+        0,
+        10,
+    ));
+    let err = migrate::<approval_v3::misfit>(&state, 1, true).unwrap_err();
+    let StepError::MigrationMismatch { why, .. } = &err else {
+        panic!("expected a mismatch, got {err:?}")
+    };
+    assert!(
+        why.contains("in the order the old code declared them"),
+        "{why}"
+    );
+    assert!(err.blocks());
+    let err = migrate::<approval_v3::approval>(&state, 2, true).unwrap_err();
+    assert!(
+        matches!(&err, StepError::NoMigration { from: 2, .. }),
+        "{err:?}"
+    );
+}

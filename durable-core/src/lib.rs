@@ -12,6 +12,7 @@ pub mod iter;
 pub mod limits;
 pub mod machine;
 pub mod memory;
+pub mod migration;
 pub mod op;
 pub mod orchestration;
 pub mod point;
@@ -26,6 +27,7 @@ pub use activity::{Activity, ActivityContext, ActivityError, ActivityFn};
 pub use client::{Client, ClientError, InstanceStatus};
 pub use combine::{join, join_all, select, Either};
 pub use memory::MemoryStore;
+pub use migration::Migration;
 pub use op::{Call, DurableOp, Event, OrchestrationError, SubOrchestration, Timer, Waiter};
 pub use orchestration::{
     Orchestration, OrchestrationContext, OrchestrationFn, Step, StepError, StepInput, Suspension,
@@ -42,5 +44,5 @@ pub mod __private {
     pub use crate::iter;
     pub use crate::machine::{done, drive, schedule, Flow, Outcome, StepIo};
     pub use crate::point::Point;
-    pub use crate::slot::{persist, Persist, Slot};
+    pub use crate::slot::{assert_persist, persist, Persist, Slot};
 }

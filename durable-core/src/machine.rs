@@ -9,6 +9,7 @@ use std::fmt::Display;
 use serde::de::DeserializeOwned;
 
 use crate::codec::{self, CodecError};
+use crate::migration::Migration;
 use crate::op::{DurableOp, Waiter};
 use crate::orchestration::{
     Orchestration, OrchestrationContext, Step, StepError, StepInput, Suspension,
@@ -78,6 +79,10 @@ enum Source<'a> {
         header: Header<'a>,
         slots: &'a [u8],
         completions: &'a mut Completions,
+        /// The version that saved the checkpoint, when it is not this code's.
+        from: Option<u32>,
+        /// Whether a migration has filled the slots and the waiter already.
+        migrated: bool,
     },
 }
 
@@ -94,6 +99,72 @@ impl<'a> StepIo<'a> {
         match &self.source {
             Source::Start(_) => None,
             Source::Resume { header, .. } => Some(header.id),
+        }
+    }
+
+    /// The version that saved the checkpoint, when this step moves the instance from
+    /// an older version to this code's.
+    pub fn migrating(&self) -> Option<u32> {
+        match &self.source {
+            Source::Resume { from, .. } => *from,
+            Source::Start(_) => None,
+        }
+    }
+
+    /// Applies migration `M` to the checkpoint (saved by an older version at the point
+    /// this code awaits at `point`): checks that it fits, restores the waiter, and
+    /// returns the new locals for the machine to put into its slots.
+    pub fn migrate<M: Migration, W: Waiter>(
+        &mut self,
+        point: &'static Point,
+        waiter: &mut Slot<W>,
+    ) -> Result<M::Output, StepError> {
+        let orchestrator = self.orchestrator;
+        let Source::Resume {
+            ref header,
+            slots: ref mut bytes,
+            ref mut migrated,
+            ..
+        } = self.source
+        else {
+            return Err(self.bad_pc());
+        };
+        point::check_migration(header, waiter.type_name(), M::LOCALS, &M::types()).map_err(
+            |why| StepError::MigrationMismatch {
+                orchestrator,
+                migration: std::any::type_name::<M>(),
+                point: point.label(),
+                why,
+            },
+        )?;
+        let corrupt = |error: CodecError| StepError::CorruptState {
+            orchestrator,
+            point: point.label(),
+            error: error.to_string(),
+        };
+        waiter.decode(bytes).map_err(corrupt)?;
+        let locals = M::migrate(bytes).map_err(corrupt)?;
+        if !bytes.is_empty() {
+            return Err(corrupt(CodecError::Decode {
+                what: "orchestration state",
+                message: format!("{} bytes left after the last local", bytes.len()),
+            }));
+        }
+        *migrated = true;
+        Ok(locals)
+    }
+
+    /// The error for a checkpoint of an older version at a point without a migration
+    /// from that version.
+    pub fn no_migration(&self) -> StepError {
+        let (from, point) = match &self.source {
+            Source::Resume { from, header, .. } => (from.unwrap_or(0), header.label.to_owned()),
+            Source::Start(_) => (0, String::new()),
+        };
+        StepError::NoMigration {
+            orchestrator: self.orchestrator,
+            from,
+            point,
         }
     }
 
@@ -119,10 +190,15 @@ impl<'a> StepIo<'a> {
             ref header,
             slots: mut bytes,
             ref mut completions,
+            migrated,
+            ..
         } = self.source
         else {
             return Err(self.bad_pc());
         };
+        if migrated {
+            return waiter.take().complete(completions);
+        }
         point
             .check(header, || types(waiter, slots))
             .map_err(|why| StepError::PointChanged {
@@ -212,13 +288,24 @@ pub fn drive<O: Orchestration, E: Display>(
     input: StepInput<'_>,
     machine: Machine<O::Output, E>,
 ) -> Result<Step, StepError> {
-    let source = match input {
-        StepInput::Start { input } => Source::Start(input),
-        StepInput::Resume { state, completions } => match point::split(state) {
+    let (state, completions, from) = match input {
+        StepInput::Start { input } => (input, None, None),
+        StepInput::Resume { state, completions } => (state, Some(completions), None),
+        StepInput::Migrate {
+            from,
+            state,
+            completions,
+        } => (state, Some(completions), Some(from)),
+    };
+    let source = match completions {
+        None => Source::Start(state),
+        Some(completions) => match point::split(state) {
             Ok(Saved::Point(header, slots)) => Source::Resume {
                 header,
                 slots,
                 completions,
+                from,
+                migrated: false,
             },
             Ok(Saved::Legacy) => {
                 return Err(StepError::LegacyState {

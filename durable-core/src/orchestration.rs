@@ -30,6 +30,10 @@ pub trait Orchestration: Copy + Send + Sync + 'static {
     /// stepped by code of the version it started with (`#[orchestrator(version = N)]`,
     /// 1 if not given).
     const VERSION: u32;
+    /// The earlier versions this one declares migrations from
+    /// (`#[orchestrator(migrate(from = N, ..))]`): an instance of such a version whose
+    /// code is no longer registered is moved to this one.
+    const MIGRATES_FROM: &'static [u32] = &[];
 
     /// Runs one step: from the start, or from a saved state with the results it waited
     /// for, to the next `.await` or to the end.
@@ -66,6 +70,14 @@ pub enum StepInput<'a> {
     Start { input: &'a [u8] },
     /// A later step, with the saved state and the results its wake condition asked for.
     Resume {
+        state: &'a [u8],
+        completions: &'a mut Completions,
+    },
+    /// A later step of an instance saved by version `from`, whose code is not
+    /// registered: this version's migrations from `from` apply, and its points that are
+    /// unchanged since `from` resume as they are.
+    Migrate {
+        from: u32,
         state: &'a [u8],
         completions: &'a mut Completions,
     },
@@ -132,6 +144,26 @@ pub enum StepError {
     LegacyState { orchestrator: &'static str },
     #[error("orchestrator `{orchestrator}` jumped to a block it does not have (a bug in durable-macros)")]
     BadResumePoint { orchestrator: &'static str },
+    #[error(
+        "orchestrator `{orchestrator}` has no migration from version {from} at `{point}`: \
+         add `migrate(from = {from}, point = \"..\", with = ..)` for it, register version \
+         {from} again, or terminate the instance"
+    )]
+    NoMigration {
+        orchestrator: &'static str,
+        from: u32,
+        point: String,
+    },
+    #[error(
+        "the migration `{migration}` of orchestrator `{orchestrator}` does not fit the \
+         checkpoint at `{point}`: {why}"
+    )]
+    MigrationMismatch {
+        orchestrator: &'static str,
+        migration: &'static str,
+        point: &'static str,
+        why: String,
+    },
     #[error("resumed without the result of task {}", .0 .0)]
     MissingResult(TaskId),
     #[error("event `{name}` does not fit the type the orchestration waits for: {error}")]

@@ -152,6 +152,50 @@ impl Point {
     }
 }
 
+/// Checks that a migration taking `locals` (with type names `types`) fits `saved`, a
+/// checkpoint taken by an older version at the point this code awaits `waiter` at.
+pub(crate) fn check_migration(
+    saved: &Header<'_>,
+    waiter: &str,
+    locals: &[&str],
+    types: &[&str],
+) -> Result<(), String> {
+    let parts: Vec<u32> = saved
+        .parts
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    if parts.first() != Some(&part_hash("", waiter)) {
+        return Err(format!(
+            "the point now awaits `{waiter}`, another operation than the checkpoint's; a \
+             migration cannot change what a point awaits, as it is already under way"
+        ));
+    }
+    let saved_locals = &parts[1..];
+    if saved_locals.len() != locals.len() {
+        return Err(format!(
+            "the checkpoint holds {} locals, the migration takes {}",
+            saved_locals.len(),
+            locals.len()
+        ));
+    }
+    let wrong: Vec<String> = locals
+        .iter()
+        .zip(types)
+        .zip(saved_locals)
+        .filter(|((name, ty), part)| part_hash(name, ty) != **part)
+        .map(|((name, ty), _)| format!("`{name}: {ty}`"))
+        .collect();
+    if wrong.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{} not where the checkpoint holds it (take the old locals with their names and \
+         types, in the order the old code declared them)",
+        wrong.join(", ")
+    ))
+}
+
 /// What a checkpoint says about the point it was taken at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header<'a> {

@@ -86,6 +86,9 @@ impl<T: Persist> SlotCodec for Slot<T> {
     }
 }
 
+/// Requires `T` to be savable, where a migration names it.
+pub fn assert_persist<T: Persist>() {}
+
 /// Marks a slot as saved in the state. Its bound is where "this local cannot be held
 /// across an `.await`" is reported, at the user's variable.
 pub fn persist<T: Persist>(slot: &mut Slot<T>) -> &mut dyn SlotCodec {

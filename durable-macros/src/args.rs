@@ -1,8 +1,10 @@
 //! The attribute arguments of both macros: `name = "..."`, and for orchestrators
-//! `version = N`.
+//! `version = N` and `migrate(from = N, point = "...", with = path)`.
 
 use proc_macro2::TokenStream;
 use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Lit, LitStr, Meta, Token};
 
 /// Parsed `#[orchestrator(..)]` / `#[activity(..)]` arguments.
@@ -12,11 +14,21 @@ pub struct Args {
     pub name: Option<LitStr>,
     /// The orchestration version, when given (orchestrators only).
     pub version: Option<u32>,
+    /// Declared migrations (orchestrators only).
+    pub migrations: Vec<Migrate>,
+}
+
+/// `migrate(from = N, point = "...", with = path)`.
+pub struct Migrate {
+    pub from: u32,
+    pub point: LitStr,
+    pub with: syn::Path,
+    pub span: proc_macro2::Span,
 }
 
 pub fn parse(attr: TokenStream, macro_name: &str) -> syn::Result<Args> {
     let versioned = macro_name == "orchestrator";
-    let metas = syn::punctuated::Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr)?;
+    let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr)?;
     let mut args = Args::default();
     for meta in metas {
         match &meta {
@@ -38,19 +50,11 @@ pub fn parse(attr: TokenStream, macro_name: &str) -> syn::Result<Args> {
                     return Err(syn::Error::new_spanned(&meta, "`name` is given twice"));
                 }
             }
+            Meta::List(list) if versioned && list.path.is_ident("migrate") => {
+                args.migrations.push(migrate(list)?);
+            }
             Meta::NameValue(nv) if versioned && nv.path.is_ident("version") => {
-                let version = match &nv.value {
-                    Expr::Lit(ExprLit {
-                        lit: Lit::Int(n), ..
-                    }) => n.base10_parse::<u32>().ok().filter(|v| *v > 0),
-                    _ => None,
-                };
-                let Some(version) = version else {
-                    return Err(syn::Error::new_spanned(
-                        &nv.value,
-                        "`version` takes a whole number from 1: `version = 2`",
-                    ));
-                };
+                let version = version_of(&nv.value, "version")?;
                 if args.version.replace(version).is_some() {
                     return Err(syn::Error::new_spanned(&meta, "`version` is given twice"));
                 }
@@ -63,7 +67,8 @@ pub fn parse(attr: TokenStream, macro_name: &str) -> syn::Result<Args> {
                     format!(
                         "unknown argument `{shown}` to #[{macro_name}]; it takes {}",
                         if versioned {
-                            "`name = \"...\"` and `version = N`"
+                            "`name = \"...\"`, `version = N` and \
+                             `migrate(from = N, point = \"...\", with = function)`"
                         } else {
                             "only `name = \"...\"`"
                         }
@@ -74,6 +79,68 @@ pub fn parse(attr: TokenStream, macro_name: &str) -> syn::Result<Args> {
     }
     Ok(args)
 }
+
+/// A version number: a whole number from 1.
+fn version_of(value: &Expr, what: &str) -> syn::Result<u32> {
+    let version = match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(n), ..
+        }) => n.base10_parse::<u32>().ok().filter(|v| *v > 0),
+        _ => None,
+    };
+    version.ok_or_else(|| {
+        syn::Error::new_spanned(
+            value,
+            format!("`{what}` takes a version, a whole number from 1: `{what} = 2`"),
+        )
+    })
+}
+
+fn migrate(list: &syn::MetaList) -> syn::Result<Migrate> {
+    let metas = list.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)?;
+    let (mut from, mut point, mut with) = (None, None, None);
+    for meta in &metas {
+        let Meta::NameValue(nv) = meta else {
+            return Err(syn::Error::new_spanned(meta, MIGRATE_SHAPE));
+        };
+        if nv.path.is_ident("from") {
+            from = Some(version_of(&nv.value, "from")?);
+        } else if nv.path.is_ident("point") {
+            let Expr::Lit(ExprLit {
+                lit: Lit::Str(name),
+                ..
+            }) = &nv.value
+            else {
+                return Err(syn::Error::new_spanned(
+                    &nv.value,
+                    "`point` takes the name a `#[point(\"...\")]` gives an `.await`",
+                ));
+            };
+            point = Some(name.clone());
+        } else if nv.path.is_ident("with") {
+            let Expr::Path(path) = &nv.value else {
+                return Err(syn::Error::new_spanned(
+                    &nv.value,
+                    "`with` takes the name of a `#[migration]` function",
+                ));
+            };
+            with = Some(path.path.clone());
+        } else {
+            return Err(syn::Error::new_spanned(meta, MIGRATE_SHAPE));
+        }
+    }
+    match (from, point, with) {
+        (Some(from), Some(point), Some(with)) => Ok(Migrate {
+            from,
+            point,
+            with,
+            span: list.span(),
+        }),
+        _ => Err(syn::Error::new_spanned(list, MIGRATE_SHAPE)),
+    }
+}
+
+const MIGRATE_SHAPE: &str = "a migration is `migrate(from = N, point = \"name\", with = function)`";
 
 #[cfg(test)]
 mod tests {

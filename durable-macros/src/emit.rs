@@ -9,8 +9,10 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned};
 
+use crate::args::Migrate;
 use crate::ir::{BindingId, BlockKind, Code, Entry, Exit, Machine, Target};
 use crate::liveness::target_block;
+use crate::points::PointSite;
 use crate::verbatim::{EXIT_MARKER, STASH_MARKER};
 
 /// The span of `user`'s location with the macro's own hygiene, for generated names
@@ -116,7 +118,12 @@ fn visibility(m: &Machine, exit: &Exit, b: BindingId) -> Visibility {
     }
 }
 
-pub fn emit(m: &Machine, live: &[BTreeSet<BindingId>], start: TokenStream) -> syn::Result<Emitted> {
+pub fn emit(
+    m: &Machine,
+    live: &[BTreeSet<BindingId>],
+    start: TokenStream,
+    migrations: &[Migrate],
+) -> syn::Result<Emitted> {
     let plan = plan(m, live)?;
     let mut order: Vec<usize> = (0..m.blocks.len())
         .filter(|b| m.blocks[*b].order.is_some())
@@ -168,7 +175,9 @@ pub fn emit(m: &Machine, live: &[BTreeSet<BindingId>], start: TokenStream) -> sy
                 });
                 dispatch.extend(quote!(::core::option::Option::Some(#id) => #pc,));
                 let persist = e.persist_list(&saved);
+                let migrate = e.migrations(site, &point, waiter, &saved, migrations);
                 quote! {
+                    #migrate
                     let #result = ::durable::__private::step_try!(
                         __step.resume(&#point, &mut #waiter, &mut [#persist])
                     );
@@ -281,6 +290,56 @@ impl Emitter<'_> {
                 name = format!("{base}_{n}");
             }
             self.slots.insert(b, Ident::new(&name, at(ident.span())));
+        }
+    }
+
+    /// At a pinned point with migrations: when the checkpoint comes from an older
+    /// version, the migration from it fills the waiter and the slots saved here.
+    fn migrations(
+        &self,
+        site: &PointSite,
+        point: &Ident,
+        waiter: &Ident,
+        saved: &[BindingId],
+        migrations: &[Migrate],
+    ) -> TokenStream {
+        let Some(name) = &site.pinned else {
+            return TokenStream::new();
+        };
+        let arms: TokenStream = migrations
+            .iter()
+            .filter(|m| m.point.value() == *name)
+            .map(|m| {
+                let (from, with) = (m.from, &m.with);
+                let puts = saved.iter().map(|b| {
+                    let slot = &self.slots[b];
+                    let field = &self.m.bindings[*b].ident;
+                    quote_spanned!(m.span=> #slot.put(__new.#field);)
+                });
+                quote_spanned! {m.span=>
+                    #from => {
+                        let __new = ::durable::__private::step_try!(
+                            __step.migrate::<#with, _>(&#point, &mut #waiter)
+                        );
+                        #(#puts)*
+                    }
+                }
+            })
+            .collect();
+        if arms.is_empty() {
+            return TokenStream::new();
+        }
+        quote! {
+            if let ::core::option::Option::Some(__from) = __step.migrating() {
+                match __from {
+                    #arms
+                    _ => {
+                        return ::core::result::Result::Ok(
+                            ::durable::__private::Flow::Fault(__step.no_migration())
+                        )
+                    }
+                }
+            }
         }
     }
 

@@ -16,6 +16,7 @@ mod identity;
 mod ir;
 mod liveness;
 mod lower;
+mod migration;
 mod orchestrator;
 mod patterns;
 mod points;
@@ -71,6 +72,23 @@ pub fn activity(attr: TokenStream, item: TokenStream) -> TokenStream {
     activity::expand(attr.into(), item.clone())
         .unwrap_or_else(|e| on_error(e, item))
         .into()
+}
+
+/// Turns a plain `fn` from an older version's locals at a resume point (by the names and
+/// types the old code gave them, in the order it declared them) to a struct of the new
+/// version's locals there into a migration, which `#[orchestrator(version = N,
+/// migrate(from = M, point = "name", with = this_fn))]` applies to instances saved by
+/// version M at the point pinned `#[point("name")]`.
+///
+/// The function becomes a zero-sized type of the same name implementing
+/// `durable::Migration`; its body stays callable as `name::run(..)`.
+#[proc_macro_attribute]
+pub fn migration(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let item = proc_macro2::TokenStream::from(item);
+    match migration::expand(attr.into(), item) {
+        Ok(out) => out.into(),
+        Err(e) => e.into_compile_error().into(),
+    }
 }
 
 /// The errors, plus the handle type and function the function would have become, so

@@ -8,7 +8,11 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{ItemFn, LitStr, Pat};
 
+use std::collections::HashSet;
+
+use crate::args::Migrate;
 use crate::lower::{Dest, Lowerer};
+use crate::points::Points;
 use crate::signature::{self, Kind};
 use crate::{args, emit, liveness};
 
@@ -53,9 +57,21 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     };
     let end = item.block.brace_token.span.close();
     lowerer.lower_stmts(item.block.stmts.clone(), Dest::Return, end);
-    let machine = lowerer.finish()?;
+    let checked = check_migrations(&args.migrations, args.version, &lowerer.points);
+    let machine = lowerer.finish();
+    let (machine, ()) = match (machine, checked) {
+        (Ok(m), Ok(())) => (m, ()),
+        (Err(mut e), Err(more)) => {
+            e.combine(more);
+            return Err(e);
+        }
+        (Err(e), _) | (_, Err(e)) => return Err(e),
+    };
     let live = liveness::live_in(&machine);
-    let emitted = emit::emit(&machine, &live, start)?;
+    let emitted = emit::emit(&machine, &live, start, &args.migrations)?;
+    let mut migrates_from: Vec<u32> = args.migrations.iter().map(|m| m.from).collect();
+    migrates_from.sort_unstable();
+    migrates_from.dedup();
     let body = emitted.body;
     let drive = quote_spanned! {output.span()=>
         ::durable::__private::drive::<Self, _>(ctx, input, __machine)
@@ -83,6 +99,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             type Output = <#output as ::durable::__private::Outcome>::Ok;
             const NAME: &'static str = #name;
             const VERSION: u32 = #version;
+            const MIGRATES_FROM: &'static [u32] = &[#(#migrates_from),*];
 
             fn step(
                 ctx: &::durable::OrchestrationContext,
@@ -100,4 +117,52 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             }
         }
     })
+}
+
+/// Migrations come from earlier versions, to points pinned in this body, once each.
+fn check_migrations(
+    migrations: &[Migrate],
+    version: Option<u32>,
+    points: &Points,
+) -> syn::Result<()> {
+    let mut errors: Option<syn::Error> = None;
+    let mut add = |e: syn::Error| match &mut errors {
+        Some(first) => first.combine(e),
+        None => errors = Some(e),
+    };
+    let mut seen = HashSet::new();
+    for m in migrations {
+        match version {
+            None => add(syn::Error::new(
+                m.span,
+                "a migration moves instances from an earlier version: give this one its \
+                 `version = N`",
+            )),
+            Some(v) if m.from >= v => add(syn::Error::new(
+                m.span,
+                format!("a migration comes from an earlier version than this one ({v})"),
+            )),
+            Some(_) => {}
+        }
+        let point = m.point.value();
+        if !points.is_pinned(&point) {
+            add(syn::Error::new(
+                m.point.span(),
+                format!(
+                    "no `.await` of this orchestrator is pinned `#[point(\"{point}\")]`: a \
+                     migration names the point it applies at"
+                ),
+            ));
+        }
+        if !seen.insert((m.from, point.clone())) {
+            add(syn::Error::new(
+                m.span,
+                format!("a second migration from version {} at `{point}`", m.from),
+            ));
+        }
+    }
+    match errors {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }

@@ -15,6 +15,8 @@ pub struct PointSite {
     pub id: u64,
     /// The awaited expression as written.
     pub text: String,
+    /// The name it is pinned to, if any.
+    pub pinned: Option<String>,
 }
 
 /// The pin of the statement being lowered.
@@ -45,14 +47,15 @@ impl Points {
 
     /// The identity of the next `.await` of `text`.
     pub fn site(&mut self, text: String) -> PointSite {
-        let id = match &mut self.pin {
+        let (id, pinned) = match &mut self.pin {
             Some(pin) => {
                 pin.awaits += 1;
-                identity::pinned(&pin.name.value())
+                let name = pin.name.value();
+                (identity::pinned(&name), Some(name))
             }
-            None => self.ranks.next(&self.path, &text),
+            None => (self.ranks.next(&self.path, &text), None),
         };
-        PointSite { id, text }
+        PointSite { id, text, pinned }
     }
 
     /// Starts a statement pinned to `name`.

@@ -75,7 +75,9 @@ impl<S: Store> RuntimeBuilder<S> {
         type O<F> = <F as OrchestrationFn>::Orchestration;
         let step: StepFn = <O<F> as Orchestration>::step;
         let (name, version) = (O::<F>::NAME, O::<F>::VERSION);
-        self.registry.add_orchestration(name, version, step);
+        let migrates_from = O::<F>::MIGRATES_FROM;
+        self.registry
+            .add_orchestration(name, version, step, migrates_from);
         self
     }
 

@@ -124,10 +124,12 @@ fn advance(
         completions.insert(*task, Ok(payload.clone()));
     }
     let ran = run_machine(registry, record, arrived.start.is_some(), &mut completions);
+    record.version = ran.version;
     let step = match ran.outcome {
         Outcome::Block(reason) => {
             warn!("instance blocked: {reason}");
             unread_events(record, matched, |_| true);
+            record.version = ran.from;
             record.status = RuntimeStatus::Blocked;
             record.error = Some(reason);
             return;
@@ -419,6 +421,9 @@ enum Outcome {
 /// A run of the machine, with what its context collected.
 struct Ran {
     outcome: Outcome,
+    /// The version of the code that ran, and of the instance before.
+    version: u32,
+    from: u32,
     next_task: u64,
     commands: Vec<Command>,
     custom_status: Option<Vec<u8>>,
@@ -432,26 +437,46 @@ fn run_machine(
     start: bool,
     completions: &mut Completions,
 ) -> Ran {
-    let ran = |outcome| Ran {
-        outcome,
+    let blocked = |reason| Ran {
+        outcome: Outcome::Block(reason),
+        version: record.version,
+        from: record.version,
         next_task: record.next_task,
         commands: Vec::new(),
         custom_status: None,
     };
-    let step = match registry.orchestration(&record.name, record.version) {
-        Ok(step) => step,
-        Err(reason) => return ran(Outcome::Block(reason)),
+    let code = match registry.orchestration(&record.name, record.version) {
+        Ok(code) => code,
+        Err(reason) => return blocked(reason),
     };
+    if code.from.is_some() && record.state.is_none() {
+        let (name, version) = (&record.name, record.version);
+        return blocked(format!(
+            "orchestration `{name}` version {version} is not registered with this runtime, \
+             and the instance has not started: a migration moves a checkpoint, and it has \
+             none. Register version {version} again, or terminate the instance and start it \
+             anew"
+        ));
+    }
+    let step = code.step;
     let ctx = OrchestrationContext::new(record.id.clone(), record.next_task, now_millis());
-    let result = std::panic::catch_unwind(AssertUnwindSafe(|| match &record.state {
-        None if start => Some(step(
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| match (&record.state, code.from) {
+        (None, _) if start => Some(step(
             &ctx,
             StepInput::Start {
                 input: &record.input,
             },
         )),
-        Some(state) => Some(step(&ctx, StepInput::Resume { state, completions })),
-        None => None,
+        (Some(state), None) => Some(step(&ctx, StepInput::Resume { state, completions })),
+        (Some(state), Some(from)) => Some(step(
+            &ctx,
+            StepInput::Migrate {
+                from,
+                state,
+                completions,
+            },
+        )),
+        (None, _) => None,
     }));
     let outcome = match result {
         Ok(Some(Ok(step))) => Outcome::Step(step),
@@ -469,6 +494,8 @@ fn run_machine(
     };
     Ran {
         outcome,
+        version: code.version,
+        from: record.version,
         next_task: ctx.next_task(),
         commands: ctx.take_commands(),
         custom_status: ctx.take_custom_status(),
