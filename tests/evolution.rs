@@ -291,7 +291,10 @@ async fn a_migration_moves_an_instance_to_the_new_version<S: Store>(store: Arc<S
         .start();
     let client = second.client();
     client.raise_event(&id, "approval", &true).await.unwrap();
-    assert_eq!(client.wait(approval::v2, &id, WAIT).await.unwrap(), Ok(1001));
+    assert_eq!(
+        client.wait(approval::v2, &id, WAIT).await.unwrap(),
+        Ok(1001)
+    );
     assert_eq!(client.status(&id).await.unwrap().unwrap().version, 2);
     second.shutdown().await;
 }

@@ -34,7 +34,7 @@ mod v2_compatible {
             let _ = ctx.call(echo, "big".to_string()).await?;
         }
         let a = ctx.call(double, x).await?;
-        let a = a + 0; // edited between awaits, same local saved
+        let a = a.max(1); // edited between awaits, same local saved
         let b = ctx.call(add, (a, 1)).await?;
         Ok(a + b * 10)
     }
@@ -108,7 +108,7 @@ mod pinned_v2 {
     #[orchestrator(name = "pinned")]
     pub async fn pinned(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
         #[point("first")]
-        let a = ctx.call(double, x * 1).await?;
+        let a = ctx.call(double, x.max(1)).await?;
         Ok(a + 1)
     }
 }
@@ -205,10 +205,7 @@ fn a_new_saved_local_is_named() {
     let StepError::PointChanged { point, why, .. } = &err else {
         panic!("expected a changed point, got {err:?}")
     };
-    assert!(
-        point.starts_with("ctx.call(double, x) at tests/points.rs:"),
-        "{point}"
-    );
+    assert!(point.starts_with("ctx.call(double, x) at line "), "{point}");
     assert!(why.contains("`extra: u64`"), "{why}");
     assert!(err.blocks());
 }

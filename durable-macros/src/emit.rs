@@ -169,7 +169,7 @@ pub fn emit(
                 points.extend(quote_spanned! {*span=>
                     static #point: ::durable::__private::Point = ::durable::__private::Point::new(
                         #id,
-                        concat!(#text, " at ", file!(), ":", line!(), ":", column!()),
+                        concat!(#text, " at line ", line!(), ":", column!()),
                         &[#(#names),*],
                     );
                 });

@@ -162,7 +162,8 @@ impl ::durable::Orchestration for approve_and_pay {
     type Input = u64;
     type Output = <Result<u64, ActivityError> as ::durable::__private::Outcome>::Ok;
     const NAME: &'static str = "approval";
-    const FINGERPRINT: u64 = 15279135293899370346u64;
+    const VERSION: u32 = 1u32;
+    const MIGRATES_FROM: &'static [u32] = &[];
     fn step(
         ctx: &::durable::OrchestrationContext,
         input: ::durable::StepInput<'_>,
@@ -177,7 +178,26 @@ impl ::durable::Orchestration for approve_and_pay {
             let mut __s_v1 = ::durable::__private::Slot::new();
             let mut __w1 = ::durable::__private::Slot::new();
             let mut __w2 = ::durable::__private::Slot::new();
-            let mut __pc: u32 = __step.pc();
+            static __P1: ::durable::__private::Point = ::durable::__private::Point::new(
+                6579347333091007423u64,
+                "ctx.call(request_approval, amount) at line 18:54",
+                &["amount"],
+            );
+            static __P2: ::durable::__private::Point = ::durable::__private::Point::new(
+                4188875761143219469u64,
+                "ctx.call(pay, amount) at line 19:31",
+                &[],
+            );
+            let mut __pc: u32 = match __step.point() {
+                ::core::option::Option::None => 0u32,
+                ::core::option::Option::Some(6579347333091007423u64) => 1u32,
+                ::core::option::Option::Some(4188875761143219469u64) => 2u32,
+                ::core::option::Option::Some(_) => {
+                    return ::core::result::Result::Ok(
+                        ::durable::__private::Flow::Fault(__step.unknown_point()),
+                    );
+                }
+            };
             '__durable: loop {
                 match __pc {
                     0u32 => {
@@ -214,7 +234,7 @@ impl ::durable::Orchestration for approve_and_pay {
                             return ::core::result::Result::Ok(
                                 __step
                                     .suspend(
-                                        1u32,
+                                        &__P1,
                                         &__w1,
                                         &mut [::durable::__private::persist(&mut __s_amount)],
                                     ),
@@ -224,6 +244,7 @@ impl ::durable::Orchestration for approve_and_pay {
                     1u32 => {
                         let __r1 = match __step
                             .resume(
+                                &__P1,
                                 &mut __w1,
                                 &mut [::durable::__private::persist(&mut __s_amount)],
                             )
@@ -257,7 +278,7 @@ impl ::durable::Orchestration for approve_and_pay {
                                     },
                                 );
                                 return ::core::result::Result::Ok(
-                                    __step.suspend(2u32, &__w2, &mut []),
+                                    __step.suspend(&__P2, &__w2, &mut []),
                                 );
                             }
                         } else {
@@ -270,7 +291,7 @@ impl ::durable::Orchestration for approve_and_pay {
                         }
                     }
                     2u32 => {
-                        let __r2 = match __step.resume(&mut __w2, &mut []) {
+                        let __r2 = match __step.resume(&__P2, &mut __w2, &mut []) {
                             ::core::result::Result::Ok(value) => value,
                             ::core::result::Result::Err(fault) => {
                                 return ::core::result::Result::Ok(

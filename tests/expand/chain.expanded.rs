@@ -101,7 +101,8 @@ impl ::durable::Orchestration for chain {
     type Input = u64;
     type Output = <Result<u64, ActivityError> as ::durable::__private::Outcome>::Ok;
     const NAME: &'static str = "chain";
-    const FINGERPRINT: u64 = 7557850366746497709u64;
+    const VERSION: u32 = 1u32;
+    const MIGRATES_FROM: &'static [u32] = &[];
     fn step(
         ctx: &::durable::OrchestrationContext,
         input: ::durable::StepInput<'_>,
@@ -115,7 +116,20 @@ impl ::durable::Orchestration for chain {
             let mut __s_total = ::durable::__private::Slot::new();
             let mut __s_iter1 = ::durable::__private::Slot::new();
             let mut __w1 = ::durable::__private::Slot::new();
-            let mut __pc: u32 = __step.pc();
+            static __P1: ::durable::__private::Point = ::durable::__private::Point::new(
+                14484387839090516788u64,
+                "ctx.call(add_one, i) at line 12:39",
+                &["total", "__iter1"],
+            );
+            let mut __pc: u32 = match __step.point() {
+                ::core::option::Option::None => 0u32,
+                ::core::option::Option::Some(14484387839090516788u64) => 2u32,
+                ::core::option::Option::Some(_) => {
+                    return ::core::result::Result::Ok(
+                        ::durable::__private::Flow::Fault(__step.unknown_point()),
+                    );
+                }
+            };
             '__durable: loop {
                 match __pc {
                     0u32 => {
@@ -172,7 +186,7 @@ impl ::durable::Orchestration for chain {
                                 return ::core::result::Result::Ok(
                                     __step
                                         .suspend(
-                                            2u32,
+                                            &__P1,
                                             &__w1,
                                             &mut [
                                                 ::durable::__private::persist(&mut __s_total),
@@ -190,6 +204,7 @@ impl ::durable::Orchestration for chain {
                     2u32 => {
                         let __r1 = match __step
                             .resume(
+                                &__P1,
                                 &mut __w1,
                                 &mut [
                                     ::durable::__private::persist(&mut __s_total),

@@ -162,7 +162,8 @@ impl ::durable::Orchestration for quote {
     type Input = Vec<u64>;
     type Output = <Result<u64, ActivityError> as ::durable::__private::Outcome>::Ok;
     const NAME: &'static str = "quote";
-    const FINGERPRINT: u64 = 4501042024587255971u64;
+    const VERSION: u32 = 1u32;
+    const MIGRATES_FROM: &'static [u32] = &[];
     fn step(
         ctx: &::durable::OrchestrationContext,
         input: ::durable::StepInput<'_>,
@@ -179,7 +180,26 @@ impl ::durable::Orchestration for quote {
             let mut __s_v2 = ::durable::__private::Slot::new();
             let mut __w1 = ::durable::__private::Slot::new();
             let mut __w2 = ::durable::__private::Slot::new();
-            let mut __pc: u32 = __step.pc();
+            static __P1: ::durable::__private::Point = ::durable::__private::Point::new(
+                12733745002901404599u64,
+                "ctx.call(is_valid, item) at line 17:50",
+                &["sum", "__iter1", "item"],
+            );
+            static __P2: ::durable::__private::Point = ::durable::__private::Point::new(
+                12208265681046944769u64,
+                "ctx.call(price, item) at line 18:42",
+                &["sum", "__iter1", "item"],
+            );
+            let mut __pc: u32 = match __step.point() {
+                ::core::option::Option::None => 0u32,
+                ::core::option::Option::Some(12733745002901404599u64) => 2u32,
+                ::core::option::Option::Some(12208265681046944769u64) => 4u32,
+                ::core::option::Option::Some(_) => {
+                    return ::core::result::Result::Ok(
+                        ::durable::__private::Flow::Fault(__step.unknown_point()),
+                    );
+                }
+            };
             '__durable: loop {
                 match __pc {
                     0u32 => {
@@ -240,7 +260,7 @@ impl ::durable::Orchestration for quote {
                                         return ::core::result::Result::Ok(
                                             __step
                                                 .suspend(
-                                                    2u32,
+                                                    &__P1,
                                                     &__w1,
                                                     &mut [
                                                         ::durable::__private::persist(&mut __s_sum),
@@ -270,6 +290,7 @@ impl ::durable::Orchestration for quote {
                     2u32 => {
                         let __r1 = match __step
                             .resume(
+                                &__P1,
                                 &mut __w1,
                                 &mut [
                                     ::durable::__private::persist(&mut __s_sum),
@@ -319,7 +340,7 @@ impl ::durable::Orchestration for quote {
                                 return ::core::result::Result::Ok(
                                     __step
                                         .suspend(
-                                            4u32,
+                                            &__P2,
                                             &__w2,
                                             &mut [
                                                 ::durable::__private::persist(&mut __s_sum),
@@ -339,6 +360,7 @@ impl ::durable::Orchestration for quote {
                     4u32 => {
                         let __r2 = match __step
                             .resume(
+                                &__P2,
                                 &mut __w2,
                                 &mut [
                                     ::durable::__private::persist(&mut __s_sum),

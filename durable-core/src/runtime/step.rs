@@ -172,10 +172,11 @@ fn apply_control(record: &mut InstanceRecord, control: Vec<(u64, Message)>, out:
                 record.event_waits.clear();
                 notify_parent(record, out);
             }
-            Message::Suspend if !record.status.is_terminal() => {
-                if record.status != RuntimeStatus::Blocked {
-                    record.status = RuntimeStatus::Suspended;
-                }
+            // a blocked instance waits for code, not for a resume
+            Message::Suspend
+                if !record.status.is_terminal() && record.status != RuntimeStatus::Blocked =>
+            {
+                record.status = RuntimeStatus::Suspended;
             }
             Message::Resume if record.status == RuntimeStatus::Suspended => {
                 record.status = waiting_status(record);
