@@ -127,9 +127,11 @@ pub enum StepError {
         why: String,
     },
     #[error(
-        "the checkpoint of orchestrator `{orchestrator}` at {point} is damaged: its layout \
-         matches the code but its bytes do not decode ({error}); the bytes were changed \
-         outside durable. Repair or purge the instance"
+        "the checkpoint of orchestrator `{orchestrator}` at {point} is damaged: it does not \
+         decode ({error}) although the names and types it was saved with match this code. \
+         Either a type saved there changed inside while keeping its name (a field added, \
+         removed or reordered in a struct: register the code that saved it as an earlier \
+         `version`), or its bytes were changed outside durable (repair or purge it)"
     )]
     CorruptState {
         orchestrator: &'static str,
