@@ -431,6 +431,21 @@ async fn list_filters_and_pages() {
     assert_eq!(ids(&live), ["i3", "i4", "i5", "i6"]);
     let other = body(list("?name=other".into()).await).await;
     assert!(ids(&other).is_empty());
+    assert_eq!(live["instances"][0]["version"], 1);
+    let on_one = body(list("?version=1&runtimeStatus=Running".into()).await).await;
+    assert_eq!(ids(&on_one), ["i3", "i4", "i5", "i6"]);
+    let on_two = body(list("?version=2".into()).await).await;
+    assert!(ids(&on_two).is_empty());
+
+    // only a blocked instance can be retried
+    let retry = http
+        .post(format!("{base}/instances/i3/retry"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retry.status(), StatusCode::CONFLICT);
+    let error = body(retry).await["error"].as_str().unwrap().to_owned();
+    assert!(error.contains("not blocked"), "{error}");
 
     let mut pages = Vec::new();
     let mut token = None::<String>;
@@ -461,6 +476,7 @@ async fn list_filters_and_pages() {
         ("?runtimeStatus=Done", "Done"),
         ("?createdTimeFrom=yesterday", "createdTimeFrom"),
         ("?colour=red", "colour"),
+        ("?version=new", "version"),
     ] {
         let response = list(query.into()).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");

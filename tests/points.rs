@@ -40,6 +40,33 @@ mod v2_compatible {
     }
 }
 
+/// Compatible with v1 at both points: a new branch after them, with an await inside.
+mod v2_new_branch {
+    use super::*;
+
+    #[orchestrator(name = "order")]
+    pub async fn order(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        let a = ctx.call(double, x).await?;
+        let b = ctx.call(add, (a, 1)).await?;
+        let extra = match b % 2 {
+            0 => ctx.call(double, b).await?,
+            _ => 0,
+        };
+        Ok(a + b + extra)
+    }
+}
+
+/// Compatible with v1 at its first point: the second await is gone.
+mod v2_removed_after {
+    use super::*;
+
+    #[orchestrator(name = "order")]
+    pub async fn order(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        let a = ctx.call(double, x).await?;
+        Ok(a * 2)
+    }
+}
+
 /// Keeps one more local (`extra`) across the first await.
 mod v2_extra_local {
     use super::*;
@@ -196,6 +223,45 @@ fn edits_elsewhere_keep_a_point_resumable() {
         completed(resume::<v2_compatible::order>(&at_second, 1, 11)),
         expected
     );
+}
+
+#[test]
+fn a_new_branch_or_a_removed_await_after_the_point_keeps_it_resumable() {
+    type New = v2_new_branch::order;
+    // fresh v2 runs: `double` gives 10, `add` gives 11 (odd) or 12 (even, then the new
+    // branch's `double` gives 24)
+    let fresh = suspended(resume::<New>(&start::<New>(&5), 0, 10));
+    let odd = completed(resume::<New>(&fresh, 1, 11));
+    let even = completed(resume::<New>(
+        &suspended(resume::<New>(&fresh, 1, 12)),
+        2,
+        24,
+    ));
+    assert_eq!((odd, even), (21, 46));
+    for (at_second, add_gives) in [(false, 11), (true, 11), (false, 12), (true, 12)] {
+        let mut state = start::<v1::order>(&5);
+        if at_second {
+            state = suspended(resume::<v1::order>(&state, 0, 10));
+        } else {
+            state = suspended(resume::<New>(&state, 0, 10));
+        }
+        let step = resume::<New>(&state, 1, add_gives);
+        let out = match add_gives {
+            11 => completed(step),
+            _ => completed(resume::<New>(&suspended(step), 2, 24)),
+        };
+        let expected = if add_gives == 11 { odd } else { even };
+        assert_eq!(out, expected, "suspended at the second point: {at_second}");
+    }
+
+    type Shorter = v2_removed_after::order;
+    let fresh = completed(resume::<Shorter>(&start::<Shorter>(&5), 0, 10));
+    let resumed = completed(resume::<Shorter>(&start::<v1::order>(&5), 0, 10));
+    assert_eq!((resumed, fresh), (20, 20));
+    // suspended at the await the new code removed: blocked, not misread
+    let at_removed = suspended(resume::<v1::order>(&start::<v1::order>(&5), 0, 10));
+    let err = resume::<Shorter>(&at_removed, 1, 11).unwrap_err();
+    assert!(matches!(err, StepError::UnknownPoint { .. }), "{err:?}");
 }
 
 #[test]

@@ -257,3 +257,78 @@ fn a_store_in_another_format_is_refused_untouched() {
     );
     assert!(RocksStore::open(fresh.path()).is_ok(), "and opened again");
 }
+
+/// An instance record as format 2 stored it: without the orchestration's version.
+#[derive(serde::Serialize)]
+struct RecordV2 {
+    id: String,
+    name: String,
+    status: RuntimeStatus,
+    input: Vec<u8>,
+    output: Option<Vec<u8>>,
+    error: Option<String>,
+    created: u64,
+    updated: u64,
+    state: Option<Vec<u8>>,
+    wake: Option<durable::Wake>,
+    next_task: u64,
+    event_waits: Vec<(String, durable::TaskId)>,
+    events: Vec<(String, Vec<u8>)>,
+    parent: Option<(String, durable::TaskId)>,
+    custom_status: Option<Vec<u8>>,
+}
+
+/// A store of format 2 is upgraded in place when opened: its records get version 1.
+#[tokio::test]
+async fn a_format_2_store_is_upgraded_in_place() {
+    use durable::Store;
+    let dir = tempfile::tempdir().unwrap();
+    drop(RocksStore::open(dir.path()).unwrap());
+    {
+        let families = [
+            "instances",
+            "inbox",
+            "activities",
+            "timers",
+            "by_status",
+            "by_name",
+            "ended",
+            "meta",
+        ];
+        let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), dir.path(), families).unwrap();
+        let output = durable::codec::encode_payload(&42u64, "output").unwrap();
+        let old = RecordV2 {
+            id: "old".into(),
+            name: "chain".into(),
+            status: RuntimeStatus::Completed,
+            input: Vec::new(),
+            output: Some(output),
+            error: None,
+            created: 1,
+            updated: 2,
+            state: None,
+            wake: None,
+            next_task: 3,
+            event_waits: Vec::new(),
+            events: Vec::new(),
+            parent: None,
+            custom_status: None,
+        };
+        let bytes = durable::codec::encode(&old, "record").unwrap();
+        db.put_cf(db.cf_handle("instances").unwrap(), "old", bytes)
+            .unwrap();
+        db.put_cf(db.cf_handle("meta").unwrap(), "format", [2u8])
+            .unwrap();
+    }
+    let store = RocksStore::open(dir.path()).unwrap();
+    let record = store.instance("old").await.unwrap().expect("kept");
+    assert_eq!(
+        (record.version, record.status, record.next_task),
+        (1, RuntimeStatus::Completed, 3)
+    );
+    let output: u64 = durable::codec::decode_payload(&record.output.unwrap(), "o").unwrap();
+    assert_eq!(output, 42);
+    drop(store);
+    let again = RocksStore::open(dir.path()).unwrap();
+    assert_eq!(again.instance("old").await.unwrap().unwrap().version, 1);
+}

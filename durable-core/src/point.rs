@@ -53,11 +53,6 @@ impl Point {
         }
     }
 
-    /// The identity the machine dispatches on.
-    pub fn id(&self) -> u64 {
-        self.id
-    }
-
     /// The awaited expression and where it is in the source.
     pub fn label(&self) -> &'static str {
         self.label
