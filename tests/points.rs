@@ -67,6 +67,35 @@ mod v2_removed_after {
     }
 }
 
+/// Awaits the same expression as v1's first point before it: which of the two a v1
+/// checkpoint was taken at cannot be told, so neither takes it.
+mod v2_same_call_before {
+    use super::*;
+
+    #[orchestrator(name = "order")]
+    pub async fn order(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        let _warmup = ctx.call(double, x).await?;
+        let a = ctx.call(double, x).await?;
+        let b = ctx.call(add, (a, 1)).await?;
+        Ok(a + b)
+    }
+}
+
+/// A pin on a statement whose `.await` is inside a block of its own.
+mod pinned_block {
+    use super::*;
+
+    #[orchestrator(name = "pinned")]
+    pub async fn pinned(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        #[point("first")]
+        let a = {
+            let doubled_input = x;
+            ctx.call(double, doubled_input).await?
+        };
+        Ok(a)
+    }
+}
+
 /// Keeps one more local (`extra`) across the first await.
 mod v2_extra_local {
     use super::*;
@@ -262,6 +291,23 @@ fn a_new_branch_or_a_removed_await_after_the_point_keeps_it_resumable() {
     let at_removed = suspended(resume::<v1::order>(&start::<v1::order>(&5), 0, 10));
     let err = resume::<Shorter>(&at_removed, 1, 11).unwrap_err();
     assert!(matches!(err, StepError::UnknownPoint { .. }), "{err:?}");
+}
+
+#[test]
+fn an_identical_await_added_beside_the_point_blocks_rather_than_guesses() {
+    let at_first = start::<v1::order>(&5);
+    let err = resume::<v2_same_call_before::order>(&at_first, 0, 10).unwrap_err();
+    assert!(matches!(err, StepError::UnknownPoint { .. }), "{err:?}");
+    // the other points keep their identity
+    let at_second = suspended(resume::<v1::order>(&at_first, 0, 10));
+    let out = completed(resume::<v2_same_call_before::order>(&at_second, 1, 11));
+    assert_eq!(out, 10 + 11);
+}
+
+#[test]
+fn a_pin_covers_the_await_in_its_statement_block() {
+    let state = start::<pinned_v1::pinned>(&5);
+    assert_eq!(completed(resume::<pinned_block::pinned>(&state, 0, 10)), 10);
 }
 
 #[test]
@@ -486,9 +532,50 @@ fn a_migration_that_does_not_fit_the_checkpoint_is_refused() {
         "{why}"
     );
     assert!(err.blocks());
+    // from a version without a migration at that point: checked as it is, and refused
     let err = migrate::<approval_v3::approval>(&state, 2, true).unwrap_err();
-    assert!(
-        matches!(&err, StepError::NoMigration { from: 2, .. }),
-        "{err:?}"
+    assert!(matches!(&err, StepError::PointChanged { .. }), "{err:?}");
+}
+
+#[test]
+fn a_point_unchanged_since_the_old_version_resumes_without_a_migration() {
+    // suspended at v1's first await, which v3 has unchanged (it saves `x` there too)
+    let state = start::<approval_v1::approval>(&5);
+    let ctx = OrchestrationContext::new("i", 1, 0);
+    let mut completions = Completions::new();
+    completions.insert(
+        TaskId(0),
+        Ok(durable::codec::encode_payload(&10u64, "output").unwrap()),
     );
+    let step = approval_v3::approval::step(
+        &ctx,
+        StepInput::Migrate {
+            from: 1,
+            state: &state,
+            completions: &mut completions,
+        },
+    );
+    // now at v3's pinned point, with v3's locals
+    let at_approval = suspended(step);
+    assert_eq!(
+        completed(migrate_free::<approval_v3::approval>(&at_approval, true)),
+        1001
+    );
+}
+
+/// Resumes a checkpoint of the code's own version with the event at task 1.
+fn migrate_free<O: Orchestration>(state: &[u8], event: bool) -> Result<Step, StepError> {
+    let ctx = OrchestrationContext::new("i", 2, 0);
+    let mut completions = Completions::new();
+    completions.insert(
+        TaskId(1),
+        Ok(durable::codec::encode_payload(&event, "event").unwrap()),
+    );
+    O::step(
+        &ctx,
+        StepInput::Resume {
+            state,
+            completions: &mut completions,
+        },
+    )
 }

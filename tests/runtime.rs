@@ -156,8 +156,16 @@ async fn verify(ctx: OrchestrationContext, timeout_ms: u64) -> Result<String, Te
     }
 }
 
+/// Waits for an event raised before it waits, together with an hour-long timer.
+#[orchestrator]
+async fn early_event_and_timer(ctx: OrchestrationContext, _: ()) -> Result<u64, TestError> {
+    let (n, ()): (u64, ()) = join(ctx.event("early"), ctx.timer(Duration::from_secs(3600))).await;
+    Ok(n)
+}
+
 fn runtime(store: Arc<MemoryStore>) -> Runtime<Arc<MemoryStore>> {
     Runtime::builder(store)
+        .orchestration(early_event_and_timer)
         .orchestration(persistent)
         .activity(flaky)
         .orchestration(fan)
@@ -667,4 +675,38 @@ async fn locals_may_be_named_like_activities_and_orchestrators() {
     assert_eq!(run.result, Ok("HI".to_owned()));
     let shout = "a local named like the orchestrator";
     assert!(shout.starts_with('a'));
+}
+
+/// The start a step queues for itself when an event it now waits for is buffered
+/// already is taken by the next step even when that step cannot run the machine yet
+/// (the rest of a join has not arrived): otherwise the instance is claimed and committed
+/// again and again until it can.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_instance_is_not_stepped_again_and_again() {
+    let store = Arc::new(MemoryStore::new());
+    let runtime = runtime(store.clone());
+    let client = runtime.client();
+    let id = client
+        .start(early_event_and_timer, Some("early"), &())
+        .await
+        .unwrap();
+    client.raise_event(&id, "early", &7u64).await.unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let status = client.status(&id).await.unwrap().unwrap();
+        if status.status == RuntimeStatus::Running && status.waiting_on.is_some() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{status:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let before = client.status(&id).await.unwrap().unwrap().updated;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = client.status(&id).await.unwrap().unwrap().updated;
+    assert_eq!(
+        before, after,
+        "the instance kept being stepped while it waits"
+    );
+    runtime.shutdown().await;
 }

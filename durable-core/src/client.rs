@@ -201,7 +201,9 @@ impl<S: Store> Client<S> {
 
     /// Steps a blocked instance again now, with the code registered now (a runtime
     /// that starts retries the blocked instances it has code for by itself). If the
-    /// code still cannot resume it, it is blocked again, with the reason.
+    /// code still cannot resume it, it is blocked again, with the reason. An instance a
+    /// store shows as blocked because its stored bytes cannot be decoded is not stepped
+    /// by a retry: repair its data or purge it.
     pub async fn retry(&self, id: &str) -> Result<(), ClientError> {
         let record = self
             .shared

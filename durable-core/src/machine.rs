@@ -154,20 +154,6 @@ impl<'a> StepIo<'a> {
         Ok(locals)
     }
 
-    /// The error for a checkpoint of an older version at a point without a migration
-    /// from that version.
-    pub fn no_migration(&self) -> StepError {
-        let (from, point) = match &self.source {
-            Source::Resume { from, header, .. } => (from.unwrap_or(0), header.label.to_owned()),
-            Source::Start(_) => (0, String::new()),
-        };
-        StepError::NoMigration {
-            orchestrator: self.orchestrator,
-            from,
-            point,
-        }
-    }
-
     /// Decodes the orchestration's input (resume point 0).
     pub fn input<T: DeserializeOwned>(&mut self) -> Result<T, StepError> {
         match self.source {

@@ -147,16 +147,6 @@ pub enum StepError {
     #[error("orchestrator `{orchestrator}` jumped to a block it does not have (a bug in durable-macros)")]
     BadResumePoint { orchestrator: &'static str },
     #[error(
-        "orchestrator `{orchestrator}` has no migration from version {from} at `{point}`: \
-         add `migrate(from = {from}, point = \"..\", with = ..)` for it, register version \
-         {from} again, or terminate the instance"
-    )]
-    NoMigration {
-        orchestrator: &'static str,
-        from: u32,
-        point: String,
-    },
-    #[error(
         "the migration `{migration}` of orchestrator `{orchestrator}` does not fit the \
          checkpoint at `{point}`: {why}"
     )]

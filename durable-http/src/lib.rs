@@ -118,9 +118,16 @@ impl<S: Store> Api<S> {
             })
     }
 
-    /// The types of version `version` of orchestration `name`.
+    /// The types of version `version` of orchestration `name`, or, when that version
+    /// is not served, of the latest: an instance of a version whose code is gone is
+    /// migrated to a later one when it steps, and what it awaits (so the type of an
+    /// event it waits for) is the same there. Payloads carry type tags, so a type that
+    /// does not fit is refused, never misread.
     fn types(&self, name: &str, version: u32) -> Option<&Conversions> {
-        self.orchestrations.get(name)?.get(&version)
+        let versions = self.orchestrations.get(name)?;
+        versions
+            .get(&version)
+            .or_else(|| versions.last_key_value().map(|(_, types)| types))
     }
 
     /// The latest version of orchestration `name` served, which new instances start.

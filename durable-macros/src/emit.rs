@@ -163,7 +163,10 @@ pub fn emit(
                     .map(|r| m.bindings[*r].ident.clone())
                     .expect("a resume block declares the await's value first");
                 let saved = e.persisted(b);
-                let names = saved.iter().map(|b| m.bindings[*b].ident.to_string());
+                let names = saved.iter().map(|b| {
+                    let name = m.bindings[*b].ident.to_string();
+                    name.trim_start_matches("r#").to_owned()
+                });
                 let point = point_static(waiter);
                 let (id, text) = (site.id, &site.text);
                 points.extend(quote_spanned! {*span=>
@@ -294,7 +297,8 @@ impl Emitter<'_> {
     }
 
     /// At a pinned point with migrations: when the checkpoint comes from an older
-    /// version, the migration from it fills the waiter and the slots saved here.
+    /// version, the migration from it fills the waiter and the slots saved here; from a
+    /// version without one, the checkpoint is resumed as it is (its layout is checked).
     fn migrations(
         &self,
         site: &PointSite,
@@ -333,11 +337,9 @@ impl Emitter<'_> {
             if let ::core::option::Option::Some(__from) = __step.migrating() {
                 match __from {
                     #arms
-                    _ => {
-                        return ::core::result::Result::Ok(
-                            ::durable::__private::Flow::Fault(__step.no_migration())
-                        )
-                    }
+                    // no migration from that version here: resumed as it is, if this
+                    // point is unchanged since
+                    _ => {}
                 }
             }
         }

@@ -14,6 +14,7 @@ use syn::{Expr, Local, Pat, Stmt};
 use std::collections::BTreeSet;
 
 use crate::assign;
+use crate::identity;
 use crate::ir::{
     Binding, BindingId, Block, BlockId, BlockKind, Code, Entry, Exit, Machine, Stash, StashId,
     Target,
@@ -145,6 +146,11 @@ impl Lowerer {
     pub fn finish(mut self) -> syn::Result<Machine> {
         let cursor = std::mem::replace(&mut self.cursor, Cursor::new(0));
         self.close_cursor(cursor);
+        for exit in &mut self.m.exits {
+            if let Target::Suspend { site, .. } = &mut exit.target {
+                self.points.identify(site);
+            }
+        }
         match self.errors {
             Some(e) => Err(e),
             None => Ok(self.m),
@@ -443,9 +449,14 @@ impl Lowerer {
                     None
                 }
             };
-            if let Some(Err(e)) = pinned.map(|name| self.points.pin(name)) {
-                self.error(e);
-            }
+            let pins = match pinned.map(|name| self.points.pin(name)) {
+                Some(Ok(())) => true,
+                Some(Err(e)) => {
+                    self.error(e);
+                    false
+                }
+                None => false,
+            };
             match stmt {
                 Stmt::Local(local) => self.lower_local(local),
                 Stmt::Item(item) => self.m.items.push(item.into_token_stream()),
@@ -459,8 +470,11 @@ impl Lowerer {
                     self.lower_expr_stmt(e, if tail { dest } else { Dest::Discard });
                 }
             }
-            if let Err(e) = self.points.unpin() {
-                self.error(e);
+            // statements inside a pinned one (in a block it awaits) count towards it
+            if pins {
+                if let Err(e) = self.points.unpin() {
+                    self.error(e);
+                }
             }
             if diverges {
                 // whichever block the statement ended in, the path has left it
@@ -754,7 +768,7 @@ impl Lowerer {
                 self.visit_expr(&mut g);
                 quote!(#if_token #g)
             });
-            let arm = format!("arm:{}", pat.to_token_stream());
+            let arm = format!("arm:{}", identity::normalized(pat.to_token_stream()));
             self.tokens(quote!(#(#attrs)* #pat #guard =>));
             self.branch(Delimiter::Brace, |l| {
                 l.points.enter(arm);
@@ -832,9 +846,8 @@ impl Lowerer {
         match e {
             Expr::Await(a) => {
                 let span = a.await_token.span;
-                let text = a.base.to_token_stream().to_string();
+                let site = self.points.site(&a.base.to_token_stream());
                 let op = self.residual(*a.base);
-                let site = self.points.site(text);
                 self.suspend(op, span, site)
             }
             Expr::Try(mut t) => {

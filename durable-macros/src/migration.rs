@@ -61,9 +61,11 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let labels = names
         .iter()
         .map(|n| n.to_string().trim_start_matches("r#").to_owned());
+    // generated names the user's parameters cannot shadow
+    let bytes = proc_macro2::Ident::new("bytes", proc_macro2::Span::mixed_site());
     let decode = names.iter().zip(&types).map(|(name, ty)| {
         quote_spanned! {ty.span()=>
-            let #name: #ty = ::durable::codec::decode_from(bytes, "orchestration state")?;
+            let #name: #ty = ::durable::codec::decode_from(#bytes, "orchestration state")?;
         }
     });
     let persist = types
@@ -90,7 +92,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             }
 
             fn migrate(
-                bytes: &mut &[u8],
+                #bytes: &mut &[u8],
             ) -> ::core::result::Result<Self::Output, ::durable::codec::CodecError> {
                 #(#decode)*
                 ::core::result::Result::Ok(Self::run(#(#names),*))

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, LitStr};
 
@@ -12,11 +12,16 @@ use crate::identity::{self, Ranks};
 /// What a suspension knows about its `.await`.
 #[derive(Clone, Debug)]
 pub struct PointSite {
+    /// Its identity, final once the whole body is lowered ([`Points::identify`]).
     pub id: u64,
     /// The awaited expression as written.
     pub text: String,
     /// The name it is pinned to, if any.
     pub pinned: Option<String>,
+    /// Where it is and what it awaits, for an identity by rank.
+    path: String,
+    key: String,
+    rank: u32,
 }
 
 /// The pin of the statement being lowered.
@@ -45,22 +50,45 @@ impl Points {
         self.path.pop();
     }
 
-    /// The identity of the next `.await` of `text`.
-    pub fn site(&mut self, text: String) -> PointSite {
-        let (id, pinned) = match &mut self.pin {
+    /// The next `.await`, of `expr`.
+    pub fn site(&mut self, expr: &TokenStream) -> PointSite {
+        let path = self.path.join("/");
+        let key = identity::normalized(expr.clone());
+        let (id, pinned, rank) = match &mut self.pin {
             Some(pin) => {
                 pin.awaits += 1;
                 let name = pin.name.value();
-                (identity::pinned(&name), Some(name))
+                (identity::pinned(&name), Some(name), 0)
             }
-            None => (self.ranks.next(&self.path, &text), None),
+            None => (0, None, self.ranks.next(&path, &key)),
         };
-        PointSite { id, text, pinned }
+        PointSite {
+            id,
+            text: expr.to_string(),
+            pinned,
+            path,
+            key,
+            rank,
+        }
+    }
+
+    /// Gives an unpinned `site` its identity, once every await of the body is counted.
+    pub fn identify(&self, site: &mut PointSite) {
+        if site.pinned.is_none() {
+            let count = self.ranks.count(&site.path, &site.key);
+            site.id = identity::ranked(&site.path, &site.key, site.rank, count);
+        }
     }
 
     /// Starts a statement pinned to `name`.
     pub fn pin(&mut self, name: LitStr) -> syn::Result<()> {
         let value = name.value();
+        if self.pin.is_some() {
+            return Err(syn::Error::new(
+                name.span(),
+                "this statement is inside another pinned one: pin one `.await` per statement",
+            ));
+        }
         if let Some(first) = self.pinned.get(&value) {
             let mut e = syn::Error::new(
                 name.span(),
@@ -74,7 +102,7 @@ impl Points {
         Ok(())
     }
 
-    /// Ends a pinned statement: it must have had exactly one `.await`.
+    /// Ends the pinned statement: it must have had exactly one `.await`.
     pub fn unpin(&mut self) -> syn::Result<()> {
         let Some(pin) = self.pin.take() else {
             return Ok(());

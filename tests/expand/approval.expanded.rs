@@ -179,19 +179,19 @@ impl ::durable::Orchestration for approve_and_pay {
             let mut __w1 = ::durable::__private::Slot::new();
             let mut __w2 = ::durable::__private::Slot::new();
             static __P1: ::durable::__private::Point = ::durable::__private::Point::new(
-                6579347333091007423u64,
+                14119181137467417679u64,
                 "ctx.call(request_approval, amount) at line 18:54",
                 &["amount"],
             );
             static __P2: ::durable::__private::Point = ::durable::__private::Point::new(
-                4188875761143219469u64,
+                12774342889168536581u64,
                 "ctx.call(pay, amount) at line 19:31",
                 &[],
             );
             let mut __pc: u32 = match __step.point() {
                 ::core::option::Option::None => 0u32,
-                ::core::option::Option::Some(6579347333091007423u64) => 1u32,
-                ::core::option::Option::Some(4188875761143219469u64) => 2u32,
+                ::core::option::Option::Some(14119181137467417679u64) => 1u32,
+                ::core::option::Option::Some(12774342889168536581u64) => 2u32,
                 ::core::option::Option::Some(_) => {
                     return ::core::result::Result::Ok(
                         ::durable::__private::Flow::Fault(__step.unknown_point()),

@@ -117,13 +117,13 @@ impl ::durable::Orchestration for chain {
             let mut __s_iter1 = ::durable::__private::Slot::new();
             let mut __w1 = ::durable::__private::Slot::new();
             static __P1: ::durable::__private::Point = ::durable::__private::Point::new(
-                14484387839090516788u64,
+                9856025136344238846u64,
                 "ctx.call(add_one, i) at line 12:39",
                 &["total", "__iter1"],
             );
             let mut __pc: u32 = match __step.point() {
                 ::core::option::Option::None => 0u32,
-                ::core::option::Option::Some(14484387839090516788u64) => 2u32,
+                ::core::option::Option::Some(9856025136344238846u64) => 2u32,
                 ::core::option::Option::Some(_) => {
                     return ::core::result::Result::Ok(
                         ::durable::__private::Flow::Fault(__step.unknown_point()),

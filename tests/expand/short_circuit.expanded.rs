@@ -181,19 +181,19 @@ impl ::durable::Orchestration for quote {
             let mut __w1 = ::durable::__private::Slot::new();
             let mut __w2 = ::durable::__private::Slot::new();
             static __P1: ::durable::__private::Point = ::durable::__private::Point::new(
-                12733745002901404599u64,
+                11776457195120555277u64,
                 "ctx.call(is_valid, item) at line 17:50",
                 &["sum", "__iter1", "item"],
             );
             static __P2: ::durable::__private::Point = ::durable::__private::Point::new(
-                12208265681046944769u64,
+                5552650429090787851u64,
                 "ctx.call(price, item) at line 18:42",
                 &["sum", "__iter1", "item"],
             );
             let mut __pc: u32 = match __step.point() {
                 ::core::option::Option::None => 0u32,
-                ::core::option::Option::Some(12733745002901404599u64) => 2u32,
-                ::core::option::Option::Some(12208265681046944769u64) => 4u32,
+                ::core::option::Option::Some(11776457195120555277u64) => 2u32,
+                ::core::option::Option::Some(5552650429090787851u64) => 4u32,
                 ::core::option::Option::Some(_) => {
                     return ::core::result::Result::Ok(
                         ::durable::__private::Flow::Fault(__step.unknown_point()),

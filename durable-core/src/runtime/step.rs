@@ -113,6 +113,10 @@ fn advance(
     let arrived = sort_inbox(record, messages, out);
     let matched = match_events(record);
     if !is_ready(record, &arrived, &matched) {
+        // a start that does not start (the instance has a checkpoint) was a nudge to
+        // look again: looked at, it is taken, or the instance would be stepped anew
+        // until what it waits for arrives
+        out.consumed.extend(arrived.start);
         unread_events(record, matched, |_| true);
         return;
     }
@@ -124,18 +128,20 @@ fn advance(
         completions.insert(*task, Ok(payload.clone()));
     }
     let ran = run_machine(registry, record, arrived.start.is_some(), &mut completions);
-    record.version = ran.version;
     let step = match ran.outcome {
         Outcome::Block(reason) => {
             warn!("instance blocked: {reason}");
             unread_events(record, matched, |_| true);
-            record.version = ran.from;
             record.status = RuntimeStatus::Blocked;
             record.error = Some(reason);
             return;
         }
+        // the last checkpoint stays, and with it the version that saved it
         Outcome::Fail(error) => Err(error),
-        Outcome::Step(step) => Ok(step),
+        Outcome::Step(step) => {
+            record.version = ran.version;
+            Ok(step)
+        }
     };
     out.consumed.extend(arrived.start);
     out.consumed
@@ -422,9 +428,8 @@ enum Outcome {
 /// A run of the machine, with what its context collected.
 struct Ran {
     outcome: Outcome,
-    /// The version of the code that ran, and of the instance before.
+    /// The version of the code that ran.
     version: u32,
-    from: u32,
     next_task: u64,
     commands: Vec<Command>,
     custom_status: Option<Vec<u8>>,
@@ -441,7 +446,6 @@ fn run_machine(
     let blocked = |reason| Ran {
         outcome: Outcome::Block(reason),
         version: record.version,
-        from: record.version,
         next_task: record.next_task,
         commands: Vec::new(),
         custom_status: None,
@@ -496,7 +500,6 @@ fn run_machine(
     Ran {
         outcome,
         version: code.version,
-        from: record.version,
         next_task: ctx.next_task(),
         commands: ctx.take_commands(),
         custom_status: ctx.take_custom_status(),
