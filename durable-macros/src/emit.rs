@@ -206,8 +206,10 @@ pub fn emit(
                 quote!(let #mutability #ident;)
             });
         let code = e.codes(b, &block.code);
+        let items = &block.items;
         arms.extend(quote! {
             #pc => {
+                #(#items)*
                 #header
                 #(#restores)*
                 #(#declarations)*

@@ -98,6 +98,10 @@ pub struct Block {
     pub declared: Vec<BindingId>,
     /// Position in emission (and resume point) order, once the block has started.
     pub order: Option<usize>,
+    /// Functions, constants and imports of the nested blocks the block starts in:
+    /// declared again at its top, so that they are visible exactly where Rust makes
+    /// them visible (those of the body itself are declared once, for every block).
+    pub items: Vec<TokenStream>,
 }
 
 /// A binding hidden by a later `let` that may have to be saved before that `let` runs.
@@ -111,6 +115,8 @@ pub struct Machine {
     pub blocks: Vec<Block>,
     pub exits: Vec<Exit>,
     pub stashes: Vec<Stash>,
-    /// Items (`fn`, `struct`, `use`, ..) declared in the body, visible from every block.
+    /// Items declared in the body itself, and types, traits and impls declared in nested
+    /// blocks (one declaration each, or values of them could not cross blocks):
+    /// visible from every block.
     pub items: Vec<TokenStream>,
 }

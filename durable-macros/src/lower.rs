@@ -94,6 +94,9 @@ pub struct Lowerer {
     temps: usize,
     awaits: usize,
     pub points: Points,
+    /// The functions, constants and imports of the nested blocks being lowered,
+    /// outermost first.
+    item_scopes: Vec<Vec<TokenStream>>,
     errors: Option<syn::Error>,
 }
 
@@ -127,6 +130,7 @@ impl Lowerer {
             temps: 0,
             awaits: 0,
             points: Points::default(),
+            item_scopes: Vec::new(),
             errors: None,
         };
         let start = l.new_block(BlockKind::Start);
@@ -168,6 +172,7 @@ impl Lowerer {
             assigned: Vec::new(),
             declared: Vec::new(),
             order: None,
+            items: self.item_scopes.concat(),
         });
         self.m.blocks.len() - 1
     }
@@ -250,8 +255,18 @@ impl Lowerer {
         }
     }
 
+    /// Where the current path's writes end, to forget those of a branch after it.
+    pub fn path_mark(&self) -> usize {
+        self.cursor.kills.len()
+    }
+
+    /// Forgets the writes recorded since `mark`: they were on a branch that ended.
+    pub fn path_reset(&mut self, mark: usize) {
+        self.cursor.kills.truncate(mark);
+    }
+
     /// Records an assignment `b = ..` on the current path.
-    fn kill(&mut self, b: BindingId) {
+    pub fn kill(&mut self, b: BindingId) {
         let block = &mut self.m.blocks[self.cursor.block];
         if !block.referenced.contains(&b) {
             block.referenced.push(b);
@@ -459,7 +474,11 @@ impl Lowerer {
             };
             match stmt {
                 Stmt::Local(local) => self.lower_local(local),
-                Stmt::Item(item) => self.m.items.push(item.into_token_stream()),
+                // a nested block's items were declared where it starts (`lower_block`)
+                Stmt::Item(item) if self.item_scopes.is_empty() => {
+                    self.m.items.push(item.into_token_stream())
+                }
+                Stmt::Item(_) => {}
                 mut stmt @ Stmt::Macro(_) => {
                     self.visit_stmt(&mut stmt);
                     self.tokens(stmt.into_token_stream());
@@ -500,7 +519,25 @@ impl Lowerer {
     fn lower_block(&mut self, block: syn::Block, dest: Dest) {
         let end = block.brace_token.span.close();
         self.scope.push();
+        // Rust makes a block's items visible in all of it. Its code may end up in
+        // several blocks of the machine: functions, constants and imports are declared
+        // again in each (here, and at the top of blocks that start inside it); types,
+        // traits and impls once, for the whole machine.
+        let mut local = Vec::new();
+        for stmt in &block.stmts {
+            let Stmt::Item(item) = stmt else { continue };
+            match item {
+                // a copy may go unused in the block it is declared again in
+                syn::Item::Fn(_) | syn::Item::Const(_) | syn::Item::Use(_) => {
+                    local.push(quote!(#[allow(dead_code, unused_imports)] #item))
+                }
+                _ => self.m.items.push(item.to_token_stream()),
+            }
+        }
+        self.tokens(local.iter().cloned().collect());
+        self.item_scopes.push(local);
         self.lower_stmts(block.stmts, dest, end);
+        self.item_scopes.pop();
         self.scope.pop();
     }
 
@@ -867,11 +904,14 @@ impl Lowerer {
                 Expr::Field(f)
             }
             Expr::MethodCall(mut m) => {
-                // A receiver without `.await` stays in place, evaluated after the
-                // arguments: it is usually a borrow (`map.entry(k).or_default()`), which
-                // cannot be held across an `.await`.
+                // Rust evaluates the receiver first. A receiver that is a place stays
+                // in place (a method takes it by reference: moving it to a temporary
+                // would move the local); any other is evaluated before the arguments'
+                // `.await` (its value must then be savable: await into a local first
+                // where it is a borrow, such as `map.entry(k)`).
                 let mut ops: Vec<&mut Expr> = Vec::new();
-                if has_await(&m.receiver) {
+                let args_await = m.args.iter().any(has_await);
+                if has_await(&m.receiver) || (args_await && !is_place(&m.receiver)) {
                     ops.push(&mut *m.receiver);
                 }
                 ops.extend(m.args.iter_mut());
@@ -995,9 +1035,30 @@ impl Lowerer {
         syn::parse_quote!(#ident)
     }
 
+    /// Whether an operand evaluated before a later `.await` may stay where it is, and be
+    /// evaluated after it, with no difference Rust could observe: a literal, a borrow of
+    /// a place (taking it has no effect, and it could not be held across the `.await`),
+    /// or a path that names no local (a function, a constant).
+    fn stays(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Lit(_) => true,
+            Expr::Reference(r) => is_place(&r.expr),
+            Expr::Paren(p) => self.stays(&p.expr),
+            Expr::Path(p) => {
+                let local = p
+                    .path
+                    .get_ident()
+                    .and_then(|i| self.scope.resolve(&i.to_string()));
+                !matches!(local, Some(Entry::Binding(_) | Entry::Local))
+            }
+            _ => false,
+        }
+    }
+
     /// Lowers operands listed in evaluation order. Everything evaluated before the last
-    /// operand that awaits is bound to a temporary first (places and literals excepted),
-    /// so it is evaluated exactly when Rust would evaluate it.
+    /// operand that awaits is bound to a temporary first (unless [`Lowerer::stays`]),
+    /// so it is evaluated exactly when Rust would evaluate it: a local is read, an index
+    /// checked, a method called before the `.await`.
     fn operands(&mut self, ops: Vec<&mut Expr>) {
         let Some(last) = ops.iter().rposition(|e| has_await(e)) else {
             return;
@@ -1009,7 +1070,7 @@ impl Lowerer {
             } else {
                 taken
             };
-            *op = if i < last && !is_place(&lowered) {
+            *op = if i < last && !self.stays(&lowered) {
                 self.hoist(lowered)
             } else {
                 lowered

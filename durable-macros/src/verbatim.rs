@@ -173,10 +173,19 @@ impl<'l> Verbatim<'l> {
         }
     }
 
+    /// Walks the body of a loop or labeled block: it may run on some paths only, so its
+    /// writes end with it.
     fn with_frame(&mut self, frame: Frame, f: impl FnOnce(&mut Self)) {
         self.l.loops.push(frame);
-        f(self);
+        self.branch(f);
         self.l.loops.pop();
+    }
+
+    /// Walks code that runs on some paths only: writes in it end with it.
+    fn branch(&mut self, f: impl FnOnce(&mut Self)) {
+        let mark = self.l.path_mark();
+        f(self);
+        self.l.path_reset(mark);
     }
 
     fn nested(&mut self, f: impl FnOnce(&mut Self)) {
@@ -331,10 +340,10 @@ impl VisitMut for Verbatim<'_> {
             Expr::If(i) => {
                 self.l.scope.push();
                 self.visit_expr_mut(&mut i.cond);
-                self.visit_block_mut(&mut i.then_branch);
+                self.branch(|v| v.visit_block_mut(&mut i.then_branch));
                 self.l.scope.pop();
                 if let Some((_, else_)) = &mut i.else_branch {
-                    self.visit_expr_mut(else_);
+                    self.branch(|v| v.visit_expr_mut(else_));
                 }
             }
             Expr::Let(l) => {
@@ -349,7 +358,7 @@ impl VisitMut for Verbatim<'_> {
                     if let Some((_, guard)) = &mut arm.guard {
                         self.visit_expr_mut(guard);
                     }
-                    self.visit_expr_mut(&mut arm.body);
+                    self.branch(|v| v.visit_expr_mut(&mut arm.body));
                     self.l.scope.pop();
                 }
             }
@@ -360,12 +369,16 @@ impl VisitMut for Verbatim<'_> {
                     Expr::Path(p) => p.path.get_ident().cloned(),
                     _ => None,
                 };
-                match written.filter(|w| self.writes.contains(&w.to_string())) {
-                    Some(ident) => {
-                        if let Some(Entry::Binding(b)) = self.l.scope.resolve(&ident.to_string()) {
-                            self.l.write_binding(b);
-                        }
-                    }
+                let tracked = written.and_then(|w| match self.l.scope.resolve(&w.to_string()) {
+                    Some(Entry::Binding(b)) => Some((w, b)),
+                    _ => None,
+                });
+                match tracked {
+                    // assigned on every path of the statement: the statement kills it
+                    Some((w, b)) if self.writes.contains(&w.to_string()) => self.l.write_binding(b),
+                    // assigned on this branch only: written for the rest of the branch
+                    // (a `break` after it carries the value), not read
+                    Some((_, b)) => self.l.kill(b),
                     None => self.visit_expr_mut(&mut a.left),
                 }
             }

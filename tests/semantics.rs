@@ -1,0 +1,105 @@
+//! Orchestrators behave as the same `async fn` would in plain Rust: evaluation order,
+//! where items are visible, locals initialised later. Each runs as a state machine,
+//! encoded, dropped and decoded at every `.await`, and is compared with its plain twin.
+
+mod support;
+
+use support::*;
+
+twins!(deferred / deferred_plain(ctx, x: u64) -> u64 {
+    let found;
+    let mut n = x;
+    loop {
+        let r = ctx.call(double, n).await?;
+        if r % 5 == 0 {
+            found = r;
+            break;
+        }
+        n += 1;
+    }
+    Ok(found)
+});
+
+#[tokio::test]
+async fn a_local_initialised_inside_a_loop_is_read_after_it() {
+    for x in [1, 5, 7] {
+        same(deferred, deferred_plain, x).await;
+    }
+}
+
+twins!(receivers / receivers_plain(ctx, x: u64) -> (u64, u64) {
+    let mut items = vec![x, x + 1, x + 2];
+    // Rust pops first (the receiver), then calls `double` with the length after it
+    let first = items.pop().unwrap_or(0).max(ctx.call(double, items.len() as u64).await?);
+    let pair = (items[0], ctx.call(double, items[1]).await?);
+    Ok((first, pair.0 + pair.1))
+});
+
+#[tokio::test]
+async fn receivers_and_places_are_evaluated_before_a_later_await() {
+    for x in [0, 3, 10] {
+        same(receivers, receivers_plain, x).await;
+    }
+}
+
+static COUNTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+#[durable::activity]
+async fn counted(x: u64) -> Result<u64, String> {
+    COUNTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    Ok(x)
+}
+
+#[durable::orchestrator]
+async fn indexed(ctx: durable::OrchestrationContext, i: usize) -> Result<u64, TestError> {
+    let items = vec![1u64, 2, 3];
+    // out of bounds: Rust panics before `counted` is called
+    let sum = items[i] + ctx.call(counted, 7).await?;
+    Ok(sum)
+}
+
+#[tokio::test]
+async fn an_index_out_of_bounds_panics_before_the_call() {
+    let runner = durable::testing::InlineRunner::new().activity(counted);
+    let run = runner.run(indexed, &1).await.unwrap();
+    assert_eq!(run.result, Ok(9));
+    let calls = COUNTED.load(std::sync::atomic::Ordering::SeqCst);
+    let runner = durable::testing::InlineRunner::new().activity(counted);
+    let local = tokio::task::LocalSet::new();
+    let out_of_bounds = local.run_until(async move {
+        tokio::task::spawn_local(async move { runner.run(indexed, &5).await }).await
+    });
+    let panicked = out_of_bounds.await.expect_err("the machine panics");
+    assert!(panicked.is_panic());
+    assert_eq!(
+        COUNTED.load(std::sync::atomic::Ordering::SeqCst),
+        calls,
+        "the call was not made"
+    );
+}
+
+fn rate() -> u64 {
+    100
+}
+
+twins!(scoped_items / scoped_items_plain(ctx, x: u64) -> (u64, u64) {
+    let before = ctx.call(double, rate()).await?;
+    let inner = {
+        fn rate() -> u64 {
+            7
+        }
+        ctx.call(double, rate() + x).await?
+    };
+    let other = {
+        fn rate() -> u64 {
+            9
+        }
+        rate()
+    };
+    Ok((before, inner + other))
+});
+
+#[tokio::test]
+async fn items_are_visible_only_where_rust_makes_them_visible() {
+    same(scoped_items, scoped_items_plain, 1).await;
+}
