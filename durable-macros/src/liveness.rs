@@ -53,6 +53,7 @@ mod tests {
             assigned: Vec::new(),
             declared: Vec::new(),
             order: None,
+            items: Vec::new(),
         }
     }
 
