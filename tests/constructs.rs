@@ -436,7 +436,10 @@ twins!(places / places_plain(ctx, lines: Vec<(String, u64)>) -> Vec<(String, u64
     let mut by_name: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
     for (customer, item) in lines {
         *totals.entry(customer.clone()).or_insert(0) += ctx.call(double, item).await?;
-        by_name.entry(customer).or_default().push(ctx.call(add, (item, 1)).await?);
+        // the receiver is evaluated before the argument's `.await`, as in Rust, and a
+        // borrow cannot be held across it: await into a local first
+        let added = ctx.call(add, (item, 1)).await?;
+        by_name.entry(customer).or_default().push(added);
     }
     let mut out: Vec<(String, u64)> = totals.into_iter().collect();
     out.extend(by_name.into_iter().map(|(k, v)| (k, v.iter().sum())));

@@ -52,7 +52,7 @@ async fn counted(x: u64) -> Result<u64, String> {
 
 #[durable::orchestrator]
 async fn indexed(ctx: durable::OrchestrationContext, i: usize) -> Result<u64, TestError> {
-    let items = vec![1u64, 2, 3];
+    let items = [1u64, 2, 3];
     // out of bounds: Rust panics before `counted` is called
     let sum = items[i] + ctx.call(counted, 7).await?;
     Ok(sum)

@@ -15,7 +15,8 @@ use crate::codec::{self, CodecError};
     message = "`{Self}` cannot be held across an `.await` in an orchestrator",
     label = "this is still used after an `.await`, so it is saved in the orchestration's state",
     note = "values that live across an `.await` must be owned and serializable: `Serialize + DeserializeOwned + 'static`",
-    note = "a borrow (`&T`) cannot be saved: keep an owned value (`.clone()`, `.to_owned()`) or end the borrow before the `.await`"
+    note = "a borrow (`&T`) cannot be saved: keep an owned value (`.clone()`, `.to_owned()`) or end the borrow before the `.await`",
+    note = "a method's receiver is evaluated before an `.await` in its arguments, as in Rust: where the receiver is a borrow (`map.entry(k).or_default().push(op.await)`), await into a local first"
 )]
 pub trait Persist: Serialize + DeserializeOwned + 'static {}
 
