@@ -1,10 +1,21 @@
-//! `for` loops with an `.await` in their body keep their iterator in the state.
+//! `for` loops with an `.await` in their body, and how they resume.
 //!
-//! Ranges (also the endless `1..`) are stored as they are, lazily. Any other iterator
-//! is collected into a `VecDeque` when the loop starts and drained from the front.
-//! The choice is made at compile time by autoref specialization: the generated code
-//! calls `(&&IterKind(iter)).durable_iter_kind()`, which finds [`LazyKind`] when the
-//! iterator is one of the lazy ones and falls back to [`CollectKind`] otherwise.
+//! - A loop over a borrowed collection or a lazy iterator (`&v`, `v.iter()`,
+//!   `.chunks(n)`, `(1..).map(f)`, `iter::successors(..)`, ...) keeps only a cursor,
+//!   the number of items taken: each item is [`nth`] of the iterator created anew from
+//!   the same expression, and the loop's bindings are derived again that way after an
+//!   `.await` (a borrow cannot be saved). The cost is the iterator's `nth`: O(1) for
+//!   slices, chunks, windows, ranges and `step_by` on them, O(items taken) for adapters
+//!   such as `successors` or `filter`. Iteration whose order changes when a collection
+//!   is decoded again (`HashMap`, `HashSet`) is refused at compile time ([`Order`]).
+//! - Ranges (also the endless `1..`) are stored as they are.
+//! - Any other iterator (an owned collection moved into the loop) is collected into a
+//!   `VecDeque` when the loop starts and drained from the front.
+//!
+//! The choice between the last two is made at compile time by autoref specialization:
+//! the generated code calls `(&&IterKind(iter)).durable_iter_kind()`, which finds
+//! [`LazyKind`] when the iterator is one of the lazy ones and falls back to
+//! [`CollectKind`] otherwise.
 
 use std::collections::VecDeque;
 use std::ops::{Range, RangeFrom, RangeInclusive};
@@ -127,6 +138,79 @@ impl<T> Iterator for Collected<T> {
     }
 }
 
+/// The `n`th item of `iter`, from the start: the item a re-created loop takes next, or
+/// the one its body was at when it suspended.
+pub fn nth<I: Iterator>(mut iter: I, n: usize) -> Option<I::Item> {
+    iter.nth(n)
+}
+
+/// Wraps a re-created loop's iterator to check, at compile time, that its order is
+/// the same in every process: `(&&Order(&iter)).durable_order()` is [`Unordered`] for
+/// the iterators of `HashMap` and `HashSet`, which [`stable`] refuses.
+pub struct Order<'a, I>(pub &'a I);
+
+/// What a loop over an iterator of stable order gets.
+pub struct Ordered;
+/// What a loop over a `HashMap` or `HashSet` gets.
+pub struct Unordered;
+
+/// The order of a collection's iteration is the same when it is decoded again.
+#[diagnostic::on_unimplemented(
+    message = "a loop over a `HashMap` or `HashSet` cannot resume after an `.await` in an orchestrator",
+    label = "its order changes when the collection is decoded again in another step",
+    note = "use a `BTreeMap` or `BTreeSet`, or collect the keys and sort them first: `let mut keys: Vec<_> = map.keys().cloned().collect(); keys.sort();`"
+)]
+pub trait StableOrder {}
+impl StableOrder for Ordered {}
+
+/// Requires a loop's iterator to have a stable order (see [`Order`]).
+pub fn stable<T: StableOrder>(_: T) {}
+
+/// The fallback: any iterator.
+pub trait AnyOrder {
+    fn durable_order(&self) -> Ordered {
+        Ordered
+    }
+}
+impl<I> AnyOrder for Order<'_, I> {}
+
+/// Applies through `&Order<I>` for the iterators of hash collections.
+pub trait HashOrder {
+    fn durable_order(&self) -> Unordered {
+        Unordered
+    }
+}
+
+macro_rules! unordered {
+    ($($path:ident::$iter:ident<$($p:ident),*>),* $(,)?) => {$(
+        impl<'a, $($p),*> HashOrder for &Order<'_, std::collections::$path::$iter<'a, $($p),*>> {}
+    )*};
+}
+
+unordered!(
+    hash_map::Iter<K, V>,
+    hash_map::IterMut<K, V>,
+    hash_map::Keys<K, V>,
+    hash_map::Values<K, V>,
+    hash_map::ValuesMut<K, V>,
+    hash_map::Drain<K, V>,
+    hash_set::Iter<K>,
+    hash_set::Drain<K>,
+);
+
+macro_rules! unordered_owned {
+    ($($path:ident::$iter:ident<$($p:ident),*>),* $(,)?) => {$(
+        impl<$($p),*> HashOrder for &Order<'_, std::collections::$path::$iter<$($p),*>> {}
+    )*};
+}
+
+unordered_owned!(
+    hash_map::IntoIter<K, V>,
+    hash_map::IntoKeys<K, V>,
+    hash_map::IntoValues<K, V>,
+    hash_set::IntoIter<K>,
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +227,18 @@ mod tests {
         assert_eq!(seen, vec![250, 251, 252, 253, 254, 255]);
         let (start, end) = (3u32, 2u32);
         assert_eq!((start..=end).into_saved().count(), 0);
+    }
+
+    #[test]
+    #[allow(clippy::needless_borrow)]
+    fn order_selection_tells_hash_iterators_apart() {
+        use std::collections::{BTreeMap, HashMap};
+        let (tree, hash) = (BTreeMap::from([(1, 2)]), HashMap::from([(1, 2)]));
+        let (a, b) = (tree.iter(), hash.iter());
+        let _: Ordered = (&&Order(&a)).durable_order();
+        let _: Unordered = (&&Order(&b)).durable_order();
+        assert_eq!(nth(tree.keys(), 0), Some(&1));
+        assert_eq!(nth((1u64..).map(|n| n * 100), 3), Some(400));
     }
 
     #[test]

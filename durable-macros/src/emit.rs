@@ -10,7 +10,7 @@ use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned};
 
 use crate::args::Migrate;
-use crate::ir::{BindingId, BlockKind, Code, Entry, Exit, Machine, Target};
+use crate::ir::{BindingId, BlockKind, Code, Derivation, Entry, Exit, Machine, Target};
 use crate::liveness::target_block;
 use crate::points::PointSite;
 use crate::verbatim::{EXIT_MARKER, STASH_MARKER};
@@ -61,6 +61,9 @@ fn plan(m: &Machine, live: &[BTreeSet<BindingId>]) -> syn::Result<Plan> {
         for &b in &live[target_block(&exit.target)] {
             if !(block.uses.contains(&b) || exit.kills.contains(&b)) {
                 continue;
+            }
+            if m.bindings[b].derived.is_some() {
+                continue; // bound again where it is read
             }
             match visibility(m, exit, b) {
                 Visibility::Visible => out.push(b),
@@ -188,17 +191,36 @@ pub fn emit(
             }
             BlockKind::Join => TokenStream::new(),
         };
-        let restores = block.uses.iter().map(|u| {
-            let binding = &m.bindings[*u];
-            let ident = &binding.ident;
-            let slot = &e.slots[u];
-            let mutability = binding.mutable.then(|| quote!(mut));
-            quote!(let #mutability #ident = #slot.take();)
-        });
+        let mut derived = HashSet::new();
+        let restores: Vec<TokenStream> = block
+            .uses
+            .iter()
+            .map(|u| {
+                let binding = &m.bindings[*u];
+                let ident = &binding.ident;
+                if let Some(d) = binding.derived {
+                    if !derived.insert(d) {
+                        return TokenStream::new();
+                    }
+                    let Derivation { pat, item, .. } = &m.derivations[d];
+                    return quote! {
+                        #[allow(unused_variables)]
+                        let #pat = ::core::option::Option::expect(
+                            #item,
+                            "durable: a loop's current item is gone (its collection changed)",
+                        );
+                    };
+                }
+                let slot = &e.slots[u];
+                let mutability = binding.mutable.then(|| quote!(mut));
+                quote!(let #mutability #ident = #slot.take();)
+            })
+            .collect();
         let declarations = block
             .referenced
             .iter()
             .filter(|r| !block.uses.contains(r) && !block.declared.contains(r))
+            .filter(|r| m.bindings[**r].derived.is_none())
             .map(|r| {
                 let binding = &m.bindings[*r];
                 let ident = &binding.ident;
@@ -286,6 +308,9 @@ impl Emitter<'_> {
         }
         let mut taken: HashSet<String> = HashSet::new();
         for b in crossing {
+            if self.m.bindings[b].derived.is_some() {
+                continue;
+            }
             let ident = &self.m.bindings[b].ident;
             let base = format!("__s_{}", ident.to_string().trim_start_matches('_'));
             let mut name = base.clone();
@@ -349,7 +374,11 @@ impl Emitter<'_> {
 
     /// The slots saved with the state of the resume block `block`.
     fn persisted(&self, block: usize) -> Vec<BindingId> {
-        self.live[block].iter().copied().collect()
+        self.live[block]
+            .iter()
+            .copied()
+            .filter(|b| self.m.bindings[*b].derived.is_none())
+            .collect()
     }
 
     fn persist_list(&self, saved: &[BindingId]) -> TokenStream {

@@ -17,6 +17,18 @@ pub struct Binding {
     pub mutable: bool,
     /// The binding this one hides, and the stash that can save it first (`let` only).
     pub shadows: Option<(BindingId, Option<StashId>)>,
+    /// For the pattern bindings of a loop over a re-created iterator: how they are bound
+    /// again (never saved).
+    pub derived: Option<usize>,
+}
+
+/// How the bindings of a re-created loop's pattern are bound again after an `.await`.
+pub struct Derivation {
+    pub pat: TokenStream,
+    /// The current item, an `Option` (re-created from the loop's expression and cursor).
+    pub item: TokenStream,
+    /// What `item` reads: the expression's locals and the cursor.
+    pub deps: Vec<BindingId>,
 }
 
 /// Where code inside a block goes next.
@@ -119,4 +131,5 @@ pub struct Machine {
     /// blocks (one declaration each, or values of them could not cross blocks):
     /// visible from every block.
     pub items: Vec<TokenStream>,
+    pub derivations: Vec<Derivation>,
 }

@@ -85,6 +85,7 @@ mod tests {
             ],
             stashes: Vec::new(),
             items: Vec::new(),
+            derivations: Vec::new(),
         };
         let live = live_in(&m);
         assert_eq!(live[0], BTreeSet::new());

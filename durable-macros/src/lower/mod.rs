@@ -13,6 +13,8 @@ use syn::{Expr, Local, Pat, Stmt};
 
 use std::collections::BTreeSet;
 
+mod loops;
+
 use crate::assign;
 use crate::identity;
 use crate::ir::{
@@ -121,6 +123,7 @@ impl Lowerer {
                 exits: Vec::new(),
                 stashes: Vec::new(),
                 items: Vec::new(),
+                derivations: Vec::new(),
             },
             scope: Scope::default(),
             loops: Vec::new(),
@@ -235,6 +238,15 @@ impl Lowerer {
     // ---- bindings ----------------------------------------------------------------------
 
     pub fn use_binding(&mut self, b: BindingId) {
+        // a loop item bound again from its loop's expression: what that reads first
+        if let Some(d) = self.m.bindings[b].derived {
+            let block = &self.m.blocks[self.cursor.block];
+            if !self.cursor.kills.contains(&b) && !block.uses.contains(&b) {
+                for dep in self.m.derivations[d].deps.clone() {
+                    self.use_binding(dep);
+                }
+            }
+        }
         let block = &mut self.m.blocks[self.cursor.block];
         if !block.referenced.contains(&b) {
             block.referenced.push(b);
@@ -293,6 +305,7 @@ impl Lowerer {
             ident,
             mutable,
             shadows,
+            derived: None,
         });
         self.m.blocks[self.cursor.block].declared.push(id);
         self.cursor.kills.push(id);
@@ -820,59 +833,6 @@ impl Lowerer {
         }
         self.close();
         self.switch_to(join);
-    }
-
-    fn lower_for(&mut self, f: syn::ExprForLoop, dest: Dest) {
-        let span = f.expr.span();
-        let iterable = self.residual(*f.expr);
-        let iter = self.temp("iter", span, true);
-        let iter_ident = self.ident_of(iter);
-        self.push(Code::Let {
-            head: quote!(let mut #iter_ident),
-            init: Some(quote_spanned! {span=> {
-                #[allow(unused_imports)]
-                use ::durable::__private::iter::{CollectKind as _, LazyKind as _};
-                let kind = ::durable::__private::iter::IterKind(
-                    ::core::iter::IntoIterator::into_iter(#iterable),
-                );
-                #[allow(clippy::needless_borrow)]
-                let tag = (&&kind).durable_iter_kind();
-                tag.saved(kind.0)
-            }}),
-            tail: TokenStream::new(),
-            stashes: Vec::new(),
-            bindings: Vec::new(),
-        });
-        let head = self.new_block(BlockKind::Join);
-        let exit = self.new_block(BlockKind::Join);
-        self.goto(head);
-        self.switch_to(head);
-        self.loops.push(Frame::Lowered {
-            label: f.label.as_ref().map(|l| l.name.ident.to_string()),
-            head,
-            exit,
-            dest: Dest::Discard,
-        });
-        self.use_binding(iter);
-        self.tokens(quote!(match ::core::iter::Iterator::next(&mut #iter_ident)));
-        self.open(Delimiter::Brace);
-        let pat = *f.pat;
-        self.tokens(quote!(::core::option::Option::Some(#pat) =>));
-        self.branch(Delimiter::Brace, |l| {
-            l.scope.push();
-            l.define_pattern(&pat);
-            l.points.enter("for".into());
-            l.lower_block(f.body, Dest::Discard);
-            l.points.leave();
-            l.scope.pop();
-            l.goto(head);
-        });
-        self.tokens(quote!(::core::option::Option::None =>));
-        self.branch(Delimiter::Brace, |l| l.goto(exit));
-        self.close();
-        self.loops.pop();
-        self.switch_to(exit);
-        self.unit_value(dest);
     }
 
     // ---- expressions ---------------------------------------------------------------------

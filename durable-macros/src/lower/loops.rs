@@ -1,0 +1,310 @@
+//! `for` loops with an `.await` in their body (see `durable_core::iter` for how each
+//! kind resumes).
+//!
+//! A loop over a borrowed collection or a lazy iterator keeps a cursor, the number of
+//! items taken, and takes each item as the `nth` of the iterator created anew from the
+//! loop's expression; its pattern's bindings are *derived*: never saved, bound again
+//! from the expression and the cursor in every block that reads them after an `.await`.
+//! Trailing `.map(f)` and `.enumerate()` adapters are applied to the one item taken, so
+//! that `(1..).map(f)` resumes in O(1) and runs `f` on that item only. Any other loop
+//! keeps its iterator in the state: a range as it is, an owned collection collected.
+
+use proc_macro2::{Delimiter, Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::Expr;
+
+use super::{Dest, Frame, Lowerer};
+use crate::ir::{BlockKind, Code, Derivation, Entry};
+use crate::patterns;
+use crate::verbatim::has_await;
+
+/// Methods that iterate a collection by reference.
+const BORROWING: &[&str] = &[
+    "iter",
+    "iter_mut",
+    "chunks",
+    "chunks_exact",
+    "rchunks",
+    "windows",
+    "keys",
+    "values",
+    "values_mut",
+    "chars",
+    "char_indices",
+    "bytes",
+    "lines",
+    "split_whitespace",
+];
+
+/// Functions of `std::iter` that build a lazy iterator.
+const LAZY_SOURCES: &[&str] = &[
+    "successors",
+    "repeat",
+    "repeat_n",
+    "repeat_with",
+    "from_fn",
+    "once",
+];
+
+fn is_range(e: &Expr) -> bool {
+    match e {
+        Expr::Range(_) => true,
+        Expr::Paren(p) => is_range(&p.expr),
+        _ => false,
+    }
+}
+
+/// Whether the loop's iterator is created anew for each item: it borrows a collection,
+/// adapts a range, or is a lazy source. Decided on the expression as written, because
+/// the expression must be evaluated again without moving anything.
+fn recreated(e: &Expr) -> bool {
+    match e {
+        Expr::Reference(_) => true,
+        Expr::Paren(p) => recreated(&p.expr),
+        Expr::MethodCall(m) => {
+            BORROWING.contains(&m.method.to_string().as_str())
+                || is_range(&m.receiver)
+                || recreated(&m.receiver)
+        }
+        Expr::Call(c) => match &*c.func {
+            Expr::Path(p) => p
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| LAZY_SOURCES.contains(&s.ident.to_string().as_str())),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// An adapter applied to the one item taken rather than to the iterator.
+enum Adapter {
+    Map(Expr),
+    Enumerate,
+}
+
+/// Splits trailing `.map(f)` and `.enumerate()` off the loop's expression.
+fn peel(mut e: Expr) -> (Expr, Vec<Adapter>) {
+    let mut adapters = Vec::new();
+    loop {
+        match e {
+            Expr::MethodCall(m) if m.method == "map" && m.args.len() == 1 => {
+                adapters.push(Adapter::Map(m.args[0].clone()));
+                e = *m.receiver;
+            }
+            Expr::MethodCall(m) if m.method == "enumerate" && m.args.is_empty() => {
+                adapters.push(Adapter::Enumerate);
+                e = *m.receiver;
+            }
+            other => {
+                adapters.reverse();
+                return (other, adapters);
+            }
+        }
+    }
+}
+
+/// The item at `index` of `inner` with `adapters` applied: an `Option`.
+fn item_at(inner: &Expr, adapters: &[Adapter], index: &TokenStream, span: Span) -> TokenStream {
+    let applied = adapters.iter().map(|a| match a {
+        Adapter::Map(f) => quote_spanned!(span=> .map(#f)),
+        Adapter::Enumerate => {
+            quote_spanned!(span=> .map(|__durable_item| (#index, __durable_item)))
+        }
+    });
+    quote_spanned! {span=> {
+        let __durable_iter = ::core::iter::IntoIterator::into_iter(#inner);
+        #[allow(unused_imports)]
+        use ::durable::__private::iter::{AnyOrder as _, HashOrder as _};
+        #[allow(clippy::needless_borrow)]
+        ::durable::__private::iter::stable(
+            (&&::durable::__private::iter::Order(&__durable_iter)).durable_order(),
+        );
+        ::durable::__private::iter::nth(__durable_iter, #index) #(#applied)*
+    }}
+}
+
+/// The locals an expression reads, by name.
+fn names_read(e: &Expr) -> Vec<String> {
+    struct Names(Vec<String>);
+    impl<'a> Visit<'a> for Names {
+        fn visit_expr_path(&mut self, p: &'a syn::ExprPath) {
+            if let Some(ident) = p.path.get_ident() {
+                self.0.push(ident.to_string());
+            }
+        }
+        fn visit_macro(&mut self, m: &'a syn::Macro) {
+            let tokens = m.tokens.clone();
+            for tt in tokens {
+                if let proc_macro2::TokenTree::Ident(i) = tt {
+                    self.0.push(i.to_string());
+                }
+            }
+        }
+    }
+    let mut names = Names(Vec::new());
+    names.visit_expr(e);
+    names.0
+}
+
+impl Lowerer {
+    pub(super) fn lower_for(&mut self, f: syn::ExprForLoop, dest: Dest) {
+        if has_await(&f.expr) || !recreated(&f.expr) {
+            return self.lower_saved_for(f, dest);
+        }
+        let span = f.expr.span();
+        let (inner, adapters) = peel(*f.expr);
+        let inner = match inner {
+            Expr::Paren(p) => *p.expr,
+            other => other,
+        };
+        let mut deps = Vec::new();
+        for name in names_read(&inner)
+            .into_iter()
+            .chain(adapters.iter().flat_map(|a| match a {
+                Adapter::Map(f) => names_read(f),
+                Adapter::Enumerate => Vec::new(),
+            }))
+        {
+            if let Some(Entry::Binding(b)) = self.scope.resolve(&name) {
+                if !deps.contains(&b) {
+                    deps.push(b);
+                }
+            }
+        }
+        let cursor = self.temp("n", span, true);
+        let cursor_ident = self.ident_of(cursor);
+        self.push(Code::Let {
+            head: quote!(let mut #cursor_ident),
+            init: Some(quote!(0usize)),
+            tail: TokenStream::new(),
+            stashes: Vec::new(),
+            bindings: Vec::new(),
+        });
+        deps.push(cursor);
+        let head = self.new_block(BlockKind::Join);
+        let exit = self.new_block(BlockKind::Join);
+        self.goto(head);
+        self.switch_to(head);
+        self.loops.push(Frame::Lowered {
+            label: f.label.as_ref().map(|l| l.name.ident.to_string()),
+            head,
+            exit,
+            dest: Dest::Discard,
+        });
+        let mut walked = inner.clone();
+        self.visit_expr(&mut walked);
+        for adapter in &adapters {
+            if let Adapter::Map(f) = adapter {
+                self.visit_expr(&mut f.clone());
+            }
+        }
+        self.use_binding(cursor);
+        let next = item_at(&inner, &adapters, &cursor_ident.to_token_stream(), span);
+        self.tokens(quote!(match #next));
+        self.open(Delimiter::Brace);
+        let pat = *f.pat;
+        // its bindings may be read only after an `.await`, where they are bound again
+        self.tokens(quote!(#[allow(unused_variables)] ::core::option::Option::Some(#pat) =>));
+        let current = quote!((#cursor_ident - 1));
+        let again = item_at(&inner, &adapters, &current, span);
+        self.branch(Delimiter::Brace, |l| {
+            l.scope.push();
+            l.tokens(quote!(#cursor_ident += 1;));
+            l.kill(cursor);
+            l.define_derived(&pat, again, deps);
+            l.points.enter("for".into());
+            l.lower_block(f.body, Dest::Discard);
+            l.points.leave();
+            l.scope.pop();
+            l.goto(head);
+        });
+        self.tokens(quote!(::core::option::Option::None =>));
+        self.branch(Delimiter::Brace, |l| l.goto(exit));
+        self.close();
+        self.loops.pop();
+        self.switch_to(exit);
+        self.unit_value(dest);
+    }
+
+    /// Defines the bindings of a re-created loop's pattern: bound again from `item` (the
+    /// current item, re-created) wherever they are read after an `.await`.
+    fn define_derived(&mut self, pat: &syn::Pat, item: TokenStream, deps: Vec<usize>) {
+        let derivation = self.m.derivations.len();
+        for bound in patterns::bindings(pat) {
+            if bound.mutable {
+                self.error(syn::Error::new(
+                    bound.ident.span(),
+                    "a loop over a borrowed collection or a lazy iterator binds its items \
+                     again after each `.await`, so they cannot be `mut`: copy one into a \
+                     local first (`let mut x = x;`)",
+                ));
+            }
+            let b = self.define(bound.ident, false, false);
+            self.m.bindings[b].derived = Some(derivation);
+        }
+        self.m.derivations.push(Derivation {
+            pat: pat.to_token_stream(),
+            item,
+            deps,
+        });
+    }
+
+    /// A loop over an owned collection (collected when the loop starts) or a range
+    /// (saved as it is).
+    fn lower_saved_for(&mut self, f: syn::ExprForLoop, dest: Dest) {
+        let span = f.expr.span();
+        let iterable = self.residual(*f.expr);
+        let iter = self.temp("iter", span, true);
+        let iter_ident = self.ident_of(iter);
+        self.push(Code::Let {
+            head: quote!(let mut #iter_ident),
+            init: Some(quote_spanned! {span=> {
+                #[allow(unused_imports)]
+                use ::durable::__private::iter::{CollectKind as _, LazyKind as _};
+                let kind = ::durable::__private::iter::IterKind(
+                    ::core::iter::IntoIterator::into_iter(#iterable),
+                );
+                #[allow(clippy::needless_borrow)]
+                let tag = (&&kind).durable_iter_kind();
+                tag.saved(kind.0)
+            }}),
+            tail: TokenStream::new(),
+            stashes: Vec::new(),
+            bindings: Vec::new(),
+        });
+        let head = self.new_block(BlockKind::Join);
+        let exit = self.new_block(BlockKind::Join);
+        self.goto(head);
+        self.switch_to(head);
+        self.loops.push(Frame::Lowered {
+            label: f.label.as_ref().map(|l| l.name.ident.to_string()),
+            head,
+            exit,
+            dest: Dest::Discard,
+        });
+        self.use_binding(iter);
+        self.tokens(quote!(match ::core::iter::Iterator::next(&mut #iter_ident)));
+        self.open(Delimiter::Brace);
+        let pat = *f.pat;
+        self.tokens(quote!(::core::option::Option::Some(#pat) =>));
+        self.branch(Delimiter::Brace, |l| {
+            l.scope.push();
+            l.define_pattern(&pat);
+            l.points.enter("for".into());
+            l.lower_block(f.body, Dest::Discard);
+            l.points.leave();
+            l.scope.pop();
+            l.goto(head);
+        });
+        self.tokens(quote!(::core::option::Option::None =>));
+        self.branch(Delimiter::Brace, |l| l.goto(exit));
+        self.close();
+        self.loops.pop();
+        self.switch_to(exit);
+        self.unit_value(dest);
+    }
+}

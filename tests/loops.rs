@@ -1,0 +1,146 @@
+//! Loops over borrowed collections and lazy (also endless) iterators with an `.await`
+//! in their body: each runs as a state machine, encoded, dropped and decoded at every
+//! `.await`, and agrees with its plain `async fn` twin. Nothing is collected eagerly:
+//! an endless iterator is taken item by item.
+
+mod support;
+
+use std::collections::{BTreeMap, VecDeque};
+
+use support::*;
+
+twins!(mapped_endless / mapped_endless_plain(ctx, limit: u64) -> (u64, u64) {
+    let mut total = 0;
+    let mut last = 0;
+    for d in (1..).map(|n: u64| n * 100) {
+        total += ctx.call(double, d).await?;
+        last = d;
+        if total > limit {
+            break;
+        }
+    }
+    Ok((total, last))
+});
+
+twins!(stepped / stepped_plain(ctx, limit: u64) -> Vec<u64> {
+    let mut seen = Vec::new();
+    for k in (0..).step_by(5) {
+        let r = ctx.call(add, (k, 1)).await?;
+        seen.push(r);
+        if k >= limit {
+            break;
+        }
+    }
+    Ok(seen)
+});
+
+twins!(backoff / backoff_plain(ctx, base: u64) -> Vec<u64> {
+    let mut waits = Vec::new();
+    for delay in std::iter::successors(Some(base), |d| Some(d * 2)).take(6) {
+        let failed = ctx.call(fail_on_13, delay % 20).await.is_err();
+        waits.push(delay);
+        if !failed && delay > 40 {
+            break;
+        }
+    }
+    Ok(waits)
+});
+
+twins!(repeated / repeated_plain(ctx, x: u64) -> u64 {
+    let mut sum = 0;
+    for v in std::iter::repeat(x) {
+        sum += ctx.call(double, v).await?;
+        if sum >= 24 {
+            break;
+        }
+    }
+    for v in std::iter::repeat_n(x, 2) {
+        sum += ctx.call(double, v).await?;
+    }
+    Ok(sum)
+});
+
+#[tokio::test]
+async fn lazy_and_endless_iterators_are_taken_item_by_item() {
+    for limit in [0, 250, 2_000] {
+        same(mapped_endless, mapped_endless_plain, limit).await;
+    }
+    for limit in [0, 12, 30] {
+        same(stepped, stepped_plain, limit).await;
+    }
+    for base in [1, 3, 13] {
+        same(backoff, backoff_plain, base).await;
+    }
+    let run = same(repeated, repeated_plain, 4).await;
+    assert_eq!(run.result, Ok(40));
+}
+
+twins!(borrowed / borrowed_plain(ctx, items: Vec<u64>) -> (u64, Vec<String>) {
+    let labels: Vec<String> = items.iter().map(|i| format!("item {i}")).collect();
+    let mut total = 0;
+    let mut echoed = Vec::new();
+    for item in &items {
+        let doubled = ctx.call(double, *item).await?;
+        // `item` is a borrow of `items`, read again after the `.await`
+        total += doubled + *item;
+    }
+    for (i, label) in labels.iter().enumerate() {
+        let back = ctx.call(echo, label.clone()).await?;
+        echoed.push(format!("{i}:{back}:{}", label.len()));
+    }
+    Ok((total, echoed))
+});
+
+twins!(windows / windows_plain(ctx, items: Vec<u64>) -> Vec<u64> {
+    let mut out = Vec::new();
+    for chunk in items.chunks(2) {
+        let first = ctx.call(double, chunk[0]).await?;
+        out.push(first + chunk.iter().sum::<u64>());
+    }
+    for pair in items.windows(2) {
+        let sum = ctx.call(add, (pair[0], pair[1])).await?;
+        out.push(sum * pair.len() as u64);
+    }
+    Ok(out)
+});
+
+twins!(nested / nested_plain(ctx, grid: Vec<Vec<u64>>) -> Vec<u64> {
+    let mut sums = Vec::new();
+    for row in &grid {
+        let mut sum = 0;
+        for cell in row.iter() {
+            sum += ctx.call(double, *cell).await? + *cell;
+        }
+        sums.push(sum + row.len() as u64);
+    }
+    Ok(sums)
+});
+
+twins!(ordered_maps / ordered_maps_plain(ctx, n: u64) -> Vec<String> {
+    let prices: BTreeMap<String, u64> = (0..n).map(|i| (format!("p{i}"), i * 10)).collect();
+    let queue: VecDeque<u64> = (0..n).collect();
+    let mut lines = Vec::new();
+    for (name, price) in &prices {
+        let total = ctx.call(double, *price).await?;
+        lines.push(format!("{name}={total}/{price}"));
+    }
+    for q in queue.iter() {
+        lines.push(ctx.call(echo, format!("q{q}")).await?);
+    }
+    Ok(lines)
+});
+
+#[tokio::test]
+async fn borrowed_iteration_is_derived_again_after_each_await() {
+    for items in [vec![], vec![3], vec![1, 2, 3, 4, 5]] {
+        let run = same(borrowed, borrowed_plain, items.clone()).await;
+        // the state keeps the collection and a cursor, not a copy of what is left
+        if items.len() == 5 {
+            let sizes = &run.checkpoints;
+            assert!(sizes.windows(2).take(4).all(|w| w[0] == w[1]), "{sizes:?}");
+        }
+        same(windows, windows_plain, items).await;
+    }
+    same(nested, nested_plain, vec![vec![1, 2], vec![], vec![3]]).await;
+    same(ordered_maps, ordered_maps_plain, 4).await;
+}
