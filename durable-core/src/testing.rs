@@ -1,8 +1,17 @@
 //! An in-process driver for tests: runs an orchestration to completion, executing its
 //! activities inline, and carries nothing from one step to the next but the encoded
 //! state bytes. Every `.await` is therefore a full save / drop / restore round trip.
+//!
+//! It applies what the runtime applies: retry policies and timeouts of activity calls,
+//! timers, events and races, in the order the runtime would see them. Time is virtual:
+//! a timer fires when nothing that arrives sooner can wake the orchestration (a retry's
+//! backoff and a timer's duration advance the clock instead of being waited for), so a
+//! test of an hour-long timeout runs in microseconds. A panic in an activity is a failed
+//! attempt, and a panic in the orchestrator fails the run, as in the runtime.
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
 
 use crate::activity::{erase, Activity, ActivityContext, ActivityFn, ErasedActivity};
 use crate::codec::{self, CodecError};
@@ -10,8 +19,9 @@ use crate::orchestration::{
     Orchestration, OrchestrationContext, OrchestrationFn, OrchestrationInput, OrchestrationOutput,
     Step, StepError, StepInput,
 };
-use crate::store::now_millis;
-use crate::task::{Command, Completions};
+use crate::runtime::panic_message;
+use crate::store::{millis_after, now_millis, Millis};
+use crate::task::{Command, Completions, RetryPolicy, TaskId, TaskResult};
 
 /// Runs orchestrations in-process with activities executed inline.
 #[derive(Default)]
@@ -90,65 +100,144 @@ impl InlineRunner {
         input: &O::Input,
     ) -> Result<InlineRun<O::Output>, InlineError> {
         let input = codec::encode_payload(input, "orchestration input")?;
+        let mut clock = now_millis();
         let mut next_task = 0;
         let mut checkpoints = Vec::new();
         let mut saved: Option<(Vec<u8>, Completions)> = None;
         let mut events = self.events.clone();
         loop {
-            let ctx = OrchestrationContext::new("inline", next_task, now_millis());
-            let step = match &mut saved {
-                None => O::step(&ctx, StepInput::Start { input: &input })?,
-                Some((state, completions)) => {
-                    O::step(&ctx, StepInput::Resume { state, completions })?
-                }
+            // the context is not `Send`: it lives for the step only, not across `.await`s
+            let (step, commands) = {
+                let ctx = OrchestrationContext::new("inline", next_task, clock);
+                let step = std::panic::catch_unwind(AssertUnwindSafe(|| match &mut saved {
+                    None => O::step(&ctx, StepInput::Start { input: &input }),
+                    Some((state, completions)) => {
+                        O::step(&ctx, StepInput::Resume { state, completions })
+                    }
+                }));
+                next_task = ctx.next_task();
+                (step, ctx.take_commands())
             };
-            next_task = ctx.next_task();
             let suspension = match step {
-                Step::Completed(output) => {
-                    let output = codec::decode_payload(&output, "orchestration output")?;
+                Err(panic) => {
                     return Ok(InlineRun {
-                        result: Ok(output),
-                        checkpoints,
-                    });
-                }
-                Step::Failed(message) => {
-                    return Ok(InlineRun {
-                        result: Err(message),
+                        result: Err(format!(
+                            "the orchestration panicked: {}",
+                            panic_message(&*panic)
+                        )),
                         checkpoints,
                     })
                 }
-                Step::Suspended(suspension) => suspension,
+                Ok(step) => match step? {
+                    Step::Completed(output) => {
+                        let output = codec::decode_payload(&output, "orchestration output")?;
+                        return Ok(InlineRun {
+                            result: Ok(output),
+                            checkpoints,
+                        });
+                    }
+                    Step::Failed(message) => {
+                        return Ok(InlineRun {
+                            result: Err(message),
+                            checkpoints,
+                        })
+                    }
+                    Step::Suspended(suspension) => suspension,
+                },
             };
             checkpoints.push(suspension.state.len());
-            let mut completions = Completions::new();
-            for command in ctx.take_commands() {
+            // what the step started, with the virtual time each completes at
+            let mut arrivals: Vec<(Millis, TaskId, TaskResult)> = Vec::new();
+            for command in commands {
                 match command {
                     Command::CallActivity {
-                        task, name, input, ..
+                        task,
+                        name,
+                        input,
+                        retry,
+                        timeout,
                     } => {
-                        let activity = self
-                            .activities
-                            .get(name)
-                            .ok_or(InlineError::UnknownActivity(name))?;
-                        let result = activity(ActivityContext::new("inline", 1), input).await;
-                        completions.insert(task, result);
+                        let (result, waited) = self.call(name, input, retry, timeout).await?;
+                        arrivals.push((millis_after(clock, waited), task, result));
                     }
-                    // time is not waited for in-process: a timer fires at once
-                    Command::StartTimer { task, .. } => completions.insert(task, Ok(Vec::new())),
+                    Command::StartTimer { task, due } => arrivals.push((due, task, Ok(Vec::new()))),
                     Command::StartChild { name, .. } => {
                         return Err(InlineError::SubOrchestration(name))
                     }
                     Command::WaitEvent { task, name } => {
                         if let Some(i) = events.iter().position(|(n, _)| *n == name) {
-                            completions.insert(task, Ok(events.remove(i).1));
+                            arrivals.push((clock, task, Ok(events.remove(i).1)));
                         }
                     }
                 }
             }
-            if !suspension.wake.is_ready(|task| completions.contains(task)) {
-                return Err(InlineError::Stuck);
+            // deliver in time order until the orchestration can go on; what arrives
+            // later is dropped, as the runtime drops results nobody waits for
+            arrivals.sort_by_key(|(at, _, _)| *at);
+            let mut completions = Completions::new();
+            let mut arrivals = arrivals.into_iter().peekable();
+            while !suspension.wake.is_ready(|task| completions.contains(task)) {
+                let Some((at, _, _)) = arrivals.peek() else {
+                    return Err(InlineError::Stuck);
+                };
+                clock = clock.max(*at);
+                while let Some((_, task, result)) = arrivals.next_if(|(at, _, _)| *at <= clock) {
+                    completions.insert(task, result);
+                }
             }
             saved = Some((suspension.state, completions));
+        }
+    }
+
+    /// Runs a call with its retry policy and timeout, as the runtime does; its result
+    /// and how long its retries waited.
+    async fn call(
+        &self,
+        name: &'static str,
+        input: Vec<u8>,
+        retry: Option<RetryPolicy>,
+        timeout: Option<Duration>,
+    ) -> Result<(TaskResult, Duration), InlineError> {
+        let activity = *self
+            .activities
+            .get(name)
+            .ok_or(InlineError::UnknownActivity(name))?;
+        let mut waited = Duration::ZERO;
+        let mut attempt = 1;
+        loop {
+            let running = tokio::spawn(activity(
+                ActivityContext::new("inline", attempt),
+                input.clone(),
+            ));
+            let joined = match timeout {
+                None => Some(running.await),
+                Some(limit) => tokio::time::timeout(limit, running).await.ok(),
+            };
+            let result = match joined {
+                None => Err(format!(
+                    "activity `{name}` timed out after {:?}",
+                    timeout.unwrap_or_default()
+                )),
+                Some(Ok(result)) => result,
+                Some(Err(e)) if e.is_panic() => Err(format!(
+                    "activity `{name}` panicked: {}",
+                    panic_message(&*e.into_panic())
+                )),
+                Some(Err(e)) => Err(format!("activity `{name}` was cancelled: {e}")),
+            };
+            match (&result, retry.and_then(|r| r.delay_after(attempt))) {
+                (Err(_), Some(delay)) => {
+                    waited += delay;
+                    attempt += 1;
+                }
+                _ => {
+                    let result = result.map_err(|error| match attempt {
+                        1 => error,
+                        n => format!("{error} (after {n} attempts)"),
+                    });
+                    return Ok((result, waited));
+                }
+            }
         }
     }
 }

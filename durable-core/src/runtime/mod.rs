@@ -18,7 +18,8 @@ mod registry;
 mod step;
 
 use registry::{Registry, StepFn};
-use step::{panic_message, run_step};
+pub(crate) use step::panic_message;
+use step::run_step;
 
 use crate::activity::{erase, Activity, ActivityContext, ActivityFn};
 use crate::client::Client;
