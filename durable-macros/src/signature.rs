@@ -155,6 +155,15 @@ pub fn check(item: &ItemFn, kind: Kind) -> syn::Result<Signature<'_>> {
                 "takes the context as its first parameter, not its second",
             ));
         }
+        if let Some(bad) = unowned(&input.ty) {
+            return Err(err(
+                bad.span(),
+                kind,
+                "takes an owned input of a concrete type: it is encoded when the call is \
+                 made and decoded where it runs, so a borrow (`&str`) or an `impl Trait` \
+                 cannot be it; take `String`, `Vec<T>` or your own type",
+            ));
+        }
     }
     let output = match &sig.output {
         ReturnType::Default => {
@@ -176,4 +185,16 @@ pub fn check(item: &ItemFn, kind: Kind) -> syn::Result<Signature<'_>> {
         ));
     }
     Ok(Signature { ctx, input, output })
+}
+
+/// The part of an input type that is a borrow or an `impl Trait`, if any.
+fn unowned(ty: &Type) -> Option<&Type> {
+    match ty {
+        Type::Reference(_) | Type::ImplTrait(_) => Some(ty),
+        Type::Paren(p) => unowned(&p.elem),
+        Type::Tuple(t) => t.elems.iter().find_map(unowned),
+        Type::Array(a) => unowned(&a.elem),
+        Type::Slice(_) => Some(ty),
+        _ => None,
+    }
 }

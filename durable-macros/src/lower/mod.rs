@@ -574,8 +574,9 @@ impl Lowerer {
                         "`.await` in the `else` of a `let ... else` is not supported in an #[orchestrator]; \
                          use a `match` instead",
                     ));
+                } else {
+                    self.visit_expr(&mut diverge);
                 }
-                self.visit_expr(&mut diverge);
                 tail = quote!(#else_token #diverge);
             }
         }
@@ -807,15 +808,16 @@ impl Lowerer {
             } = arm;
             self.define_pattern(&pat);
             let guard = guard.map(|(if_token, g)| {
+                let mut g = *g;
                 if has_await(&g) {
                     self.error(syn::Error::new(
                         g.span(),
                         "`.await` in a match guard is not supported in an #[orchestrator]; \
                          await before the `match`, or inside the arm",
                     ));
+                } else {
+                    self.visit_expr(&mut g);
                 }
-                let mut g = *g;
-                self.visit_expr(&mut g);
                 quote!(#if_token #g)
             });
             let arm = format!("arm:{}", identity::normalized(pat.to_token_stream()));
