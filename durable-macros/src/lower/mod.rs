@@ -461,9 +461,13 @@ impl Lowerer {
 
     pub fn lower_stmts(&mut self, stmts: Vec<Stmt>, dest: Dest, end: Span) {
         let n = stmts.len();
+        let guards = guards_before_awaits(&stmts);
         let mut has_tail = false;
         let mut diverges = false;
         for (i, mut stmt) in stmts.into_iter().enumerate() {
+            if let Some(guard) = guards.iter().find(|g| g.0 == i) {
+                self.tokens(drop_note(&guard.1));
+            }
             diverges = assign::stmt(&stmt).is_none();
             let attrs = match &mut stmt {
                 Stmt::Local(local) => Some(&mut local.attrs),
@@ -1103,5 +1107,46 @@ fn let_patterns(e: &Expr, out: &mut Vec<Pat>) {
         }
         Expr::Paren(p) => let_patterns(&p.expr, out),
         _ => {}
+    }
+}
+
+/// `let _name = value;` statements (the usual way to hold a guard), whose value does
+/// not come from an `.await`, followed by an `.await` in the same block: by index, with
+/// the name.
+fn guards_before_awaits(stmts: &[Stmt]) -> Vec<(usize, Ident)> {
+    let mut found = Vec::new();
+    for (i, stmt) in stmts.iter().enumerate() {
+        let Stmt::Local(local) = stmt else { continue };
+        let Pat::Ident(p) = &local.pat else { continue };
+        // a value an `.await` gave is a result kept on purpose, not a guard
+        if local.init.as_ref().is_none_or(|init| has_await(&init.expr)) {
+            continue;
+        }
+        let name = p.ident.to_string();
+        if name.len() > 1 && name.starts_with('_') && stmts_have_await(&stmts[i + 1..]) {
+            found.push((i, p.ident.clone()));
+        }
+    }
+    found
+}
+
+/// A warning at `guard` (a deprecated item's note is the one warning a proc macro can
+/// give on stable Rust): Rust keeps it alive across the `.await` after it, a machine
+/// does not.
+fn drop_note(guard: &Ident) -> TokenStream {
+    let note = format!(
+        "`{guard}` is held across an `.await`, which a durable orchestrator cannot do as \
+         Rust does: a local that is not read after an `.await` is dropped before it, and \
+         one that is read is saved, dropped at the checkpoint and decoded again. A guard \
+         (a lock, a span, a timer) cannot cover an `.await`: end it before, or do the \
+         guarded work in an #[activity]"
+    );
+    quote_spanned! {guard.span()=>
+        {
+            #[allow(non_camel_case_types)]
+            #[deprecated(note = #note)]
+            struct __durable_guard_across_await;
+            let _ = __durable_guard_across_await;
+        }
     }
 }
