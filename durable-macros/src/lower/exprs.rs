@@ -1,0 +1,281 @@
+//! Expressions that contain an `.await`: split at each `.await`, with what Rust
+//! evaluates before it bound to temporaries first.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote, ToTokens};
+use syn::spanned::Spanned;
+use syn::Expr;
+
+use super::{Dest, Lowerer};
+use crate::ir::{BlockKind, Code, Entry, Target};
+use crate::points::PointSite;
+use crate::verbatim::has_await;
+
+impl Lowerer {
+    // ---- expressions ---------------------------------------------------------------------
+
+    /// Lowers an expression that awaits, and returns what is left to evaluate after its
+    /// last `.await`: an await-free expression over temporaries.
+    pub(super) fn lower_expr(&mut self, e: Expr) -> Expr {
+        match e {
+            Expr::Await(a) => {
+                let span = a.await_token.span;
+                let site = self.points.site(&a.base.to_token_stream());
+                let op = self.residual(*a.base);
+                self.suspend(op, span, site)
+            }
+            Expr::Try(mut t) => {
+                *t.expr = self.lower_expr(*t.expr);
+                Expr::Try(t)
+            }
+            Expr::Paren(mut p) => {
+                *p.expr = self.lower_expr(*p.expr);
+                Expr::Paren(p)
+            }
+            Expr::Group(mut g) => {
+                *g.expr = self.lower_expr(*g.expr);
+                Expr::Group(g)
+            }
+            Expr::Field(mut f) => {
+                *f.base = self.lower_expr(*f.base);
+                Expr::Field(f)
+            }
+            Expr::MethodCall(mut m) => {
+                // Rust evaluates the receiver first. A receiver that is a place stays
+                // in place (a method takes it by reference: moving it to a temporary
+                // would move the local); any other is evaluated before the arguments'
+                // `.await` (its value must then be savable: await into a local first
+                // where it is a borrow, such as `map.entry(k)`).
+                let mut ops: Vec<&mut Expr> = Vec::new();
+                let args_await = m.args.iter().any(has_await);
+                if has_await(&m.receiver) || (args_await && !is_place(&m.receiver)) {
+                    ops.push(&mut *m.receiver);
+                }
+                ops.extend(m.args.iter_mut());
+                self.operands(ops);
+                Expr::MethodCall(m)
+            }
+            Expr::Call(mut c) => {
+                let mut ops: Vec<&mut Expr> = vec![&mut *c.func];
+                ops.extend(c.args.iter_mut());
+                self.operands(ops);
+                Expr::Call(c)
+            }
+            Expr::Binary(b)
+                if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_))
+                    && has_await(&b.right) =>
+            {
+                let (left, right) = (b.left, b.right);
+                let cond: Expr = match b.op {
+                    syn::BinOp::And(_) => syn::parse_quote!(if #left { #right } else { false }),
+                    _ => syn::parse_quote!(if #left { true } else { #right }),
+                };
+                self.value_of(cond)
+            }
+            Expr::Binary(mut b) if is_compound_assign(&b.op) => {
+                // `place op= value`: the value first, and the place stays a place.
+                self.operands(vec![&mut *b.right, &mut *b.left]);
+                Expr::Binary(b)
+            }
+            Expr::Binary(mut b) => {
+                self.operands(vec![&mut *b.left, &mut *b.right]);
+                Expr::Binary(b)
+            }
+            Expr::Assign(mut a) => {
+                self.operands(vec![&mut *a.right, &mut *a.left]);
+                Expr::Assign(a)
+            }
+            Expr::Unary(mut u) => {
+                *u.expr = self.lower_expr(*u.expr);
+                Expr::Unary(u)
+            }
+            Expr::Cast(mut c) => {
+                *c.expr = self.lower_expr(*c.expr);
+                Expr::Cast(c)
+            }
+            Expr::Reference(mut r) => {
+                *r.expr = self.lower_expr(*r.expr);
+                Expr::Reference(r)
+            }
+            Expr::Index(mut i) => {
+                self.operands(vec![&mut *i.expr, &mut *i.index]);
+                Expr::Index(i)
+            }
+            Expr::Tuple(mut t) => {
+                self.operands(t.elems.iter_mut().collect());
+                Expr::Tuple(t)
+            }
+            Expr::Array(mut a) => {
+                self.operands(a.elems.iter_mut().collect());
+                Expr::Array(a)
+            }
+            Expr::Struct(mut s) => {
+                let mut ops: Vec<&mut Expr> = s.fields.iter_mut().map(|f| &mut f.expr).collect();
+                if let Some(rest) = &mut s.rest {
+                    ops.push(rest);
+                }
+                self.operands(ops);
+                Expr::Struct(s)
+            }
+            Expr::Range(mut r) => {
+                let mut ops = Vec::new();
+                if let Some(start) = &mut r.start {
+                    ops.push(&mut **start);
+                }
+                if let Some(end) = &mut r.end {
+                    ops.push(&mut **end);
+                }
+                self.operands(ops);
+                Expr::Range(r)
+            }
+            Expr::Return(mut r) => {
+                if let Some(v) = r.expr.take() {
+                    r.expr = Some(Box::new(self.lower_expr(*v)));
+                }
+                Expr::Return(r)
+            }
+            Expr::Break(mut b) => {
+                if let Some(v) = b.expr.take() {
+                    b.expr = Some(Box::new(self.lower_expr(*v)));
+                }
+                Expr::Break(b)
+            }
+            e @ (Expr::If(_)
+            | Expr::Match(_)
+            | Expr::Loop(_)
+            | Expr::While(_)
+            | Expr::ForLoop(_)
+            | Expr::Block(_)
+            | Expr::Unsafe(_)) => self.value_of(e),
+            other => {
+                self.error(syn::Error::new(
+                    other.span(),
+                    "this kind of expression cannot contain `.await` in an #[orchestrator]; \
+                     await into a local first",
+                ));
+                other
+            }
+        }
+    }
+
+    /// Lowers a value-producing construct into a temporary and returns the temporary.
+    /// The temporary is declared (`let __vN;`) at the top of each block that assigns or
+    /// reads it, so no block declares it without a value.
+    pub(super) fn value_of(&mut self, e: Expr) -> Expr {
+        let t = self.temp("v", e.span(), false);
+        self.m.blocks[self.cursor.block]
+            .declared
+            .retain(|d| *d != t);
+        self.cursor.kills.retain(|k| *k != t);
+        let ident = self.ident_of(t);
+        self.lower_control(e, Dest::Temp(t));
+        syn::parse_quote!(#ident)
+    }
+
+    /// Whether an operand evaluated before a later `.await` may stay where it is, and be
+    /// evaluated after it, with no difference Rust could observe: a literal, a borrow of
+    /// a place (taking it has no effect, and it could not be held across the `.await`),
+    /// or a path that names no local (a function, a constant).
+    pub(super) fn stays(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Lit(_) => true,
+            Expr::Reference(r) => is_place(&r.expr),
+            Expr::Paren(p) => self.stays(&p.expr),
+            Expr::Path(p) => {
+                let local = p
+                    .path
+                    .get_ident()
+                    .and_then(|i| self.scope.resolve(&i.to_string()));
+                !matches!(local, Some(Entry::Binding(_) | Entry::Local))
+            }
+            _ => false,
+        }
+    }
+
+    /// Lowers operands listed in evaluation order. Everything evaluated before the last
+    /// operand that awaits is bound to a temporary first (unless [`Lowerer::stays`]),
+    /// so it is evaluated exactly when Rust would evaluate it: a local is read, an index
+    /// checked, a method called before the `.await`.
+    pub(super) fn operands(&mut self, ops: Vec<&mut Expr>) {
+        let Some(last) = ops.iter().rposition(|e| has_await(e)) else {
+            return;
+        };
+        for (i, op) in ops.into_iter().enumerate().take(last + 1) {
+            let taken = std::mem::replace(op, Expr::Verbatim(TokenStream::new()));
+            let lowered = if has_await(&taken) {
+                self.lower_expr(taken)
+            } else {
+                taken
+            };
+            *op = if i < last && !self.stays(&lowered) {
+                self.hoist(lowered)
+            } else {
+                lowered
+            };
+        }
+    }
+
+    pub(super) fn hoist(&mut self, mut e: Expr) -> Expr {
+        self.visit_expr(&mut e);
+        let t = self.temp("t", e.span(), false);
+        let ident = self.ident_of(t);
+        self.push(Code::Let {
+            head: quote!(let #ident),
+            init: Some(e.into_token_stream()),
+            tail: TokenStream::new(),
+            stashes: Vec::new(),
+            bindings: Vec::new(),
+        });
+        syn::parse_quote!(#ident)
+    }
+
+    /// Ends the block at an `.await` of `op` and continues in a new resume block, where
+    /// the `.await`'s value is the returned temporary.
+    pub(super) fn suspend(&mut self, op: Expr, span: Span, site: PointSite) -> Expr {
+        self.awaits += 1;
+        let waiter = format_ident!("__w{}", self.awaits);
+        let resume = self.new_block(BlockKind::Join);
+        let exit = self.exit(Target::Suspend {
+            op: op.into_token_stream(),
+            span,
+            site,
+            waiter,
+            resume,
+        });
+        self.m.blocks[resume].kind = BlockKind::Resume(exit);
+        self.push(Code::Exit(exit));
+        self.switch_to(resume);
+        let result = Ident::new(&format!("__r{}", self.awaits), span);
+        self.define(result.clone(), false, false);
+        syn::parse_quote!(#result)
+    }
+}
+
+fn is_compound_assign(op: &syn::BinOp) -> bool {
+    use syn::BinOp::*;
+    matches!(
+        op,
+        AddAssign(_)
+            | SubAssign(_)
+            | MulAssign(_)
+            | DivAssign(_)
+            | RemAssign(_)
+            | BitXorAssign(_)
+            | BitAndAssign(_)
+            | BitOrAssign(_)
+            | ShlAssign(_)
+            | ShrAssign(_)
+    )
+}
+
+fn is_place(e: &Expr) -> bool {
+    match e {
+        Expr::Path(_) | Expr::Lit(_) => true,
+        Expr::Field(f) => is_place(&f.base),
+        Expr::Index(i) => is_place(&i.expr) && is_place(&i.index),
+        Expr::Paren(p) => is_place(&p.expr),
+        Expr::Reference(r) => is_place(&r.expr),
+        Expr::Unary(u) => matches!(u.op, syn::UnOp::Deref(_)) && is_place(&u.expr),
+        _ => false,
+    }
+}
