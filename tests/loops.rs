@@ -144,3 +144,32 @@ async fn borrowed_iteration_is_derived_again_after_each_await() {
     same(nested, nested_plain, vec![vec![1, 2], vec![], vec![3]]).await;
     same(ordered_maps, ordered_maps_plain, 4).await;
 }
+
+#[durable::orchestrator]
+async fn chunked(
+    ctx: durable::OrchestrationContext,
+    items: Vec<u64>,
+) -> Result<Vec<u64>, TestError> {
+    let mut sums = Vec::new();
+    for chunk in items.chunks(3) {
+        let doubled = durable::join_all(chunk.iter().map(|x| ctx.call(double, *x))).await;
+        let mut sum = 0;
+        for d in doubled {
+            sum += d?;
+        }
+        sums.push(sum + chunk.len() as u64);
+    }
+    Ok(sums)
+}
+
+#[tokio::test]
+async fn chunks_fan_out_with_join_all() {
+    let items: Vec<u64> = (1..=7).collect();
+    let run = runner().run(chunked, &items).await.unwrap();
+    let expected: Vec<u64> = items
+        .chunks(3)
+        .map(|c| c.iter().map(|x| x * 2).sum::<u64>() + c.len() as u64)
+        .collect();
+    assert_eq!(run.result, Ok(expected));
+    assert_eq!(run.checkpoints.len(), 3, "one checkpoint per chunk");
+}

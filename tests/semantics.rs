@@ -100,3 +100,48 @@ twins!(scoped_items / scoped_items_plain(ctx, x: u64) -> (u64, u64) {
 async fn items_are_visible_only_where_rust_makes_them_visible() {
     same(scoped_items, scoped_items_plain, 1).await;
 }
+
+twins!(saga / saga_plain(ctx, car: u64) -> Vec<String> {
+    // book each step; when one fails, undo the booked ones in reverse order
+    let mut booked: Vec<String> = Vec::new();
+    let mut log = Vec::new();
+    // owned names: a `&'static str` held across an `.await` cannot be decoded again
+    let steps = [("flight".to_string(), 1u64), ("hotel".into(), 2), ("car".into(), car)];
+    let mut failed = None;
+    for (name, input) in steps.iter() {
+        match ctx.call(fail_on_13, *input).await {
+            Ok(_) => booked.push(name.to_string()),
+            Err(e) => {
+                failed = Some(format!("{name}: {}", e.message));
+                break;
+            }
+        }
+    }
+    if let Some(reason) = failed {
+        log.push(reason);
+        while let Some(step) = booked.pop() {
+            log.push(ctx.call(echo, format!("cancel {step}")).await?);
+        }
+    } else {
+        log.extend(booked);
+    }
+    Ok(log)
+});
+
+#[tokio::test]
+async fn a_saga_compensates_in_reverse_order() {
+    let ok = same(saga, saga_plain, 3).await;
+    assert_eq!(
+        ok.result,
+        Ok(vec!["flight".into(), "hotel".into(), "car".into()])
+    );
+    let undone = same(saga, saga_plain, 13).await;
+    assert_eq!(
+        undone.result,
+        Ok(vec![
+            "car: unlucky 13".into(),
+            "cancel hotel".into(),
+            "cancel flight".into()
+        ])
+    );
+}

@@ -418,8 +418,10 @@ impl Emitter<'_> {
             } => {
                 let point = point_static(waiter);
                 let persist = self.persist_list(&self.persisted(*resume));
+                // spanned at the awaited expression, where the one error about it goes
+                let at_op = op.clone().into_iter().next().map_or(*span, |t| t.span());
                 let schedule =
-                    quote_spanned!(at(*span)=> ::durable::__private::schedule(__ctx, #op));
+                    quote_spanned!(at(at_op)=> ::durable::__private::schedule(__ctx, #op));
                 quote!({
                     #waiter.put(::durable::__private::step_try!(#schedule));
                     #puts
