@@ -145,3 +145,27 @@ async fn a_saga_compensates_in_reverse_order() {
         ])
     );
 }
+
+twins!(branch_write / branch_write_plain(ctx, c: u64) -> (u64, u64) {
+    let mut x = 1;
+    let mut y;
+    y = ctx.call(double, c).await?;
+    // written on one path only: the other passes the old value on
+    if c > 2 {
+        x = 5;
+    }
+    match c {
+        0 => y = 100,
+        _ => {}
+    }
+    // neither is read again before the `.await`: their values cross it in their slots
+    let z = ctx.call(double, c).await?;
+    Ok((z + x, y))
+});
+
+#[tokio::test]
+async fn a_local_written_on_one_branch_keeps_its_value_on_the_other() {
+    for c in [0, 1, 3] {
+        same(branch_write, branch_write_plain, c).await;
+    }
+}

@@ -49,6 +49,20 @@ struct Emitter<'m> {
     pcs: Vec<Option<u32>>,
 }
 
+/// The bindings a block takes out of their slots when it starts: those it reads before
+/// writing them, and those it writes on some paths only while their value may still be
+/// needed (live on entry): the paths that do not write it pass the old value on.
+fn entry(m: &Machine, live: &[BTreeSet<BindingId>], block: usize) -> Vec<BindingId> {
+    let b = &m.blocks[block];
+    let mut entry = b.uses.clone();
+    for a in &b.assigned {
+        if live[block].contains(a) && !entry.contains(a) && m.bindings[*a].derived.is_none() {
+            entry.push(*a);
+        }
+    }
+    entry
+}
+
 /// Which bindings an exit must put back, by name; bindings hidden by a later `let` of
 /// the same name are saved by that `let` (a stash) instead.
 fn plan(m: &Machine, live: &[BTreeSet<BindingId>]) -> syn::Result<Plan> {
@@ -56,10 +70,10 @@ fn plan(m: &Machine, live: &[BTreeSet<BindingId>]) -> syn::Result<Plan> {
     let mut stashes = HashSet::new();
     let mut errors: Option<syn::Error> = None;
     for exit in &m.exits {
-        let block = &m.blocks[exit.block];
+        let taken = entry(m, live, exit.block);
         let mut out = Vec::new();
         for &b in &live[target_block(&exit.target)] {
-            if !(block.uses.contains(&b) || exit.kills.contains(&b)) {
+            if !(taken.contains(&b) || exit.kills.contains(&b)) {
                 continue;
             }
             if m.bindings[b].derived.is_some() {
@@ -192,8 +206,8 @@ pub fn emit(
             BlockKind::Join => TokenStream::new(),
         };
         let mut derived = HashSet::new();
-        let restores: Vec<TokenStream> = block
-            .uses
+        let taken = entry(m, live, b);
+        let restores: Vec<TokenStream> = taken
             .iter()
             .map(|u| {
                 let binding = &m.bindings[*u];
@@ -219,7 +233,7 @@ pub fn emit(
         let declarations = block
             .referenced
             .iter()
-            .filter(|r| !block.uses.contains(r) && !block.declared.contains(r))
+            .filter(|r| !taken.contains(r) && !block.declared.contains(r))
             .filter(|r| m.bindings[**r].derived.is_none())
             .map(|r| {
                 let binding = &m.bindings[*r];
@@ -295,8 +309,8 @@ impl Emitter<'_> {
     /// Names a slot for every binding that crosses a block boundary.
     fn name_slots(&mut self) {
         let mut crossing: BTreeSet<BindingId> = BTreeSet::new();
-        for block in &self.m.blocks {
-            crossing.extend(block.uses.iter().copied());
+        for block in 0..self.m.blocks.len() {
+            crossing.extend(entry(self.m, self.live, block));
         }
         for puts in &self.plan.puts {
             crossing.extend(puts.iter().copied());
