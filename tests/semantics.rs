@@ -156,6 +156,7 @@ twins!(branch_write / branch_write_plain(ctx, c: u64) -> (u64, u64) {
     }
     match c {
         0 => y = 100,
+        1 => y += 1,
         _ => {}
     }
     // neither is read again before the `.await`: their values cross it in their slots
