@@ -115,3 +115,28 @@ async fn a_run_can_be_spawned() {
     let run = tokio::spawn(async move { runner.run(approval, &()).await });
     assert_eq!(run.await.unwrap().unwrap().result, Ok("timed out".into()));
 }
+
+#[orchestrator]
+async fn two_decisions(ctx: OrchestrationContext, _: ()) -> Result<Vec<String>, TestError> {
+    let mut seen = Vec::new();
+    // both events are queued: the race takes its first arm, `b`
+    match select(ctx.event::<String>("b"), ctx.event::<String>("a")).await {
+        Either::Left(b) => seen.push(b),
+        Either::Right(a) => seen.push(a),
+    }
+    // the event that lost the race is still there for the next wait
+    let a: String = ctx.event("a").await;
+    seen.push(a);
+    Ok(seen)
+}
+
+#[tokio::test]
+async fn an_event_that_loses_a_race_stays_queued() {
+    let runner = InlineRunner::new()
+        .event("b", &"from b")
+        .unwrap()
+        .event("a", &"from a")
+        .unwrap();
+    let run = runner.run(two_decisions, &()).await.unwrap();
+    assert_eq!(run.result, Ok(vec!["from b".into(), "from a".into()]));
+}

@@ -173,3 +173,31 @@ async fn chunks_fan_out_with_join_all() {
     assert_eq!(run.result, Ok(expected));
     assert_eq!(run.checkpoints.len(), 3, "one checkpoint per chunk");
 }
+
+twins!(snapshots / snapshots_plain(ctx, n: u64) -> (Vec<u64>, Vec<String>, Vec<char>) {
+    let mut pending: Vec<u64> = (0..n).collect();
+    // a snapshot: the body may change `pending`, the loop goes over the copy
+    for id in pending.iter().filter(|p| **p > 0).copied().collect::<Vec<_>>() {
+        if ctx.call(is_even, id).await? {
+            pending.retain(|p| *p != id);
+        }
+    }
+    let prefix = String::from("#");
+    let mut labels = Vec::new();
+    for label in pending.iter().map(|i| format!("{prefix}{i}")) {
+        labels.push(ctx.call(echo, label).await?);
+    }
+    let mut letters = Vec::new();
+    for c in prefix.repeat(2).to_lowercase().chars() {
+        letters.push(c);
+        ctx.call(double, 1).await?;
+    }
+    Ok((pending, labels, letters))
+});
+
+#[tokio::test]
+async fn snapshots_and_temporaries_are_iterated_once() {
+    for n in [0, 1, 5] {
+        same(snapshots, snapshots_plain, n).await;
+    }
+}

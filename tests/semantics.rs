@@ -170,3 +170,48 @@ async fn a_local_written_on_one_branch_keeps_its_value_on_the_other() {
         same(branch_write, branch_write_plain, c).await;
     }
 }
+
+twins!(borrowed_operands / borrowed_operands_plain(ctx, name: String) -> (bool, String, u64) {
+    // `==` borrows `name`, and `table[..]` reads a place: neither is moved
+    let same = name == ctx.call(echo, "ann".to_string()).await?;
+    let table = vec![10u64, 20, 30];
+    let picked = table[1] + ctx.call(double, table.len() as u64).await?;
+    Ok((same, name, picked + table[0]))
+});
+
+#[tokio::test]
+async fn operands_that_are_places_are_not_moved() {
+    for name in ["ann", "bob"] {
+        same(borrowed_operands, borrowed_operands_plain, name.to_string()).await;
+    }
+}
+
+twins!(nested_items / nested_items_plain(ctx, x: u64) -> (u64, u64) {
+    const N: u64 = 1;
+    let outer = {
+        const N: u64 = 10;
+        let a = ctx.call(double, N).await?;
+        let inner = {
+            const N: u64 = 100;
+            ctx.call(double, N).await? + N
+        };
+        a + inner + N
+    };
+    let typed = {
+        use std::collections::BTreeMap;
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct Index {
+            by_key: BTreeMap<u64, u64>,
+        }
+        let index = Index {
+            by_key: BTreeMap::from([(x, N)]),
+        };
+        ctx.call(double, index.by_key.len() as u64).await? + index.by_key[&x]
+    };
+    Ok((outer + N, typed))
+});
+
+#[tokio::test]
+async fn nested_items_of_the_same_name_resolve_to_the_innermost() {
+    same(nested_items, nested_items_plain, 3).await;
+}

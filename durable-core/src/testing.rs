@@ -105,6 +105,9 @@ impl InlineRunner {
         let mut checkpoints = Vec::new();
         let mut saved: Option<(Vec<u8>, Completions)> = None;
         let mut events = self.events.clone();
+        // events delivered to the last checkpoint: each leaves the queue once the
+        // machine takes it (one that lost a race stays, as in the runtime)
+        let mut offered: Vec<(TaskId, usize)> = Vec::new();
         loop {
             // the context is not `Send`: it lives for the step only, not across `.await`s
             let (step, commands) = {
@@ -118,6 +121,17 @@ impl InlineRunner {
                 next_task = ctx.next_task();
                 (step, ctx.take_commands())
             };
+            if let Some((_, completions)) = &saved {
+                let mut taken: Vec<usize> = std::mem::take(&mut offered)
+                    .into_iter()
+                    .filter(|(task, _)| !completions.contains(*task))
+                    .map(|(_, i)| i)
+                    .collect();
+                taken.sort_unstable_by(|a, b| b.cmp(a));
+                for i in taken {
+                    events.remove(i);
+                }
+            }
             let suspension = match step {
                 Err(panic) => {
                     return Ok(InlineRun {
@@ -146,8 +160,10 @@ impl InlineRunner {
                 },
             };
             checkpoints.push(suspension.state.len());
-            // what the step started, with the virtual time each completes at
+            // what the step started, with the virtual time each completes at; an event
+            // is taken from the queue only if it is delivered (a race may not need it)
             let mut arrivals: Vec<(Millis, TaskId, TaskResult)> = Vec::new();
+            let mut claimed: Vec<(TaskId, usize)> = Vec::new();
             for command in commands {
                 match command {
                     Command::CallActivity {
@@ -165,8 +181,13 @@ impl InlineRunner {
                         return Err(InlineError::SubOrchestration(name))
                     }
                     Command::WaitEvent { task, name } => {
-                        if let Some(i) = events.iter().position(|(n, _)| *n == name) {
-                            arrivals.push((clock, task, Ok(events.remove(i).1)));
+                        let free = |i: &usize| !claimed.iter().any(|(_, c)| c == i);
+                        let found = (0..events.len())
+                            .filter(free)
+                            .find(|i| events[*i].0 == name);
+                        if let Some(i) = found {
+                            claimed.push((task, i));
+                            arrivals.push((clock, task, Ok(events[i].1.clone())));
                         }
                     }
                 }
@@ -185,6 +206,7 @@ impl InlineRunner {
                     completions.insert(task, result);
                 }
             }
+            offered = claimed;
             saved = Some((suspension.state, completions));
         }
     }

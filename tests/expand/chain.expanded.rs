@@ -149,12 +149,15 @@ impl ::durable::Orchestration for chain {
                             use ::durable::__private::iter::{
                                 CollectKind as _, LazyKind as _,
                             };
-                            let kind = ::durable::__private::iter::IterKind(
+                            match ::durable::__private::iter::IterKind(
                                 ::core::iter::IntoIterator::into_iter(0..n),
-                            );
-                            #[allow(clippy::needless_borrow)]
-                            let tag = (&&kind).durable_iter_kind();
-                            tag.saved(kind.0)
+                            ) {
+                                kind => {
+                                    #[allow(clippy::needless_borrow)]
+                                    let tag = (&&kind).durable_iter_kind();
+                                    tag.saved(kind.0)
+                                }
+                            }
                         };
                         {
                             __s_total.put(total);

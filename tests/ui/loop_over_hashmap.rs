@@ -21,3 +21,12 @@ async fn totals(ctx: OrchestrationContext, prices: HashMap<String, u64>) -> Resu
 }
 
 fn main() {}
+
+#[orchestrator]
+async fn keys(ctx: OrchestrationContext, prices: HashMap<String, u64>) -> Result<u64, ActivityError> {
+    let mut total = 0;
+    for name in prices.keys().cloned() {
+        total += ctx.call(double, name.len() as u64).await?;
+    }
+    Ok(total)
+}

@@ -7,7 +7,7 @@ use syn::spanned::Spanned;
 use syn::Expr;
 
 use super::{Dest, Lowerer};
-use crate::ir::{BlockKind, Code, Entry, Target};
+use crate::ir::{BlockKind, Code, Target};
 use crate::points::PointSite;
 use crate::verbatim::has_await;
 
@@ -172,30 +172,12 @@ impl Lowerer {
         syn::parse_quote!(#ident)
     }
 
-    /// Whether an operand evaluated before a later `.await` may stay where it is, and be
-    /// evaluated after it, with no difference Rust could observe: a literal, a borrow of
-    /// a place (taking it has no effect, and it could not be held across the `.await`),
-    /// or a path that names no local (a function, a constant).
-    pub(super) fn stays(&self, e: &Expr) -> bool {
-        match e {
-            Expr::Lit(_) => true,
-            Expr::Reference(r) => is_place(&r.expr),
-            Expr::Paren(p) => self.stays(&p.expr),
-            Expr::Path(p) => {
-                let local = p
-                    .path
-                    .get_ident()
-                    .and_then(|i| self.scope.resolve(&i.to_string()));
-                !matches!(local, Some(Entry::Binding(_) | Entry::Local))
-            }
-            _ => false,
-        }
-    }
-
     /// Lowers operands listed in evaluation order. Everything evaluated before the last
-    /// operand that awaits is bound to a temporary first (unless [`Lowerer::stays`]),
-    /// so it is evaluated exactly when Rust would evaluate it: a local is read, an index
-    /// checked, a method called before the `.await`.
+    /// operand that awaits is bound to a temporary first, so it is evaluated exactly when
+    /// Rust would evaluate it (a method called before the `.await`). A place stays where
+    /// it is: Rust reads it without effect (an operator may only borrow it, and moving it
+    /// into a temporary would move the local), except that an index is checked: its
+    /// bounds check runs before the `.await`, as in Rust.
     pub(super) fn operands(&mut self, ops: Vec<&mut Expr>) {
         let Some(last) = ops.iter().rposition(|e| has_await(e)) else {
             return;
@@ -207,10 +189,17 @@ impl Lowerer {
             } else {
                 taken
             };
-            *op = if i < last && !self.stays(&lowered) {
-                self.hoist(lowered)
-            } else {
-                lowered
+            *op = match (i < last, is_place(&lowered)) {
+                (false, _) => lowered,
+                (true, false) => self.hoist(lowered),
+                (true, true) => {
+                    if has_index(&lowered) {
+                        let mut check = lowered.clone();
+                        self.visit_expr(&mut check);
+                        self.tokens(quote!(let _ = &#check;));
+                    }
+                    lowered
+                }
             };
         }
     }
@@ -268,7 +257,8 @@ fn is_compound_assign(op: &syn::BinOp) -> bool {
     )
 }
 
-fn is_place(e: &Expr) -> bool {
+/// Whether `e` names a place (or is a literal): reading it has no effect.
+pub(super) fn is_place(e: &Expr) -> bool {
     match e {
         Expr::Path(_) | Expr::Lit(_) => true,
         Expr::Field(f) => is_place(&f.base),
@@ -276,6 +266,18 @@ fn is_place(e: &Expr) -> bool {
         Expr::Paren(p) => is_place(&p.expr),
         Expr::Reference(r) => is_place(&r.expr),
         Expr::Unary(u) => matches!(u.op, syn::UnOp::Deref(_)) && is_place(&u.expr),
+        _ => false,
+    }
+}
+
+/// Whether a place reads through an index (`v[i]`, `a.b[i].c`).
+fn has_index(e: &Expr) -> bool {
+    match e {
+        Expr::Index(_) => true,
+        Expr::Field(f) => has_index(&f.base),
+        Expr::Paren(p) => has_index(&p.expr),
+        Expr::Reference(r) => has_index(&r.expr),
+        Expr::Unary(u) => has_index(&u.expr),
         _ => false,
     }
 }

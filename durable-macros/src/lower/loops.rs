@@ -15,10 +15,11 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::Expr;
 
+use super::exprs::is_place;
 use super::{Dest, Frame, Lowerer};
 use crate::ir::{BlockKind, Code, Derivation, Entry};
 use crate::patterns;
-use crate::verbatim::has_await;
+use crate::verbatim::{format_captures, has_await};
 
 /// Methods that iterate a collection by reference.
 const BORROWING: &[&str] = &[
@@ -48,6 +49,29 @@ const LAZY_SOURCES: &[&str] = &[
     "once",
 ];
 
+/// Iterator adapters that keep a re-created iterator re-creatable: they own nothing
+/// the source did not, and take no snapshot (`collect`, `to_vec` and the like do).
+const ADAPTERS: &[&str] = &[
+    "map",
+    "enumerate",
+    "step_by",
+    "skip",
+    "take",
+    "rev",
+    "filter",
+    "filter_map",
+    "copied",
+    "cloned",
+    "take_while",
+    "skip_while",
+    "map_while",
+    "flat_map",
+    "flatten",
+    "inspect",
+    "chain",
+    "zip",
+];
+
 fn is_range(e: &Expr) -> bool {
     match e {
         Expr::Range(_) => true,
@@ -56,28 +80,105 @@ fn is_range(e: &Expr) -> bool {
     }
 }
 
-/// Whether the loop's iterator is created anew for each item: it borrows a collection,
-/// adapts a range, or is a lazy source. Decided on the expression as written, because
-/// the expression must be evaluated again without moving anything.
+fn is_lazy_source(e: &Expr) -> bool {
+    let Expr::Call(c) = e else { return false };
+    let Expr::Path(p) = &*c.func else {
+        return false;
+    };
+    p.path
+        .segments
+        .last()
+        .is_some_and(|s| LAZY_SOURCES.contains(&s.ident.to_string().as_str()))
+}
+
+/// Whether the loop's iterator can be created anew for each item, yielding the same
+/// items: a borrow of a place (`&v`, `v.iter()`, `v[1..].chunks(2)`), a range, or a
+/// lazy source, adapted only by [`ADAPTERS`]. Decided on the expression as written,
+/// because it is evaluated again: nothing in it may move, take a snapshot, or build a
+/// temporary it borrows from.
 fn recreated(e: &Expr) -> bool {
     match e {
-        Expr::Reference(_) => true,
+        Expr::Reference(r) => is_place(&r.expr),
         Expr::Paren(p) => recreated(&p.expr),
         Expr::MethodCall(m) => {
-            BORROWING.contains(&m.method.to_string().as_str())
-                || is_range(&m.receiver)
-                || recreated(&m.receiver)
+            let method = m.method.to_string();
+            if BORROWING.contains(&method.as_str()) {
+                is_place(&m.receiver)
+            } else {
+                ADAPTERS.contains(&method.as_str())
+                    && (is_range(&m.receiver)
+                        || is_lazy_source(&m.receiver)
+                        || recreated(&m.receiver))
+            }
         }
-        Expr::Call(c) => match &*c.func {
-            Expr::Path(p) => p
-                .path
-                .segments
-                .last()
-                .is_some_and(|s| LAZY_SOURCES.contains(&s.ident.to_string().as_str())),
-            _ => false,
-        },
-        _ => false,
+        e => is_lazy_source(e),
     }
+}
+
+/// The innermost borrow of a collection in a re-created loop's expression: what the
+/// iteration order check looks at (`map` in `map.keys().cloned()`).
+fn borrowed_source(e: &Expr) -> Option<&Expr> {
+    match e {
+        Expr::Reference(_) => Some(e),
+        Expr::Paren(p) => borrowed_source(&p.expr),
+        Expr::MethodCall(m) if BORROWING.contains(&m.method.to_string().as_str()) => Some(e),
+        Expr::MethodCall(m) => borrowed_source(&m.receiver),
+        _ => None,
+    }
+}
+
+/// Names the loop's body declares or assigns that are among `deps`: the items are
+/// derived again from the loop's expression, which must read what it read at first.
+fn clashes(body: &syn::Block, deps: &[String]) -> Option<(proc_macro2::Ident, bool)> {
+    struct Finder<'a> {
+        deps: &'a [String],
+        found: Option<(proc_macro2::Ident, bool)>,
+    }
+    impl<'a> Visit<'a> for Finder<'_> {
+        fn visit_pat_ident(&mut self, p: &'a syn::PatIdent) {
+            if self.found.is_none() && self.deps.contains(&p.ident.to_string()) {
+                self.found = Some((p.ident.clone(), true));
+            }
+        }
+        fn visit_expr(&mut self, e: &'a Expr) {
+            let target = match e {
+                Expr::Assign(a) => Some(&*a.left),
+                Expr::Binary(b) if assigns(&b.op) => Some(&*b.left),
+                Expr::Reference(r) if r.mutability.is_some() => Some(&*r.expr),
+                _ => None,
+            };
+            if let Some(Expr::Path(p)) = target {
+                if let Some(ident) = p.path.get_ident() {
+                    if self.found.is_none() && self.deps.contains(&ident.to_string()) {
+                        self.found = Some((ident.clone(), false));
+                    }
+                }
+            }
+            syn::visit::visit_expr(self, e);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let mut finder = Finder { deps, found: None };
+    finder.visit_block(body);
+    finder.found
+}
+
+fn assigns(op: &syn::BinOp) -> bool {
+    use syn::BinOp::*;
+    matches!(
+        op,
+        AddAssign(_)
+            | SubAssign(_)
+            | MulAssign(_)
+            | DivAssign(_)
+            | RemAssign(_)
+            | BitXorAssign(_)
+            | BitAndAssign(_)
+            | BitOrAssign(_)
+            | ShlAssign(_)
+            | ShrAssign(_)
+    )
 }
 
 /// An adapter applied to the one item taken rather than to the iterator.
@@ -107,8 +208,10 @@ fn peel(mut e: Expr) -> (Expr, Vec<Adapter>) {
     }
 }
 
-/// The item at `index` of `inner` with `adapters` applied: an `Option`.
+/// The item at `index` of `inner` with `adapters` applied: an `Option`. The order of
+/// the collection the expression borrows is checked at compile time.
 fn item_at(inner: &Expr, adapters: &[Adapter], index: &TokenStream, span: Span) -> TokenStream {
+    let source = borrowed_source(inner).unwrap_or(inner);
     let applied = adapters.iter().map(|a| match a {
         Adapter::Map(f) => quote_spanned!(span=> .map(#f)),
         Adapter::Enumerate => {
@@ -116,13 +219,14 @@ fn item_at(inner: &Expr, adapters: &[Adapter], index: &TokenStream, span: Span) 
         }
     });
     quote_spanned! {span=> {
-        let __durable_iter = ::core::iter::IntoIterator::into_iter(#inner);
         #[allow(unused_imports)]
         use ::durable::__private::iter::{AnyOrder as _, HashOrder as _};
         #[allow(clippy::needless_borrow)]
         ::durable::__private::iter::stable(
-            (&&::durable::__private::iter::Order(&__durable_iter)).durable_order(),
+            (&&::durable::__private::iter::Order(&::core::iter::IntoIterator::into_iter(#source)))
+                .durable_order(),
         );
+        let __durable_iter = ::core::iter::IntoIterator::into_iter(#inner);
         ::durable::__private::iter::nth(__durable_iter, #index) #(#applied)*
     }}
 }
@@ -137,10 +241,22 @@ fn names_read(e: &Expr) -> Vec<String> {
             }
         }
         fn visit_macro(&mut self, m: &'a syn::Macro) {
-            let tokens = m.tokens.clone();
+            self.tokens(m.tokens.clone());
+        }
+    }
+    impl Names {
+        /// Identifiers, and the `{name}`s strings capture, in a macro's tokens.
+        fn tokens(&mut self, tokens: TokenStream) {
             for tt in tokens {
-                if let proc_macro2::TokenTree::Ident(i) = tt {
-                    self.0.push(i.to_string());
+                match tt {
+                    proc_macro2::TokenTree::Ident(i) => self.0.push(i.to_string()),
+                    proc_macro2::TokenTree::Group(g) => self.tokens(g.stream()),
+                    proc_macro2::TokenTree::Literal(l) => {
+                        if let Ok(syn::Lit::Str(s)) = syn::parse2::<syn::Lit>(quote!(#l)) {
+                            self.0.extend(format_captures(&s.value()));
+                        }
+                    }
+                    proc_macro2::TokenTree::Punct(_) => {}
                 }
             }
         }
@@ -174,6 +290,22 @@ impl Lowerer {
                     deps.push(b);
                 }
             }
+        }
+        let names: Vec<String> = deps
+            .iter()
+            .map(|b| self.m.bindings[*b].ident.to_string())
+            .collect();
+        if let Some((ident, declared)) = clashes(&f.body, &names) {
+            let what = if declared { "declares" } else { "changes" };
+            self.error(syn::Error::new(
+                ident.span(),
+                format!(
+                    "this loop's body {what} `{ident}`, which the loop's iterator reads: its \
+                     items are taken again from that iterator after each `.await`, so it \
+                     must read what it read at first; use another name, or copy `{ident}` \
+                     into a local before the loop and iterate over that"
+                ),
+            ));
         }
         let cursor = self.temp("n", span, true);
         let cursor_ident = self.ident_of(cursor);
@@ -262,15 +394,20 @@ impl Lowerer {
         let iter_ident = self.ident_of(iter);
         self.push(Code::Let {
             head: quote!(let mut #iter_ident),
+            // a `match` on the iterator keeps the temporaries it borrows (`s.to_lowercase()`
+            // in `s.to_lowercase().chars()`) alive while it is collected, as `for` does
             init: Some(quote_spanned! {span=> {
                 #[allow(unused_imports)]
                 use ::durable::__private::iter::{CollectKind as _, LazyKind as _};
-                let kind = ::durable::__private::iter::IterKind(
+                match ::durable::__private::iter::IterKind(
                     ::core::iter::IntoIterator::into_iter(#iterable),
-                );
-                #[allow(clippy::needless_borrow)]
-                let tag = (&&kind).durable_iter_kind();
-                tag.saved(kind.0)
+                ) {
+                    kind => {
+                        #[allow(clippy::needless_borrow)]
+                        let tag = (&&kind).durable_iter_kind();
+                        tag.saved(kind.0)
+                    }
+                }
             }}),
             tail: TokenStream::new(),
             stashes: Vec::new(),

@@ -103,8 +103,8 @@ pub struct Lowerer {
     awaits: usize,
     pub points: Points,
     /// The functions, constants and imports of the nested blocks being lowered,
-    /// outermost first.
-    item_scopes: Vec<Vec<TokenStream>>,
+    /// outermost first, each with its name (imports: none).
+    item_scopes: Vec<Vec<(Option<String>, TokenStream)>>,
     errors: Option<syn::Error>,
 }
 
@@ -169,7 +169,7 @@ impl Lowerer {
             assigned: Vec::new(),
             declared: Vec::new(),
             order: None,
-            items: self.item_scopes.concat(),
+            items: visible_items(&self.item_scopes),
         });
         self.m.blocks.len() - 1
     }
@@ -450,4 +450,18 @@ impl Lowerer {
         self.visit_expr(&mut e);
         e
     }
+}
+
+/// The items of nested blocks visible where a block starts: the innermost of each name,
+/// as Rust resolves them (declaring both in one block would clash).
+fn visible_items(scopes: &[Vec<(Option<String>, TokenStream)>]) -> Vec<TokenStream> {
+    let mut seen = std::collections::HashSet::new();
+    let mut visible = Vec::new();
+    for (name, item) in scopes.iter().rev().flatten() {
+        if name.as_ref().is_none_or(|n| seen.insert(n.clone())) {
+            visible.push(item.clone());
+        }
+    }
+    visible.reverse();
+    visible
 }

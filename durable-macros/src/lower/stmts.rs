@@ -97,17 +97,30 @@ impl Lowerer {
         // again in each (here, and at the top of blocks that start inside it); types,
         // traits and impls once, for the whole machine.
         let mut local = Vec::new();
+        let mut hoisted = false;
         for stmt in &block.stmts {
             let Stmt::Item(item) = stmt else { continue };
+            // a copy may go unused in the block it is declared again in
+            let copy = quote!(#[allow(dead_code, unused_imports)] #item);
             match item {
-                // a copy may go unused in the block it is declared again in
-                syn::Item::Fn(_) | syn::Item::Const(_) | syn::Item::Use(_) => {
-                    local.push(quote!(#[allow(dead_code, unused_imports)] #item))
+                syn::Item::Fn(f) => local.push((Some(f.sig.ident.to_string()), copy)),
+                syn::Item::Const(c) => local.push((Some(c.ident.to_string()), copy)),
+                syn::Item::Use(_) => local.push((None, copy)),
+                _ => {
+                    hoisted = true;
+                    self.m.items.push(item.to_token_stream());
                 }
-                _ => self.m.items.push(item.to_token_stream()),
             }
         }
-        self.tokens(local.iter().cloned().collect());
+        if hoisted {
+            // the types hoisted to the top may name what the block imports
+            for stmt in &block.stmts {
+                if let Stmt::Item(item @ syn::Item::Use(_)) = stmt {
+                    self.m.items.push(item.to_token_stream());
+                }
+            }
+        }
+        self.tokens(local.iter().map(|(_, item)| item.clone()).collect());
         self.item_scopes.push(local);
         self.lower_stmts(block.stmts, dest, end);
         self.item_scopes.pop();
