@@ -15,7 +15,7 @@ pub use durable_core::{
     RuntimeBuilder, RuntimeStatus, Step, StepError, StepInput, Store, StoreError, Suspension,
     TaskId, TaskResult, Timer, Waiter, Wake,
 };
-pub use durable_macros::{activity, migration, orchestrator};
+pub use durable_macros::{activity, function, migration, orchestrator};
 
 #[cfg(feature = "rocksdb")]
 pub use durable_rocks as rocks;

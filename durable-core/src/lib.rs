@@ -7,6 +7,7 @@ pub mod calls;
 pub mod client;
 pub mod codec;
 pub mod combine;
+pub mod function;
 pub mod inbox;
 pub mod iter;
 pub mod limits;
@@ -41,6 +42,7 @@ pub use task::{Command, Completions, RetryPolicy, TaskId, TaskResult, Wake};
 pub mod __private {
     pub use crate::__step_try as step_try;
     pub use crate::activity::BoxFuture;
+    pub use crate::function::{drive_function, Called, Function, FunctionWaiter};
     pub use crate::iter;
     pub use crate::machine::{done, drive, schedule, Flow, Outcome, StepIo};
     pub use crate::point::Point;

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use crate::codec::{self, CodecError};
 use crate::migration::Migration;
-use crate::op::{DurableOp, Waiter};
+use crate::op::{DurableOp, Resumed, Waiter};
 use crate::orchestration::{
     Orchestration, OrchestrationContext, Step, StepError, StepInput, Suspension,
 };
@@ -163,14 +163,17 @@ impl<'a> StepIo<'a> {
     }
 
     /// Checks that the checkpoint carries what `point` saves in this code, restores the
-    /// waiter and the slots in the order they were saved, and completes the waiter: the
-    /// value of the `.await`.
+    /// waiter and the slots in the order they were saved, and resumes the waiter: the
+    /// value of the `.await`, or `None` when the operation is not done (a durable
+    /// function that reached another `.await`): its new waiter is in `waiter` and the
+    /// slots are still filled, so the machine suspends again at the same point.
     pub fn resume<W: Waiter>(
         &mut self,
+        ctx: &OrchestrationContext,
         point: &'static Point,
         waiter: &mut Slot<W>,
         slots: &mut [&mut dyn SlotCodec],
-    ) -> Result<W::Output, StepError> {
+    ) -> Result<Option<W::Output>, StepError> {
         let orchestrator = self.orchestrator;
         let Source::Resume {
             ref header,
@@ -183,7 +186,7 @@ impl<'a> StepIo<'a> {
             return Err(self.bad_pc());
         };
         if migrated {
-            return waiter.take().complete(completions);
+            return proceed(ctx, waiter, completions);
         }
         point
             .check(header, || types(waiter, slots))
@@ -207,7 +210,7 @@ impl<'a> StepIo<'a> {
                 message: format!("{} bytes left after the last slot", bytes.len()),
             }));
         }
-        waiter.take().complete(completions)
+        proceed(ctx, waiter, completions)
     }
 
     /// Saves a checkpoint at `point`: its header, the waiter, then the slots live there.
@@ -256,6 +259,22 @@ impl<'a> StepIo<'a> {
     }
 }
 
+/// Resumes the waiter in `waiter`: its value, or `None` with the waiter to suspend on
+/// again put back.
+fn proceed<W: Waiter>(
+    ctx: &OrchestrationContext,
+    waiter: &mut Slot<W>,
+    completions: &mut Completions,
+) -> Result<Option<W::Output>, StepError> {
+    match waiter.take().resume(ctx, completions)? {
+        Resumed::Ready(value) => Ok(Some(value)),
+        Resumed::Again(next) => {
+            waiter.put(next);
+            Ok(None)
+        }
+    }
+}
+
 /// The type names of a point's waiter and slots, in the order they are saved.
 fn types<W: Waiter>(waiter: &Slot<W>, slots: &[&mut dyn SlotCodec]) -> Vec<&'static str> {
     let mut types = Vec::with_capacity(slots.len() + 1);
@@ -267,6 +286,46 @@ fn types<W: Waiter>(waiter: &Slot<W>, slots: &[&mut dyn SlotCodec]) -> Vec<&'sta
 /// The machine generated for an orchestrator with output `T` and error `E`.
 pub type Machine<T, E> = fn(&OrchestrationContext, &mut StepIo<'_>) -> Result<Flow<T>, E>;
 
+impl<'a> StepIo<'a> {
+    /// The view of one step of `name` (an orchestrator or a durable function): reads
+    /// the checkpoint's header.
+    pub fn new(name: &'static str, input: StepInput<'a>) -> Result<Self, StepError> {
+        let (state, completions, from) = match input {
+            StepInput::Start { input } => (input, None, None),
+            StepInput::Resume { state, completions } => (state, Some(completions), None),
+            StepInput::Migrate {
+                from,
+                state,
+                completions,
+            } => (state, Some(completions), Some(from)),
+        };
+        let source = match completions {
+            None => Source::Start(state),
+            Some(completions) => match point::split(state) {
+                Ok(Saved::Point(header, slots)) => Source::Resume {
+                    header,
+                    slots,
+                    completions,
+                    from,
+                    migrated: false,
+                },
+                Ok(Saved::Legacy) => return Err(StepError::LegacyState { orchestrator: name }),
+                Err(error) => {
+                    return Err(StepError::CorruptState {
+                        orchestrator: name,
+                        point: "an unreadable point",
+                        error: error.to_string(),
+                    })
+                }
+            },
+        };
+        Ok(StepIo {
+            orchestrator: name,
+            source,
+        })
+    }
+}
+
 /// Runs one step of orchestration `O`: reads the checkpoint's header, runs the
 /// machine, and encodes what it returns.
 pub fn drive<O: Orchestration, E: Display>(
@@ -274,43 +333,7 @@ pub fn drive<O: Orchestration, E: Display>(
     input: StepInput<'_>,
     machine: Machine<O::Output, E>,
 ) -> Result<Step, StepError> {
-    let (state, completions, from) = match input {
-        StepInput::Start { input } => (input, None, None),
-        StepInput::Resume { state, completions } => (state, Some(completions), None),
-        StepInput::Migrate {
-            from,
-            state,
-            completions,
-        } => (state, Some(completions), Some(from)),
-    };
-    let source = match completions {
-        None => Source::Start(state),
-        Some(completions) => match point::split(state) {
-            Ok(Saved::Point(header, slots)) => Source::Resume {
-                header,
-                slots,
-                completions,
-                from,
-                migrated: false,
-            },
-            Ok(Saved::Legacy) => {
-                return Err(StepError::LegacyState {
-                    orchestrator: O::NAME,
-                })
-            }
-            Err(error) => {
-                return Err(StepError::CorruptState {
-                    orchestrator: O::NAME,
-                    point: "an unreadable point",
-                    error: error.to_string(),
-                })
-            }
-        },
-    };
-    let mut io = StepIo {
-        orchestrator: O::NAME,
-        source,
-    };
+    let mut io = StepIo::new(O::NAME, input)?;
     match machine(ctx, &mut io) {
         Ok(Flow::Done(output)) => Ok(Step::Completed(codec::encode_payload(
             &output,

@@ -45,6 +45,30 @@ pub trait Waiter: Serialize + DeserializeOwned + 'static {
 
     /// Builds the `.await`'s value from the delivered results.
     fn complete(self, completions: &mut Completions) -> Result<Self::Output, StepError>;
+
+    /// Goes on with the delivered results: the `.await`'s value, or, for an operation
+    /// that runs steps of its own (a durable function), the waiter of its next
+    /// checkpoint, at which the caller suspends again. Most operations are done once
+    /// their results are in: the default completes.
+    fn resume(
+        self,
+        ctx: &OrchestrationContext,
+        completions: &mut Completions,
+    ) -> Result<Resumed<Self>, StepError>
+    where
+        Self: Sized,
+    {
+        let _ = ctx;
+        Ok(Resumed::Ready(self.complete(completions)?))
+    }
+}
+
+/// What [`Waiter::resume`] gives.
+pub enum Resumed<W: Waiter> {
+    /// The `.await`'s value.
+    Ready(W::Output),
+    /// Not done: suspend again with this waiter.
+    Again(W),
 }
 
 /// A call of activity `A`: `ctx.call(activity, input)`.

@@ -156,6 +156,11 @@ pub enum StepError {
         point: &'static str,
         why: String,
     },
+    #[error(
+        "durable function `{function}` was awaited inside `join`/`select` or resumed without \
+         its caller's context; await a durable function on its own"
+    )]
+    NotResumable { function: &'static str },
     #[error("resumed without the result of task {}", .0 .0)]
     MissingResult(TaskId),
     #[error("event `{name}` does not fit the type the orchestration waits for: {error}")]

@@ -196,11 +196,20 @@ pub fn emit(
                 dispatch.extend(quote!(::core::option::Option::Some(#id) => #pc,));
                 let persist = e.persist_list(&saved);
                 let migrate = e.migrations(site, &point, waiter, &saved, migrations);
+                // a durable function that reached another `.await` of its own: suspend
+                // again here, with the same locals
                 quote! {
                     #migrate
-                    let #result = ::durable::__private::step_try!(
-                        __step.resume(&#point, &mut #waiter, &mut [#persist])
-                    );
+                    let #result = match ::durable::__private::step_try!(
+                        __step.resume(__ctx, &#point, &mut #waiter, &mut [#persist])
+                    ) {
+                        ::core::option::Option::Some(value) => value,
+                        ::core::option::Option::None => {
+                            return ::core::result::Result::Ok(
+                                __step.suspend(&#point, &#waiter, &mut [#persist])
+                            )
+                        }
+                    };
                 }
             }
             BlockKind::Join => TokenStream::new(),

@@ -12,6 +12,7 @@ mod activity;
 mod args;
 mod assign;
 mod emit;
+mod function;
 mod identity;
 mod ir;
 mod liveness;
@@ -89,6 +90,22 @@ pub fn migration(attr: TokenStream, item: TokenStream) -> TokenStream {
         Ok(out) => out.into(),
         Err(e) => e.into_compile_error().into(),
     }
+}
+
+/// Compiles a helper `async fn(ctx: &OrchestrationContext, input: Input) -> Result<T,
+/// E>` into a durable function: an orchestrator (or another durable function) awaits it
+/// inline, `name(&ctx, input).await`, and its own state is kept in the caller's
+/// checkpoint while it waits; it may await anything an orchestrator may. It adds no
+/// instance and no commit of its own.
+///
+/// The function becomes a type of the same name implementing `durable::DurableOp`,
+/// and a function of that name building it from the arguments.
+#[proc_macro_attribute]
+pub fn function(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let item = proc_macro2::TokenStream::from(item);
+    function::expand(attr.into(), item.clone())
+        .unwrap_or_else(|e| e.into_compile_error())
+        .into()
 }
 
 /// The errors, plus the handle type and function the function would have become, so

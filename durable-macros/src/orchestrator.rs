@@ -1,7 +1,8 @@
 //! `#[orchestrator]`: checks the signature, lowers the body, runs liveness, and emits
 //! a zero-sized type implementing `durable::Orchestration` whose step function contains
 //! the state machine, and a function of the same name returning it that names the
-//! orchestration wherever one is passed.
+//! orchestration wherever one is passed. [`compile`] is shared with
+//! `#[durable::function]`.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -30,49 +31,14 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let output = sig.output;
     let version = args.version.unwrap_or(1);
 
-    let mut lowerer = Lowerer::new();
-    let Some(ctx_param) = sig.ctx else {
-        unreachable!("signature::check requires a context parameter")
-    };
-    let Pat::Ident(ctx_pat) = &*ctx_param.pat else {
-        unreachable!("signature::check requires a plain context binding")
-    };
-    let ctx = ctx_pat.ident.clone();
-    let ctx_ty = &ctx_param.ty;
-    let bind_ctx = match &**ctx_ty {
-        syn::Type::Reference(_) => quote!(let #ctx: #ctx_ty = __ctx;),
-        _ => quote!(let #ctx: #ctx_ty = ::core::clone::Clone::clone(__ctx);),
-    };
-    lowerer.define_ambient(&ctx);
-    let (input_ty, start) = match sig.input {
-        Some(input) => {
-            let (pat, ty) = (&input.pat, &input.ty);
-            lowerer.define_pattern(pat);
-            (
-                quote!(#ty),
-                quote!(let #pat: #ty = ::durable::__private::step_try!(__step.input());),
-            )
-        }
-        None => (quote!(()), TokenStream::new()),
-    };
-    let end = item.block.brace_token.span.close();
-    lowerer.lower_stmts(item.block.stmts.clone(), Dest::Return, end);
-    let checked = check_migrations(&args.migrations, args.version, &lowerer.points);
-    let machine = lowerer.finish();
-    let (machine, ()) = match (machine, checked) {
-        (Ok(m), Ok(())) => (m, ()),
-        (Err(mut e), Err(more)) => {
-            e.combine(more);
-            return Err(e);
-        }
-        (Err(e), _) | (_, Err(e)) => return Err(e),
-    };
-    let live = liveness::live_in(&machine);
-    let emitted = emit::emit(&machine, &live, start, &args.migrations)?;
+    let Compiled {
+        input_ty,
+        bind_ctx,
+        body,
+    } = compile(&item, &sig, &args.migrations, args.version)?;
     let mut migrates_from: Vec<u32> = args.migrations.iter().map(|m| m.from).collect();
     migrates_from.sort_unstable();
     migrates_from.dedup();
-    let body = emitted.body;
     let drive = quote_spanned! {output.span()=>
         ::durable::__private::drive::<Self, _>(ctx, input, __machine)
     };
@@ -116,6 +82,69 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
                 #drive
             }
         }
+    })
+}
+
+/// An `async fn` body compiled into a machine: what its wrapper needs.
+pub struct Compiled {
+    /// The input type (`()` without one).
+    pub input_ty: TokenStream,
+    /// Binds the user's context name to the step's context.
+    pub bind_ctx: TokenStream,
+    /// The machine function's body.
+    pub body: TokenStream,
+}
+
+/// Lowers `item`'s body, runs liveness and emits the machine: shared by orchestrators
+/// and durable functions.
+pub fn compile(
+    item: &ItemFn,
+    sig: &signature::Signature<'_>,
+    migrations: &[Migrate],
+    version: Option<u32>,
+) -> syn::Result<Compiled> {
+    let mut lowerer = Lowerer::new();
+    let Some(ctx_param) = sig.ctx else {
+        unreachable!("signature::check requires a context parameter")
+    };
+    let Pat::Ident(ctx_pat) = &*ctx_param.pat else {
+        unreachable!("signature::check requires a plain context binding")
+    };
+    let ctx = ctx_pat.ident.clone();
+    let ctx_ty = &ctx_param.ty;
+    let bind_ctx = match &**ctx_ty {
+        syn::Type::Reference(_) => quote!(let #ctx: #ctx_ty = __ctx;),
+        _ => quote!(let #ctx: #ctx_ty = ::core::clone::Clone::clone(__ctx);),
+    };
+    lowerer.define_ambient(&ctx);
+    let (input_ty, start) = match sig.input {
+        Some(input) => {
+            let (pat, ty) = (&input.pat, &input.ty);
+            lowerer.define_pattern(pat);
+            (
+                quote!(#ty),
+                quote!(let #pat: #ty = ::durable::__private::step_try!(__step.input());),
+            )
+        }
+        None => (quote!(()), TokenStream::new()),
+    };
+    let end = item.block.brace_token.span.close();
+    lowerer.lower_stmts(item.block.stmts.clone(), Dest::Return, end);
+    let checked = check_migrations(migrations, version, &lowerer.points);
+    let machine = match (lowerer.finish(), checked) {
+        (Ok(m), Ok(())) => m,
+        (Err(mut e), Err(more)) => {
+            e.combine(more);
+            return Err(e);
+        }
+        (Err(e), _) | (_, Err(e)) => return Err(e),
+    };
+    let live = liveness::live_in(&machine);
+    let emitted = emit::emit(&machine, &live, start, migrations)?;
+    Ok(Compiled {
+        input_ty,
+        bind_ctx,
+        body: emitted.body,
     })
 }
 

@@ -19,6 +19,8 @@ pub struct Signature<'a> {
 pub enum Kind {
     Orchestrator,
     Activity,
+    /// A durable function (`#[durable::function]`): shaped like an orchestrator.
+    Function,
 }
 
 impl Kind {
@@ -26,12 +28,13 @@ impl Kind {
         match self {
             Kind::Orchestrator => "#[orchestrator]",
             Kind::Activity => "#[activity]",
+            Kind::Function => "#[durable::function]",
         }
     }
 
     fn context(self) -> &'static str {
         match self {
-            Kind::Orchestrator => "OrchestrationContext",
+            Kind::Orchestrator | Kind::Function => "OrchestrationContext",
             Kind::Activity => "ActivityContext",
         }
     }
@@ -43,6 +46,9 @@ impl Kind {
             }
             Kind::Activity => {
                 "async fn name(input: Input) -> Result<Output, Error> (optionally with a leading `ctx: ActivityContext`)"
+            }
+            Kind::Function => {
+                "async fn name(ctx: &OrchestrationContext, input: Input) -> Result<Output, Error>"
             }
         }
     }
@@ -104,9 +110,9 @@ pub fn check(item: &ItemFn, kind: Kind) -> syn::Result<Signature<'_>> {
         }
     }
     let (ctx, input) = match (kind, params.as_slice()) {
-        (Kind::Orchestrator, [ctx, input]) => (Some(*ctx), Some(*input)),
-        (Kind::Orchestrator, [ctx]) => (Some(*ctx), None),
-        (Kind::Orchestrator, []) => {
+        (Kind::Orchestrator | Kind::Function, [ctx, input]) => (Some(*ctx), Some(*input)),
+        (Kind::Orchestrator | Kind::Function, [ctx]) => (Some(*ctx), None),
+        (Kind::Orchestrator | Kind::Function, []) => {
             return Err(err(
                 sig.paren_token.span.join(),
                 kind,
@@ -128,7 +134,7 @@ pub fn check(item: &ItemFn, kind: Kind) -> syn::Result<Signature<'_>> {
     if let Some(ctx) = ctx {
         if !is_context(&ctx.ty, kind) {
             let what = match kind {
-                Kind::Orchestrator => {
+                Kind::Orchestrator | Kind::Function => {
                     "takes the context `ctx: OrchestrationContext` as its first parameter"
                 }
                 Kind::Activity => {
@@ -137,7 +143,7 @@ pub fn check(item: &ItemFn, kind: Kind) -> syn::Result<Signature<'_>> {
             };
             return Err(err(ctx.ty.span(), kind, what));
         }
-        if kind == Kind::Orchestrator
+        if kind != Kind::Activity
             && !matches!(&*ctx.pat, Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none())
         {
             return Err(err(

@@ -242,8 +242,9 @@ impl ::durable::Orchestration for approve_and_pay {
                         }
                     }
                     1u32 => {
-                        let __r1 = match __step
+                        let __r1 = match match __step
                             .resume(
+                                __ctx,
                                 &__P1,
                                 &mut __w1,
                                 &mut [::durable::__private::persist(&mut __s_amount)],
@@ -255,6 +256,18 @@ impl ::durable::Orchestration for approve_and_pay {
                                     ::durable_core::__private::Flow::Fault(
                                         ::core::convert::From::from(fault),
                                     ),
+                                );
+                            }
+                        } {
+                            ::core::option::Option::Some(value) => value,
+                            ::core::option::Option::None => {
+                                return ::core::result::Result::Ok(
+                                    __step
+                                        .suspend(
+                                            &__P1,
+                                            &__w1,
+                                            &mut [::durable::__private::persist(&mut __s_amount)],
+                                        ),
                                 );
                             }
                         };
@@ -291,13 +304,22 @@ impl ::durable::Orchestration for approve_and_pay {
                         }
                     }
                     2u32 => {
-                        let __r2 = match __step.resume(&__P2, &mut __w2, &mut []) {
+                        let __r2 = match match __step
+                            .resume(__ctx, &__P2, &mut __w2, &mut [])
+                        {
                             ::core::result::Result::Ok(value) => value,
                             ::core::result::Result::Err(fault) => {
                                 return ::core::result::Result::Ok(
                                     ::durable_core::__private::Flow::Fault(
                                         ::core::convert::From::from(fault),
                                     ),
+                                );
+                            }
+                        } {
+                            ::core::option::Option::Some(value) => value,
+                            ::core::option::Option::None => {
+                                return ::core::result::Result::Ok(
+                                    __step.suspend(&__P2, &__w2, &mut []),
                                 );
                             }
                         };

@@ -205,8 +205,9 @@ impl ::durable::Orchestration for chain {
                         }
                     }
                     2u32 => {
-                        let __r1 = match __step
+                        let __r1 = match match __step
                             .resume(
+                                __ctx,
                                 &__P1,
                                 &mut __w1,
                                 &mut [
@@ -221,6 +222,21 @@ impl ::durable::Orchestration for chain {
                                     ::durable_core::__private::Flow::Fault(
                                         ::core::convert::From::from(fault),
                                     ),
+                                );
+                            }
+                        } {
+                            ::core::option::Option::Some(value) => value,
+                            ::core::option::Option::None => {
+                                return ::core::result::Result::Ok(
+                                    __step
+                                        .suspend(
+                                            &__P1,
+                                            &__w1,
+                                            &mut [
+                                                ::durable::__private::persist(&mut __s_total),
+                                                ::durable::__private::persist(&mut __s_iter1),
+                                            ],
+                                        ),
                                 );
                             }
                         };

@@ -291,8 +291,9 @@ impl ::durable::Orchestration for quote {
                         }
                     }
                     2u32 => {
-                        let __r1 = match __step
+                        let __r1 = match match __step
                             .resume(
+                                __ctx,
                                 &__P1,
                                 &mut __w1,
                                 &mut [
@@ -308,6 +309,22 @@ impl ::durable::Orchestration for quote {
                                     ::durable_core::__private::Flow::Fault(
                                         ::core::convert::From::from(fault),
                                     ),
+                                );
+                            }
+                        } {
+                            ::core::option::Option::Some(value) => value,
+                            ::core::option::Option::None => {
+                                return ::core::result::Result::Ok(
+                                    __step
+                                        .suspend(
+                                            &__P1,
+                                            &__w1,
+                                            &mut [
+                                                ::durable::__private::persist(&mut __s_sum),
+                                                ::durable::__private::persist(&mut __s_iter1),
+                                                ::durable::__private::persist(&mut __s_item),
+                                            ],
+                                        ),
                                 );
                             }
                         };
@@ -361,8 +378,9 @@ impl ::durable::Orchestration for quote {
                         }
                     }
                     4u32 => {
-                        let __r2 = match __step
+                        let __r2 = match match __step
                             .resume(
+                                __ctx,
                                 &__P2,
                                 &mut __w2,
                                 &mut [
@@ -378,6 +396,22 @@ impl ::durable::Orchestration for quote {
                                     ::durable_core::__private::Flow::Fault(
                                         ::core::convert::From::from(fault),
                                     ),
+                                );
+                            }
+                        } {
+                            ::core::option::Option::Some(value) => value,
+                            ::core::option::Option::None => {
+                                return ::core::result::Result::Ok(
+                                    __step
+                                        .suspend(
+                                            &__P2,
+                                            &__w2,
+                                            &mut [
+                                                ::durable::__private::persist(&mut __s_sum),
+                                                ::durable::__private::persist(&mut __s_iter1),
+                                                ::durable::__private::persist(&mut __s_item),
+                                            ],
+                                        ),
                                 );
                             }
                         };
