@@ -15,6 +15,9 @@ mod human_interaction;
 #[allow(dead_code)]
 #[path = "../examples/monitor.rs"]
 mod monitor;
+#[allow(dead_code)]
+#[path = "../examples/saga.rs"]
+mod saga;
 
 use std::time::Duration;
 
@@ -153,4 +156,27 @@ async fn async_http_api_answers_202_until_the_report_is_done() {
     );
     assert_eq!(progress.last(), Some(&json!("done")));
     runtime.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saga_books_or_undoes_in_reverse() {
+    let mut trip = saga::Trip {
+        traveller: "ada".into(),
+        city: "Lisbon".into(),
+        cars_sold_out: false,
+    };
+    let (_dir, store) = fresh_store();
+    let booked = saga::run(store, &trip).await.unwrap();
+    assert_eq!(booked, ["flight-lisbon", "hotel-lisbon", "car-lisbon"]);
+    trip.cars_sold_out = true;
+    let (_dir, store) = fresh_store();
+    let undone = saga::run(store, &trip).await.unwrap();
+    assert_eq!(
+        undone,
+        [
+            "ada: no car left in Lisbon (after 2 attempts)",
+            "released hotel-lisbon",
+            "released flight-lisbon"
+        ]
+    );
 }

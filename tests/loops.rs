@@ -201,3 +201,21 @@ async fn snapshots_and_temporaries_are_iterated_once() {
         same(snapshots, snapshots_plain, n).await;
     }
 }
+
+twins!(literal_arrays / literal_arrays_plain(ctx, x: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    for what in ["flight", "hotel", "car"] {
+        out.push(ctx.call(echo, format!("{what}-{x}")).await?);
+        out.push(what.to_uppercase());
+    }
+    for (name, n) in [("a", 1u64), ("b", 2)] {
+        let d = ctx.call(double, n).await?;
+        out.push(format!("{name}{d}"));
+    }
+    Ok(out)
+});
+
+#[tokio::test]
+async fn literal_arrays_are_iterated_without_saving_their_items() {
+    same(literal_arrays, literal_arrays_plain, 7).await;
+}

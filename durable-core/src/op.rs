@@ -23,7 +23,8 @@ use crate::task::{Command, Completions, Millis, RetryPolicy, TaskId, Wake};
     message = "`{Self}` is not a durable operation, so an orchestrator cannot `.await` it",
     label = "awaited in an #[orchestrator]",
     note = "every `.await` in an orchestrator is a checkpoint: only durable operations such as `ctx.call(activity, input)` or `ctx.timer(duration)` can be awaited",
-    note = "to wait, await a durable timer (`ctx.timer(..)`); do other async work (I/O, HTTP) inside an #[activity] and call it with `ctx.call`"
+    note = "to wait, await a durable timer (`ctx.timer(..)`); do other async work (I/O, HTTP) inside an #[activity] and call it with `ctx.call`",
+    note = "to split an orchestrator into helper `async fn`s that await durable operations, mark each helper `#[durable::function]` and call it as `helper(&ctx, input).await`"
 )]
 pub trait DurableOp {
     /// The value of the `.await`.

@@ -98,7 +98,10 @@ fn is_lazy_source(e: &Expr) -> bool {
 /// temporary it borrows from.
 fn recreated(e: &Expr) -> bool {
     match e {
-        Expr::Reference(r) => is_place(&r.expr),
+        // a literal array (`["flight", "hotel"]`) is evaluated again for nothing, and its
+        // items (`&'static str`) could not be saved
+        Expr::Array(a) => a.elems.iter().all(is_constant),
+        Expr::Reference(r) => is_place(&r.expr) || recreated(&r.expr),
         Expr::Paren(p) => recreated(&p.expr),
         Expr::MethodCall(m) => {
             let method = m.method.to_string();
@@ -112,6 +115,18 @@ fn recreated(e: &Expr) -> bool {
             }
         }
         e => is_lazy_source(e),
+    }
+}
+
+/// Whether `e` is made of literals only.
+fn is_constant(e: &Expr) -> bool {
+    match e {
+        Expr::Lit(_) => true,
+        Expr::Paren(p) => is_constant(&p.expr),
+        Expr::Unary(u) => matches!(u.op, syn::UnOp::Neg(_)) && is_constant(&u.expr),
+        Expr::Tuple(t) => t.elems.iter().all(is_constant),
+        Expr::Array(a) => a.elems.iter().all(is_constant),
+        _ => false,
     }
 }
 
