@@ -4,26 +4,44 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::op::{DurableOp, Waiter};
+use crate::op::{Call, DurableOp, Event, SubOrchestration, Timer, Waiter};
 use crate::orchestration::{OrchestrationContext, StepError};
 use crate::task::{Completions, Wake};
 
+/// A durable operation that can be joined or raced: one whose results are all it
+/// needs. A durable function runs steps of its own when it resumes, which a join or a
+/// race cannot give it yet.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be joined or raced",
+    label = "a durable function, or an operation made of one",
+    note = "a durable function runs steps of its own as it resumes: await it on its own, or make it a sub-orchestration (`ctx.sub_orchestration`) to run it beside others"
+)]
+pub trait Combinable: DurableOp {}
+
+impl<A: crate::activity::Activity> Combinable for Call<A> {}
+impl Combinable for Timer {}
+impl<T: serde::de::DeserializeOwned + 'static> Combinable for Event<T> {}
+impl<O: crate::orchestration::Orchestration> Combinable for SubOrchestration<O> {}
+impl<O: Combinable> Combinable for JoinAll<O> {}
+impl<A: Combinable, B: Combinable> Combinable for Join<A, B> {}
+impl<A: Combinable, B: Combinable> Combinable for Select<A, B> {}
+
 /// Awaits every operation of `ops` and gives their values in order (fan-out/fan-in).
-pub fn join_all<O: DurableOp>(ops: impl IntoIterator<Item = O>) -> JoinAll<O> {
+pub fn join_all<O: Combinable>(ops: impl IntoIterator<Item = O>) -> JoinAll<O> {
     JoinAll {
         ops: ops.into_iter().collect(),
     }
 }
 
 /// Awaits both operations: `(a, b)`.
-pub fn join<A: DurableOp, B: DurableOp>(a: A, b: B) -> Join<A, B> {
+pub fn join<A: Combinable, B: Combinable>(a: A, b: B) -> Join<A, B> {
     Join { a, b }
 }
 
 /// Awaits whichever of the two operations finishes first: `Either::Left(a)` or
 /// `Either::Right(b)` (if both results are there, `a` wins). The loser's result, if it
 /// ever comes, is dropped.
-pub fn select<A: DurableOp, B: DurableOp>(a: A, b: B) -> Select<A, B> {
+pub fn select<A: Combinable, B: Combinable>(a: A, b: B) -> Select<A, B> {
     Select { a, b }
 }
 

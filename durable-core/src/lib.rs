@@ -26,7 +26,7 @@ pub mod timers;
 
 pub use activity::{Activity, ActivityContext, ActivityError, ActivityFn};
 pub use client::{Client, ClientError, InstanceStatus};
-pub use combine::{join, join_all, select, Either};
+pub use combine::{join, join_all, select, Combinable, Either};
 pub use memory::MemoryStore;
 pub use migration::Migration;
 pub use op::{Call, DurableOp, Event, OrchestrationError, SubOrchestration, Timer, Waiter};
