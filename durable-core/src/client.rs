@@ -205,12 +205,7 @@ impl<S: Store> Client<S> {
     /// store shows as blocked because its stored bytes cannot be decoded is not stepped
     /// by a retry: repair its data or purge it.
     pub async fn retry(&self, id: &str) -> Result<(), ClientError> {
-        let record = self
-            .shared
-            .store
-            .instance(id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
+        let record = self.record(id).await?;
         if record.status != RuntimeStatus::Blocked {
             return Err(ClientError::NotBlocked {
                 id: id.to_owned(),
@@ -218,6 +213,12 @@ impl<S: Store> Client<S> {
             });
         }
         self.send(id, Message::Retry).await
+    }
+
+    /// The record of instance `id`; [`StoreError::NotFound`] if there is none.
+    async fn record(&self, id: &str) -> Result<InstanceRecord, ClientError> {
+        let record = self.shared.store.instance(id).await?;
+        Ok(record.ok_or_else(|| StoreError::NotFound(id.to_owned()))?)
     }
 
     async fn send(&self, id: &str, message: Message) -> Result<(), ClientError> {
@@ -271,12 +272,7 @@ impl<S: Store> Client<S> {
         let deadline = Instant::now() + timeout;
         loop {
             let ended = self.shared.ended.notified();
-            let record = self
-                .shared
-                .store
-                .instance(id)
-                .await?
-                .ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
+            let record = self.record(id).await?;
             if record.name != name {
                 return Err(ClientError::WrongOrchestration {
                     id: id.to_owned(),

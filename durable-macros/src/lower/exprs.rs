@@ -240,7 +240,8 @@ impl Lowerer {
     }
 }
 
-fn is_compound_assign(op: &syn::BinOp) -> bool {
+/// Whether `op` is a compound assignment (`+=`, `<<=`, ...).
+pub(super) fn is_compound_assign(op: &syn::BinOp) -> bool {
     use syn::BinOp::*;
     matches!(
         op,

@@ -15,7 +15,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::Expr;
 
-use super::exprs::is_place;
+use super::exprs::{is_compound_assign, is_place};
 use super::{Dest, Frame, Lowerer};
 use crate::ir::{BlockKind, Code, Derivation, Entry};
 use crate::patterns;
@@ -158,7 +158,7 @@ fn clashes(body: &syn::Block, deps: &[String]) -> Option<(proc_macro2::Ident, bo
         fn visit_expr(&mut self, e: &'a Expr) {
             let target = match e {
                 Expr::Assign(a) => Some(&*a.left),
-                Expr::Binary(b) if assigns(&b.op) => Some(&*b.left),
+                Expr::Binary(b) if is_compound_assign(&b.op) => Some(&*b.left),
                 Expr::Reference(r) if r.mutability.is_some() => Some(&*r.expr),
                 _ => None,
             };
@@ -177,23 +177,6 @@ fn clashes(body: &syn::Block, deps: &[String]) -> Option<(proc_macro2::Ident, bo
     let mut finder = Finder { deps, found: None };
     finder.visit_block(body);
     finder.found
-}
-
-fn assigns(op: &syn::BinOp) -> bool {
-    use syn::BinOp::*;
-    matches!(
-        op,
-        AddAssign(_)
-            | SubAssign(_)
-            | MulAssign(_)
-            | DivAssign(_)
-            | RemAssign(_)
-            | BitXorAssign(_)
-            | BitAndAssign(_)
-            | BitOrAssign(_)
-            | ShlAssign(_)
-            | ShrAssign(_)
-    )
 }
 
 /// An adapter applied to the one item taken rather than to the iterator.
@@ -358,13 +341,28 @@ impl Lowerer {
         self.tokens(quote!(#[allow(unused_variables)] ::core::option::Option::Some(#pat) =>));
         let current = quote!((#cursor_ident - 1));
         let again = item_at(&inner, &adapters, &current, span);
-        self.branch(Delimiter::Brace, |l| {
-            l.scope.push();
+        self.loop_arms(f.body, head, exit, dest, |l| {
             l.tokens(quote!(#cursor_ident += 1;));
             l.kill(cursor);
             l.define_derived(&pat, again, deps);
+        });
+    }
+
+    /// The rest of a `for` loop after `Some(pattern) =>`: the body (after `bind` binds
+    /// the pattern), back to the head; `None` leaves for `exit`.
+    fn loop_arms(
+        &mut self,
+        body: syn::Block,
+        head: usize,
+        exit: usize,
+        dest: Dest,
+        bind: impl FnOnce(&mut Self),
+    ) {
+        self.branch(Delimiter::Brace, |l| {
+            l.scope.push();
+            bind(l);
             l.points.enter("for".into());
-            l.lower_block(f.body, Dest::Discard);
+            l.lower_block(body, Dest::Discard);
             l.points.leave();
             l.scope.pop();
             l.goto(head);
@@ -443,20 +441,6 @@ impl Lowerer {
         self.open(Delimiter::Brace);
         let pat = *f.pat;
         self.tokens(quote!(::core::option::Option::Some(#pat) =>));
-        self.branch(Delimiter::Brace, |l| {
-            l.scope.push();
-            l.define_pattern(&pat);
-            l.points.enter("for".into());
-            l.lower_block(f.body, Dest::Discard);
-            l.points.leave();
-            l.scope.pop();
-            l.goto(head);
-        });
-        self.tokens(quote!(::core::option::Option::None =>));
-        self.branch(Delimiter::Brace, |l| l.goto(exit));
-        self.close();
-        self.loops.pop();
-        self.switch_to(exit);
-        self.unit_value(dest);
+        self.loop_arms(f.body, head, exit, dest, |l| l.define_pattern(&pat));
     }
 }
