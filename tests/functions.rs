@@ -117,3 +117,70 @@ async fn a_restart_inside_a_helper_resumes_inside_it() {
     assert_eq!(out, Ok(42 + 10));
     second.shutdown().await;
 }
+
+mod before {
+    use super::*;
+
+    #[durable::function]
+    pub async fn lease(ctx: &OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        let d = ctx.call(double, x).await?;
+        Ok(d + 1)
+    }
+
+    #[orchestrator(name = "leasing")]
+    pub async fn leasing(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        #[point("lease")]
+        let got = lease(&ctx, x).await?;
+        Ok(got * 10)
+    }
+}
+
+/// The helper moved and renamed in Rust, its durable name kept: checkpoints taken
+/// inside it resume.
+mod after {
+    use super::*;
+
+    #[durable::function(name = "lease")]
+    pub async fn take_lease(ctx: &OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        let d = ctx.call(double, x).await?;
+        Ok(d + 1)
+    }
+
+    #[orchestrator(name = "leasing")]
+    pub async fn leasing(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        // another expression: the point is pinned to keep its identity
+        #[point("lease")]
+        let got = take_lease(&ctx, x).await?;
+        Ok(got * 10)
+    }
+}
+
+#[test]
+fn a_helper_keeps_its_checkpoints_under_its_durable_name() {
+    use durable::{Completions, Orchestration, Step, StepInput, TaskId};
+    let ctx = OrchestrationContext::new("i", 0, 0);
+    let input = durable::codec::encode_payload(&4u64, "input").unwrap();
+    let Ok(Step::Suspended(at_lease)) =
+        before::leasing::step(&ctx, StepInput::Start { input: &input })
+    else {
+        panic!("suspends inside the helper")
+    };
+    let ctx = OrchestrationContext::new("i", 1, 0);
+    let mut completions = Completions::new();
+    completions.insert(
+        TaskId(0),
+        Ok(durable::codec::encode_payload(&8u64, "output").unwrap()),
+    );
+    let resumed = after::leasing::step(
+        &ctx,
+        StepInput::Resume {
+            state: &at_lease.state,
+            completions: &mut completions,
+        },
+    );
+    let Ok(Step::Completed(out)) = resumed else {
+        panic!("resumes under the new code: {resumed:?}")
+    };
+    let out: u64 = durable::codec::decode_payload(&out, "output").unwrap();
+    assert_eq!(out, 90);
+}

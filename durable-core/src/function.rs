@@ -27,8 +27,11 @@ pub trait Function: 'static {
     type Input: Persist;
     /// What its `.await` gives: the helper's `Result`.
     type Output: Persist;
-    /// Its name, in errors.
+    /// Its name (`#[durable::function(name = "..")]`, the function's by default): in
+    /// errors, and in the layout of its callers' checkpoints.
     const NAME: &'static str;
+    /// `durable::function::NAME`: what its callers' checkpoints know it by.
+    const LAYOUT: &'static str;
 
     /// Runs one step: from the start, or from its checkpoint with the results it waited
     /// for, to its next `.await` or to its end.
@@ -87,7 +90,7 @@ impl<F: Function> FunctionWaiter<F> {
             Called::Done(output) => Self {
                 state: None,
                 wake: Wake::All(Vec::new()),
-                done: Some(codec::encode(&output, "function result")?),
+                done: Some(codec::encode_payload(&output, "function result")?),
                 function: PhantomData,
             },
             Called::Suspended(suspension) => Self {
@@ -103,13 +106,17 @@ impl<F: Function> FunctionWaiter<F> {
 impl<F: Function> Waiter for FunctionWaiter<F> {
     type Output = F::Output;
 
+    fn layout_name() -> &'static str {
+        F::LAYOUT
+    }
+
     fn wake(&self) -> Wake {
         self.wake.clone()
     }
 
     fn complete(self, _: &mut Completions) -> Result<F::Output, StepError> {
         match self.done {
-            Some(bytes) => Ok(codec::decode(&bytes, "function result")?),
+            Some(bytes) => Ok(codec::decode_payload(&bytes, "function result")?),
             None => Err(StepError::NotResumable { function: F::NAME }),
         }
     }
@@ -120,18 +127,26 @@ impl<F: Function> Waiter for FunctionWaiter<F> {
         completions: &mut Completions,
     ) -> Result<Resumed<Self>, StepError> {
         if let Some(bytes) = self.done {
-            return Ok(Resumed::Ready(codec::decode(&bytes, "function result")?));
+            return Ok(Resumed::Ready(codec::decode_payload(
+                &bytes,
+                "function result",
+            )?));
         }
         let Some(state) = self.state else {
             return Err(StepError::NotResumable { function: F::NAME });
         };
-        match F::step(
+        let step = F::step(
             ctx,
             StepInput::Resume {
                 state: &state,
                 completions,
             },
-        )? {
+        );
+        let called = step.map_err(|error| StepError::InFunction {
+            function: F::NAME,
+            error: Box::new(error),
+        })?;
+        match called {
             Called::Done(output) => Ok(Resumed::Ready(output)),
             called @ Called::Suspended(_) => Ok(Resumed::Again(Self::after(called)?)),
         }

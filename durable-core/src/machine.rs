@@ -129,7 +129,7 @@ impl<'a> StepIo<'a> {
         else {
             return Err(self.bad_pc());
         };
-        point::check_migration(header, waiter.type_name(), M::LOCALS, &M::types()).map_err(
+        point::check_migration(header, W::layout_name(), M::LOCALS, &M::types()).map_err(
             |why| StepError::MigrationMismatch {
                 orchestrator,
                 migration: std::any::type_name::<M>(),
@@ -278,7 +278,8 @@ fn proceed<W: Waiter>(
 /// The type names of a point's waiter and slots, in the order they are saved.
 fn types<W: Waiter>(waiter: &Slot<W>, slots: &[&mut dyn SlotCodec]) -> Vec<&'static str> {
     let mut types = Vec::with_capacity(slots.len() + 1);
-    types.push(waiter.type_name());
+    let _ = waiter;
+    types.push(W::layout_name());
     types.extend(slots.iter().map(|s| s.type_name()));
     types
 }

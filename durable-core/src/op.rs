@@ -41,6 +41,16 @@ pub trait Waiter: Serialize + DeserializeOwned + 'static {
     /// The value of the `.await`.
     type Output;
 
+    /// The name a checkpoint's layout knows the operation by: its type's name, unless
+    /// it has a stabler one (a durable function: its registered name, so that its Rust
+    /// path may change).
+    fn layout_name() -> &'static str
+    where
+        Self: Sized,
+    {
+        std::any::type_name::<Self>()
+    }
+
     /// Which results the operation needs before the orchestration can go on.
     fn wake(&self) -> Wake;
 

@@ -156,6 +156,11 @@ pub enum StepError {
         point: &'static str,
         why: String,
     },
+    #[error("in durable function `{function}`: {error}")]
+    InFunction {
+        function: &'static str,
+        error: Box<StepError>,
+    },
     #[error(
         "durable function `{function}` was awaited inside `join`/`select` or resumed without \
          its caller's context; await a durable function on its own"
@@ -172,7 +177,11 @@ impl StepError {
     /// cannot resume its checkpoint, which is kept with everything it waits for. Only an
     /// event payload of the wrong type, which a client raised, fails the instance.
     pub fn blocks(&self) -> bool {
-        !matches!(self, StepError::BadEvent { .. })
+        match self {
+            StepError::BadEvent { .. } => false,
+            StepError::InFunction { error, .. } => error.blocks(),
+            _ => true,
+        }
     }
 }
 

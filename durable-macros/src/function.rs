@@ -8,16 +8,12 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{ItemFn, Pat};
 
+use crate::args;
 use crate::orchestrator::{compile, Compiled};
 use crate::signature::{self, Kind};
 
 pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    if !attr.is_empty() {
-        return Err(syn::Error::new_spanned(
-            attr,
-            "#[durable::function] takes no arguments",
-        ));
-    }
+    let args = args::parse(attr, "durable::function")?;
     let item: ItemFn = syn::parse2(item)?;
     let sig = signature::check(&item, Kind::Function)?;
     let ident = &item.sig.ident;
@@ -40,7 +36,8 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         }
         None => (TokenStream::new(), quote!(())),
     };
-    let name = ident.to_string();
+    let name = args.name.map_or_else(|| ident.to_string(), |n| n.value());
+    let layout = format!("durable::function::{name}");
     let drive = quote_spanned! {output.span()=>
         ::durable::__private::drive_function::<Self, _, _>(ctx, input, __machine)
     };
@@ -58,8 +55,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
 
         #(#attrs)*
         #[doc = #doc]
-        #vis fn #ident(ctx: &::durable::OrchestrationContext #param) -> #ident {
-            let _ = ctx;
+        #vis fn #ident(_: &::durable::OrchestrationContext #param) -> #ident {
             #ident { input: #arg }
         }
 
@@ -67,6 +63,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             type Input = #input_ty;
             type Output = #output;
             const NAME: &'static str = #name;
+            const LAYOUT: &'static str = #layout;
 
             fn step(
                 ctx: &::durable::OrchestrationContext,

@@ -66,14 +66,14 @@ struct pay_twice {
     input: u64,
 }
 ///Awaits durable function `pay_twice` in an orchestrator or another durable function: `pay_twice(&ctx, input).await`.
-fn pay_twice(ctx: &::durable::OrchestrationContext, cents: u64) -> pay_twice {
-    let _ = ctx;
+fn pay_twice(_: &::durable::OrchestrationContext, cents: u64) -> pay_twice {
     pay_twice { input: cents }
 }
 impl ::durable::__private::Function for pay_twice {
     type Input = u64;
     type Output = Result<u64, ActivityError>;
     const NAME: &'static str = "pay_twice";
+    const LAYOUT: &'static str = "durable::function::pay_twice";
     fn step(
         ctx: &::durable::OrchestrationContext,
         input: ::durable::StepInput<'_>,
