@@ -13,7 +13,7 @@ pub use durable_core::{
     Event, InstanceFilter, InstanceStatus, MemoryStore, Migration, Orchestration,
     OrchestrationContext, OrchestrationError, OrchestrationFn, Purge, RetryPolicy, Runtime,
     RuntimeBuilder, RuntimeStatus, Step, StepError, StepInput, Store, StoreError, Suspension,
-    TaskId, TaskResult, Timer, Waiter, Wake,
+    TaskId, TaskResult, TaskSet, Timer, Waiter, Wake,
 };
 pub use durable_macros::{activity, function, migration, orchestrator};
 

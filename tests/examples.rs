@@ -4,6 +4,9 @@
 #[path = "../examples/async_http_api.rs"]
 mod async_http_api;
 #[allow(dead_code)]
+#[path = "../examples/bounded_parallelism.rs"]
+mod bounded_parallelism;
+#[allow(dead_code)]
 #[path = "../examples/chaining.rs"]
 mod chaining;
 #[allow(dead_code)]
@@ -179,4 +182,37 @@ async fn a_saga_books_or_undoes_in_reverse() {
             "released flight-lisbon"
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bounded_parallelism_processes_everything_with_a_constant_checkpoint() {
+    let job = bounded_parallelism::Job {
+        items: 1_000,
+        in_flight: 20,
+    };
+    let (_dir, store) = fresh_store();
+    let progress = bounded_parallelism::run(store, &job).await.unwrap();
+    let total: u64 = (0..1_000u64).map(|i| i % 7).sum();
+    assert_eq!(
+        (progress.done, progress.of, progress.total),
+        (1_000, 1_000, total)
+    );
+
+    // the checkpoint holds the calls in flight, not the items done: twice the items,
+    // the same largest checkpoint
+    let runner = durable::testing::InlineRunner::new().activity(bounded_parallelism::process);
+    let mut largest = Vec::new();
+    for items in [1_000, 2_000] {
+        let job = bounded_parallelism::Job {
+            items,
+            in_flight: 20,
+        };
+        let run = runner
+            .run(bounded_parallelism::process_all, &job)
+            .await
+            .unwrap();
+        assert_eq!(run.result.unwrap().done, items);
+        largest.push(run.checkpoints.iter().copied().max().unwrap());
+    }
+    assert_eq!(largest[0], largest[1], "{largest:?}");
 }

@@ -156,6 +156,8 @@ pub enum StepError {
         point: &'static str,
         why: String,
     },
+    #[error("an operation pushed to a task set could not be scheduled: {0}")]
+    TaskSet(String),
     #[error("in durable function `{function}`: {error}")]
     InFunction {
         function: &'static str,

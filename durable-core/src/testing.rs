@@ -108,6 +108,8 @@ impl InlineRunner {
         // events delivered to the last checkpoint: each leaves the queue once the
         // machine takes it (one that lost a race stays, as in the runtime)
         let mut offered: Vec<(TaskId, usize)> = Vec::new();
+        // results started by earlier steps and not delivered yet, with when they arrive
+        let mut pending: Vec<(Millis, TaskId, TaskResult)> = Vec::new();
         loop {
             // the context is not `Send`: it lives for the step only, not across `.await`s
             let (step, commands) = {
@@ -193,16 +195,20 @@ impl InlineRunner {
                 }
             }
             // deliver in time order until the orchestration can go on; what arrives
-            // later is dropped, as the runtime drops results nobody waits for
-            arrivals.sort_by_key(|(at, _, _)| *at);
+            // later waits for the next step if the checkpoint still waits for it (a task
+            // set), and is dropped if not (a race's loser), as in the runtime
+            let awaited = suspension.wake.tasks();
+            pending.extend(arrivals);
+            pending.retain(|(_, task, _)| awaited.contains(task));
+            pending.sort_by_key(|(at, _, _)| *at);
             let mut completions = Completions::new();
-            let mut arrivals = arrivals.into_iter().peekable();
             while !suspension.wake.is_ready(|task| completions.contains(task)) {
-                let Some((at, _, _)) = arrivals.peek() else {
+                let Some((at, _, _)) = pending.first() else {
                     return Err(InlineError::Stuck);
                 };
                 clock = clock.max(*at);
-                while let Some((_, task, result)) = arrivals.next_if(|(at, _, _)| *at <= clock) {
+                while pending.first().is_some_and(|(at, _, _)| *at <= clock) {
+                    let (_, task, result) = pending.remove(0);
                     completions.insert(task, result);
                 }
             }

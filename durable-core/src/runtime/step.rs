@@ -146,7 +146,11 @@ fn advance(
     out.consumed.extend(arrived.start);
     out.consumed
         .extend(arrived.results.iter().map(|(seq, _, _)| *seq));
-    cancel_losers(record, &arrived, &matched, out);
+    let still_awaited: HashSet<TaskId> = match &step {
+        Ok(Step::Suspended(s)) => s.wake.tasks().into_iter().collect(),
+        _ => HashSet::new(),
+    };
+    cancel_losers(record, &arrived, &matched, &still_awaited, out);
     // an event the machine did not take (its side of a race lost) is still unread
     unread_events(record, matched, |task| completions.contains(task));
     record.next_task = ran.next_task;
@@ -290,12 +294,14 @@ fn is_ready(
     }
 }
 
-/// What the last checkpoint waited for and did not get lost a race: its timers, queued
+/// What the last checkpoint waited for, did not get, and the new checkpoint no longer
+/// waits for (a task set waits for the rest again) lost a race: its timers, queued
 /// calls and sub-orchestrations go.
 fn cancel_losers(
     record: &InstanceRecord,
     arrived: &Arrived,
     matched: &[(TaskId, String, Vec<u8>)],
+    still_awaited: &HashSet<TaskId>,
     out: &mut Outbox,
 ) {
     let Some(wake) = &record.wake else { return };
@@ -308,7 +314,7 @@ fn cancel_losers(
     out.cancelled = wake
         .tasks()
         .into_iter()
-        .filter(|t| !got.contains(t))
+        .filter(|t| !got.contains(t) && !still_awaited.contains(t))
         .collect();
     let why = format!("its parent `{}` no longer waits for it", record.id);
     terminate_children(record, out, &why);
