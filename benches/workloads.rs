@@ -43,6 +43,32 @@ async fn fanout(ctx: OrchestrationContext, n: u64) -> Result<u64, ActivityError>
     Ok(sum)
 }
 
+/// `n` calls with at most `k` in flight, through a task set.
+#[orchestrator]
+async fn pool(ctx: OrchestrationContext, nk: (u64, u64)) -> Result<u64, ActivityError> {
+    let (n, k) = nk;
+    let mut set = durable::TaskSet::of_calls(noop);
+    let mut sum = 0;
+    for i in 0..n {
+        if set.len() as u64 >= k {
+            let (done, rest) = set.next().await;
+            set = rest;
+            for (_, r) in done {
+                sum += r?;
+            }
+        }
+        set.push(&ctx, ctx.call(noop, i));
+    }
+    while !set.is_empty() {
+        let (done, rest) = set.next().await;
+        set = rest;
+        for (_, r) in done {
+            sum += r?;
+        }
+    }
+    Ok(sum)
+}
+
 #[orchestrator]
 async fn waiter(ctx: OrchestrationContext) -> Result<u64, ActivityError> {
     Ok(ctx.event::<u64>("go").await)
@@ -65,6 +91,8 @@ struct Options {
     n: Option<u64>,
     m: Option<u64>,
     sample: Option<u64>,
+    /// Operations in flight at most (`pool`).
+    k: Option<u64>,
     /// How many times to run it (the median run is reported).
     runs: Option<usize>,
     /// Orchestration workers (the runtime's default when absent).
@@ -87,6 +115,7 @@ impl Options {
             n: None,
             m: None,
             sample: None,
+            k: None,
             runs: None,
             workers: None,
             idle: None,
@@ -106,6 +135,7 @@ impl Options {
                 "--n" => options.n = Some(number("--n", value("--n")?)?),
                 "--m" => options.m = Some(number("--m", value("--m")?)?),
                 "--sample" => options.sample = Some(number("--sample", value("--sample")?)?),
+                "--k" => options.k = Some(number("--k", value("--k")?)?),
                 "--runs" => options.runs = Some(number("--runs", value("--runs")?)? as usize),
                 "--workers" => {
                     options.workers = Some(number("--workers", value("--workers")?)? as usize)
@@ -127,7 +157,8 @@ impl Options {
 
 const USAGE: &str = "usage: cargo bench --bench workloads -- <workload> [options]
 workloads: chain (--n, --idle I: with I instances waiting on hour-long timers),
-           many (--m --n), fanout (--n), latency (--n samples),
+           many (--m --n), fanout (--n), pool (--n calls, --k in flight),
+           latency (--n samples),
            suspended (--m --sample), list (--m instances, one of them failed),
            events (--m raises into one suspended instance), rocks-ceiling,
            payload (--n round trips: what a payload's type tag costs)
@@ -240,6 +271,7 @@ async fn workload<S: Store>(options: &Options, store: S) -> Result<Value, BoxErr
     let mut builder = Runtime::builder(store)
         .orchestration(chain)
         .orchestration(fanout)
+        .orchestration(pool)
         .orchestration(waiter)
         .orchestration(sleeper)
         .activity(noop);
@@ -262,6 +294,10 @@ async fn workload<S: Store>(options: &Options, store: S) -> Result<Value, BoxErr
             .await
         }
         "fanout" => run_fanout(&runtime, options.n.unwrap_or(10_000)).await,
+        "pool" => {
+            let (n, k) = (options.n.unwrap_or(10_000), options.k.unwrap_or(20));
+            run_pool(&runtime, n, k).await
+        }
         "latency" => run_latency(&runtime, options.n.unwrap_or(2000)).await,
         "suspended" => {
             let m = options.m.unwrap_or(1_000_000);
@@ -442,6 +478,26 @@ async fn run_fanout<S: Store>(runtime: &Runtime<S>, n: u64) -> Result<Value, Box
     let wall = started.elapsed();
     expect("fan-out sum", sum, sum_below(n))?;
     Ok(measured(n, 1, n, wall))
+}
+
+/// `n` calls, `k` in flight, through a task set; with the largest and the median
+/// checkpoint, measured by the in-process runner on the same orchestration.
+async fn run_pool<S: Store>(runtime: &Runtime<S>, n: u64, k: u64) -> Result<Value, BoxError> {
+    let client = runtime.client();
+    let started = Instant::now();
+    let id = client.start(pool, None, &(n, k)).await?;
+    let sum = client.wait(pool, &id, WAIT).await??;
+    let wall = started.elapsed();
+    expect("pool sum", sum, sum_below(n))?;
+    let mut line = measured(n, 1, n, wall);
+    let runner = durable::testing::InlineRunner::new().activity(noop);
+    let mut sizes = runner.run(pool, &(n, k)).await?.checkpoints;
+    sizes.sort_unstable();
+    line["k"] = json!(k);
+    line["checkpoint_bytes_max"] = json!(sizes.last().copied().unwrap_or(0));
+    line["checkpoint_bytes_median"] = json!(sizes.get(sizes.len() / 2).copied().unwrap_or(0));
+    line["checkpoints"] = json!(sizes.len());
+    Ok(line)
 }
 
 /// Start-to-completion of one-activity orchestrations, one at a time.
@@ -657,6 +713,7 @@ async fn smoke() -> Result<Vec<Value>, BoxError> {
             ("chain", 20, 0),
             ("many", 3, 20),
             ("fanout", 50, 0),
+            ("pool", 60, 0),
             ("latency", 5, 0),
             ("suspended", 0, 50),
             ("list", 0, 30),
@@ -669,6 +726,7 @@ async fn smoke() -> Result<Vec<Value>, BoxError> {
                 n: Some(n),
                 m: Some(m),
                 sample: Some(5),
+                k: Some(4),
                 runs: Some(1),
                 workers: None,
                 idle: Some(if workload == "chain" { 10 } else { 0 }),
