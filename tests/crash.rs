@@ -32,6 +32,8 @@ const EVENTS: u64 = 25;
 const PARENTS: u64 = 25;
 const LONG: u64 = 3;
 const REBORN: u64 = 10;
+/// Instances whose calls are made inside durable functions nested two deep.
+const HELPED: u64 = 20;
 /// Shorter than a `long_work` call, which keeps its claim by renewing it.
 const LEASE: Duration = Duration::from_secs(1);
 
@@ -138,6 +140,31 @@ async fn parent(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError> {
     Ok(first.map_err(to_error)? + second.map_err(to_error)?)
 }
 
+/// `n` calls inside a durable function, nested in another: a kill may land in either.
+#[durable::function]
+async fn inner_calls(ctx: &OrchestrationContext, n: u64) -> Result<u64, TestError> {
+    let id = format!("{}/inner", ctx.instance_id());
+    let mut total = 0;
+    for step in 0..n {
+        total += ctx.call(work, (id.clone(), step)).await?;
+    }
+    Ok(total)
+}
+
+#[durable::function]
+async fn outer_calls(ctx: &OrchestrationContext, n: u64) -> Result<u64, TestError> {
+    let id = format!("{}/outer", ctx.instance_id());
+    let first = ctx.call(work, (id, 0)).await?;
+    Ok(first + inner_calls(ctx, n).await?)
+}
+
+#[orchestrator]
+async fn helped(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError> {
+    let total = outer_calls(&ctx, n).await?;
+    let id = ctx.instance_id().to_owned();
+    Ok(total + ctx.call(work, (id, 1)).await?)
+}
+
 fn chain_total(n: u64) -> u64 {
     (0..n).map(|i| i * 3).sum()
 }
@@ -152,6 +179,7 @@ fn workload() -> Vec<(String, u64)> {
     all.extend((0..PARENTS).map(|i| (format!("parent-{i}"), chain_total(3) + chain_total(4))));
     all.extend((0..LONG).map(|i| (format!("long-{i}"), i * 3)));
     all.extend((0..REBORN).map(|i| (format!("reborn-{i}"), chain_total(3))));
+    all.extend((0..HELPED).map(|i| (format!("helped-{i}"), chain_total(4) + 3)));
     all
 }
 
@@ -203,6 +231,7 @@ async fn worker(dir: &Path) {
         .orchestration(long_call)
         .orchestration(labelled)
         .orchestration(life)
+        .orchestration(helped)
         .activity(work)
         .activity(long_work)
         .concurrency(2, 8)
@@ -236,6 +265,9 @@ async fn worker(dir: &Path) {
     }
     for i in 0..LONG {
         start(&client, long_call, &format!("long-{i}"), &i).await;
+    }
+    for i in 0..HELPED {
+        start(&client, helped, &format!("helped-{i}"), &4).await;
     }
     loop {
         let mut open = 0;
@@ -333,8 +365,14 @@ fn workload_survives_twenty_sigkills() {
     }
     let executions: u64 = counts.values().sum();
     let unique = counts.len() as u64;
-    let expected_unique =
-        CHAINS * 5 + FANOUTS * 50 + TIMERS + EVENTS + PARENTS * (3 + 4) + LONG + REBORN * (2 + 3);
+    let expected_unique = CHAINS * 5
+        + FANOUTS * 50
+        + TIMERS
+        + EVENTS
+        + PARENTS * (3 + 4)
+        + LONG
+        + REBORN * (2 + 3)
+        + HELPED * (1 + 4 + 1);
     assert_eq!(unique, expected_unique, "every activity call ran");
     println!(
         "crash test: {kills} SIGKILLs in {:.1} s; {executions} activity executions for {unique} calls: \
