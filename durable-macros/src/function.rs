@@ -20,11 +20,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let vis = &item.vis;
     let attrs = &item.attrs;
     let output = sig.output;
-    let Compiled {
-        input_ty,
-        bind_ctx,
-        body,
-    } = compile(&item, &sig, &[], None)?;
+    let Compiled { input_ty, machine } = compile(&item, &sig, &[], None)?;
     let (param, arg) = match sig.input {
         Some(input) => {
             let ty = &input.ty;
@@ -72,14 +68,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
                 ::durable::__private::Called<Self::Output>,
                 ::durable::StepError,
             > {
-                #[allow(unreachable_code, unused_mut, unused_braces, clippy::needless_return)]
-                fn __machine(
-                    __ctx: &::durable::OrchestrationContext,
-                    __step: &mut ::durable::__private::StepIo<'_>,
-                ) -> <#output as ::durable::__private::Outcome>::Machine {
-                    #bind_ctx
-                    #body
-                }
+                #machine
                 #drive
             }
         }

@@ -31,11 +31,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let output = sig.output;
     let version = args.version.unwrap_or(1);
 
-    let Compiled {
-        input_ty,
-        bind_ctx,
-        body,
-    } = compile(&item, &sig, &args.migrations, args.version)?;
+    let Compiled { input_ty, machine } = compile(&item, &sig, &args.migrations, args.version)?;
     let mut migrates_from: Vec<u32> = args.migrations.iter().map(|m| m.from).collect();
     migrates_from.sort_unstable();
     migrates_from.dedup();
@@ -71,14 +67,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
                 ctx: &::durable::OrchestrationContext,
                 input: ::durable::StepInput<'_>,
             ) -> ::core::result::Result<::durable::Step, ::durable::StepError> {
-                #[allow(unreachable_code, unused_mut, unused_braces, clippy::needless_return)]
-                fn __machine(
-                    __ctx: &::durable::OrchestrationContext,
-                    __step: &mut ::durable::__private::StepIo<'_>,
-                ) -> <#output as ::durable::__private::Outcome>::Machine {
-                    #bind_ctx
-                    #body
-                }
+                #machine
                 #drive
             }
         }
@@ -89,10 +78,8 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
 pub struct Compiled {
     /// The input type (`()` without one).
     pub input_ty: TokenStream,
-    /// Binds the user's context name to the step's context.
-    pub bind_ctx: TokenStream,
-    /// The machine function's body.
-    pub body: TokenStream,
+    /// The machine function, `__machine`, for the wrapper's step function to drive.
+    pub machine: TokenStream,
 }
 
 /// Lowers `item`'s body, runs liveness and emits the machine: shared by orchestrators
@@ -140,12 +127,19 @@ pub fn compile(
         (Err(e), _) | (_, Err(e)) => return Err(e),
     };
     let live = liveness::live_in(&machine);
-    let emitted = emit::emit(&machine, &live, start, migrations)?;
-    Ok(Compiled {
-        input_ty,
-        bind_ctx,
-        body: emitted.body,
-    })
+    let body = emit::emit(&machine, &live, start, migrations)?.body;
+    let output = sig.output;
+    let machine = quote! {
+        #[allow(unreachable_code, unused_mut, unused_braces, clippy::needless_return)]
+        fn __machine(
+            __ctx: &::durable::OrchestrationContext,
+            __step: &mut ::durable::__private::StepIo<'_>,
+        ) -> <#output as ::durable::__private::Outcome>::Machine {
+            #bind_ctx
+            #body
+        }
+    };
+    Ok(Compiled { input_ty, machine })
 }
 
 /// Migrations come from earlier versions, to points pinned in this body, once each.

@@ -315,16 +315,7 @@ impl Lowerer {
             bindings: Vec::new(),
         });
         deps.push(cursor);
-        let head = self.new_block(BlockKind::Join);
-        let exit = self.new_block(BlockKind::Join);
-        self.goto(head);
-        self.switch_to(head);
-        self.loops.push(Frame::Lowered {
-            label: f.label.as_ref().map(|l| l.name.ident.to_string()),
-            head,
-            exit,
-            dest: Dest::Discard,
-        });
+        let (head, exit) = self.open_loop(f.label.as_ref());
         let mut walked = inner.clone();
         self.visit_expr(&mut walked);
         for adapter in &adapters {
@@ -346,6 +337,22 @@ impl Lowerer {
             l.kill(cursor);
             l.define_derived(&pat, again, deps);
         });
+    }
+
+    /// Starts a `for` loop's head block, and the frame its `break`s and `continue`s
+    /// target: the head, and the block after the loop.
+    fn open_loop(&mut self, label: Option<&syn::Label>) -> (usize, usize) {
+        let head = self.new_block(BlockKind::Join);
+        let exit = self.new_block(BlockKind::Join);
+        self.goto(head);
+        self.switch_to(head);
+        self.loops.push(Frame::Lowered {
+            label: label.map(|l| l.name.ident.to_string()),
+            head,
+            exit,
+            dest: Dest::Discard,
+        });
+        (head, exit)
     }
 
     /// The rest of a `for` loop after `Some(pattern) =>`: the body (after `bind` binds
@@ -426,16 +433,7 @@ impl Lowerer {
             stashes: Vec::new(),
             bindings: Vec::new(),
         });
-        let head = self.new_block(BlockKind::Join);
-        let exit = self.new_block(BlockKind::Join);
-        self.goto(head);
-        self.switch_to(head);
-        self.loops.push(Frame::Lowered {
-            label: f.label.as_ref().map(|l| l.name.ident.to_string()),
-            head,
-            exit,
-            dest: Dest::Discard,
-        });
+        let (head, exit) = self.open_loop(f.label.as_ref());
         self.use_binding(iter);
         self.tokens(quote!(match ::core::iter::Iterator::next(&mut #iter_ident)));
         self.open(Delimiter::Brace);
