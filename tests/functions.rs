@@ -184,3 +184,21 @@ fn a_helper_keeps_its_checkpoints_under_its_durable_name() {
     let out: u64 = durable::codec::decode_payload(&out, "output").unwrap();
     assert_eq!(out, 90);
 }
+
+/// The context under another name, and an input named `ctx`: the builder the macro
+/// generates must not clash with either.
+#[durable::function]
+async fn renamed_context(c: &OrchestrationContext, ctx: u64) -> Result<u64, TestError> {
+    Ok(c.call(double, ctx).await?)
+}
+
+#[orchestrator]
+async fn uses_renamed(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+    Ok(renamed_context(&ctx, x).await? + 1)
+}
+
+#[tokio::test]
+async fn a_helper_may_name_its_input_ctx() {
+    let run = runner().run(uses_renamed, &5).await.unwrap();
+    assert_eq!(run.result, Ok(11));
+}
