@@ -23,5 +23,10 @@ pub use durable_rocks as rocks;
 #[cfg(feature = "http")]
 pub use durable_http as http;
 
+/// The PostgreSQL store: worker processes on many machines sharing one database (the
+/// `postgres` feature; README, "Outgrowing one machine").
+#[cfg(feature = "postgres")]
+pub use durable_postgres as postgres;
+
 #[doc(hidden)]
 pub use durable_core::__private;

@@ -319,6 +319,15 @@ macro_rules! on_every_store {
                 }
             )*
         }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let store = super::support::postgres::store().await;
+                    super::$name(std::sync::Arc::new(store)).await;
+                }
+            )*
+        }
     };
 }
 

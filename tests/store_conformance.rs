@@ -11,6 +11,9 @@ use durable::store::{
 };
 use durable::{TaskId, Wake};
 
+mod support;
+use support::postgres;
+
 fn record(id: &str) -> InstanceRecord {
     InstanceRecord::new(id.into(), "orchestration", 1, vec![1, 2, 3], None)
 }
@@ -455,8 +458,11 @@ async fn results_consumed_directly<S: Store>(store: S) {
         .complete_activity(&call, result.clone())
         .await
         .unwrap();
+    let mut suspended = held.record.clone();
+    suspended.status = RuntimeStatus::Suspended;
+    let consumed = held.messages.iter().map(|(s, _)| *s).collect();
     store
-        .commit_step(&held.lease, commit(held.record.clone(), vec![]))
+        .commit_step(&held.lease, commit(suspended, consumed))
         .await
         .unwrap();
 
@@ -666,6 +672,22 @@ async fn rocks_store_renewals() {
     claims_on_calls_are_renewed(RocksStore::open(dir.path()).unwrap()).await;
 }
 
+/// Claims instance `id`, giving up the claims on others that come first: stores may
+/// offer runnable instances in any order.
+async fn claim<S: Store>(store: &S, id: &str) -> durable::store::LockedInstance {
+    for _ in 0..10 {
+        let locked = store.lock_instance(LEASE).await.unwrap().unwrap();
+        if locked.record.id == id {
+            return locked;
+        }
+        store
+            .abandon_instance(&locked.record.id, &locked.lease)
+            .await
+            .unwrap();
+    }
+    panic!("instance `{id}` is never offered");
+}
+
 /// The status, name and ended indexes follow each instance through its steps and purge.
 async fn indexes_follow_instances<S: Store>(store: &S) {
     let ids = |rs: Vec<InstanceRecord>| rs.into_iter().map(|r| r.id).collect::<Vec<_>>();
@@ -701,8 +723,7 @@ async fn indexes_follow_instances<S: Store>(store: &S) {
     assert_eq!(pending, ["y"]);
 
     store.send("x", Message::Resume).await.unwrap();
-    let locked = store.lock_instance(LEASE).await.unwrap().unwrap();
-    assert_eq!(locked.record.id, "x");
+    let locked = claim(store, "x").await;
     let mut done = running;
     done.status = RuntimeStatus::Completed;
     done.updated = 500;
@@ -762,4 +783,44 @@ async fn rocks_store_indexes() {
     let listed = reopened.list(&pending, &page).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].id, "y");
+}
+
+#[tokio::test]
+async fn postgres_store() {
+    conformance(postgres::store().await).await;
+}
+
+#[tokio::test]
+async fn postgres_store_messages() {
+    messages_between_instances(postgres::store().await).await;
+}
+
+#[tokio::test]
+async fn postgres_store_listing() {
+    listing_and_purging(postgres::store().await).await;
+}
+
+#[tokio::test]
+async fn postgres_store_direct_results() {
+    results_consumed_directly(postgres::store().await).await;
+}
+
+#[tokio::test]
+async fn postgres_store_renewals() {
+    claims_on_calls_are_renewed(postgres::store().await).await;
+}
+
+#[tokio::test]
+async fn postgres_store_cancellation() {
+    cancelled_calls_leave_the_queue(postgres::store().await).await;
+}
+
+#[tokio::test]
+async fn postgres_store_purging() {
+    purging_takes_the_tree(postgres::store().await).await;
+}
+
+#[tokio::test]
+async fn postgres_store_indexes() {
+    indexes_follow_instances(&postgres::store().await).await;
 }

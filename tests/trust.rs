@@ -151,7 +151,7 @@ fn runtime<S: Store>(store: S, lease: Duration) -> Runtime<S> {
         .start()
 }
 
-/// Runs `check` on a memory store and on a RocksDB store.
+/// Runs `check` on a memory store, a RocksDB store and a PostgreSQL store.
 macro_rules! on_every_store {
     ($($name:ident),* $(,)?) => {
         mod memory {
@@ -169,6 +169,15 @@ macro_rules! on_every_store {
                     let dir = tempfile::tempdir().unwrap();
                     let store = super::RocksStore::open(dir.path()).unwrap();
                     super::$name(store, "rocks").await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let store = super::support::postgres::store().await;
+                    super::$name(store, "postgres").await;
                 }
             )*
         }

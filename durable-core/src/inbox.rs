@@ -32,8 +32,24 @@ pub struct InboxIndex {
     buffered: HashMap<String, usize>,
 }
 
-/// What [`InboxIndex::needed`] holds for a suspended instance: only a command wakes it.
-const SUSPENDED: usize = usize::MAX;
+/// What [`results_needed`] says of a suspended or blocked instance: only a command
+/// wakes it.
+pub const SUSPENDED: usize = usize::MAX;
+
+/// The fewest task results that can make `record` runnable, as of its checkpoint:
+/// [`SUSPENDED`] if only a command can, 0 if any message may (buffered events satisfy
+/// part of what it waits for). Stores index it so that an instance is read back only
+/// when what is queued for it may let it step.
+pub fn results_needed(record: &InstanceRecord) -> usize {
+    match (&record.wake, record.status) {
+        (_, status) if status.waits_for_command() => SUSPENDED,
+        // buffered events satisfy some of what it waits for: results are not all it
+        // needs, so look at it on any message
+        _ if !crate::store::buffered_events(record).is_empty() => 0,
+        (Some(wake), _) => wake.min_results(),
+        (None, _) => 1,
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -161,14 +177,7 @@ impl InboxIndex {
     }
 
     fn waits(&mut self, record: &InstanceRecord) {
-        let needed = match (&record.wake, record.status) {
-            (_, status) if status.waits_for_command() => SUSPENDED,
-            // buffered events satisfy some of what it waits for: results are not all
-            // it needs, so look at it on any message
-            _ if !crate::store::buffered_events(record).is_empty() => 0,
-            (Some(wake), _) => wake.min_results(),
-            (None, _) => 1,
-        };
+        let needed = results_needed(record);
         if needed > 1 {
             self.needed.insert(record.id.clone(), needed);
         } else {

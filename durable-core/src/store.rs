@@ -407,8 +407,37 @@ pub fn buffered_events(record: &InstanceRecord) -> HashSet<TaskId> {
     satisfied
 }
 
+/// A kind of work a runtime's idle workers wait for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Work {
+    /// An instance may have become runnable.
+    Instances,
+    /// An activity call was queued.
+    Activities,
+    /// A durable timer was started.
+    Timers,
+}
+
 /// Where instances, their inboxes and activity tasks live.
 pub trait Store: Send + Sync + 'static {
+    /// Resolves when another process may have queued `work`. A store shared by
+    /// processes wakes idle workers with it (PostgreSQL's `LISTEN`/`NOTIFY`), so work
+    /// queued elsewhere is taken up at once rather than at the next poll. The default
+    /// never resolves: a store used by one process has its work signalled by the
+    /// runtime that queues it.
+    fn work_queued(&self, work: Work) -> impl Future<Output = ()> + Send {
+        let _ = work;
+        std::future::pending()
+    }
+
+    /// How often a runtime's idle workers look for work when nothing woke them (the
+    /// default of [`RuntimeBuilder::poll_interval`](crate::RuntimeBuilder::poll_interval)):
+    /// 50 ms unless the store says otherwise. A store that signals work queued by
+    /// other processes ([`Store::work_queued`]) polls only for signals it may miss.
+    fn poll_interval(&self) -> Duration {
+        Duration::from_millis(50)
+    }
+
     /// Creates an instance and queues its [`Message::Start`], atomically; fails with
     /// [`StoreError::AlreadyExists`] if the id is taken.
     fn create(&self, record: InstanceRecord)
@@ -534,6 +563,14 @@ pub trait Store: Send + Sync + 'static {
 
 /// A shared store: several runtimes (or a runtime and a test) on the same data.
 impl<S: Store> Store for std::sync::Arc<S> {
+    fn work_queued(&self, work: Work) -> impl Future<Output = ()> + Send {
+        (**self).work_queued(work)
+    }
+
+    fn poll_interval(&self) -> Duration {
+        (**self).poll_interval()
+    }
+
     fn create(
         &self,
         record: InstanceRecord,

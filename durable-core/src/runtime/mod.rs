@@ -26,7 +26,7 @@ use crate::client::Client;
 use crate::orchestration::{Orchestration, OrchestrationFn};
 use crate::store::{
     millis_after, now_millis, InstanceFilter, LockedActivity, Message, Page, Purge, RuntimeStatus,
-    Store, StoreError,
+    Store, StoreError, Work,
 };
 use crate::task::{TaskId, TaskResult};
 
@@ -112,8 +112,9 @@ impl<S: Store> RuntimeBuilder<S> {
         self
     }
 
-    /// How often idle workers look for work that another process queued (default 50 ms);
-    /// work queued by this process wakes them at once.
+    /// How often idle workers look for work that another process queued (default: the
+    /// store's [`Store::poll_interval`], 50 ms for the embedded stores); work queued by
+    /// this process, or signalled by the store, wakes them at once.
     pub fn poll_interval(mut self, poll: Duration) -> Self {
         self.poll = poll;
         self
@@ -190,13 +191,14 @@ pub struct Runtime<S> {
 impl<S: Store> Runtime<S> {
     /// A builder over `store` with nothing registered.
     pub fn builder(store: S) -> RuntimeBuilder<S> {
+        let poll = store.poll_interval();
         RuntimeBuilder {
             store: Arc::new(store),
             registry: Registry::default(),
             orchestration_workers: 2,
             activity_workers: 16,
             lease: Duration::from_secs(30),
-            poll: Duration::from_millis(50),
+            poll,
             retention: None,
         }
     }
@@ -223,11 +225,22 @@ impl<S: Store> Runtime<S> {
     }
 }
 
-/// Waits for new work, a poll tick, or the stop signal; returns whether to stop.
-async fn idle(notify: &Notify, poll: Duration, stopped: &mut watch::Receiver<bool>) -> bool {
+/// Waits for new work (queued by this process, or by another as the store tells), a
+/// poll tick, or the stop signal; returns whether to stop.
+async fn idle<S: Store>(
+    shared: &Shared<S>,
+    work: Work,
+    stopped: &mut watch::Receiver<bool>,
+) -> bool {
+    let notify = match work {
+        Work::Instances => &shared.instance_work,
+        Work::Activities => &shared.activity_work,
+        Work::Timers => &shared.timer_work,
+    };
     tokio::select! {
         _ = notify.notified() => false,
-        _ = tokio::time::sleep(poll) => false,
+        _ = shared.store.work_queued(work) => false,
+        _ = tokio::time::sleep(shared.poll) => false,
         _ = stopped.changed() => true,
     }
 }
@@ -243,13 +256,13 @@ async fn orchestration_worker<S: Store>(
                 run_step(&shared, locked).instrument(span).await;
             }
             Ok(None) => {
-                if idle(&shared.instance_work, shared.poll, &mut stopped).await {
+                if idle(&shared, Work::Instances, &mut stopped).await {
                     return;
                 }
             }
             Err(e) => {
                 warn!("cannot claim an instance: {e}");
-                if idle(&shared.instance_work, shared.poll, &mut stopped).await {
+                if idle(&shared, Work::Instances, &mut stopped).await {
                     return;
                 }
             }
@@ -273,13 +286,13 @@ async fn activity_worker<S: Store>(shared: Arc<Shared<S>>, mut stopped: watch::R
                 run_activity(&shared, locked).instrument(span).await;
             }
             Ok(None) => {
-                if idle(&shared.activity_work, shared.poll, &mut stopped).await {
+                if idle(&shared, Work::Activities, &mut stopped).await {
                     return;
                 }
             }
             Err(e) => {
                 warn!("cannot claim an activity: {e}");
-                if idle(&shared.activity_work, shared.poll, &mut stopped).await {
+                if idle(&shared, Work::Activities, &mut stopped).await {
                     return;
                 }
             }
@@ -484,6 +497,7 @@ async fn timer_service<S: Store>(shared: Arc<Shared<S>>, mut stopped: watch::Rec
         };
         tokio::select! {
             _ = shared.timer_work.notified() => {}
+            _ = shared.store.work_queued(Work::Timers) => {}
             _ = tokio::time::sleep(wait) => {}
             _ = stopped.changed() => return,
         }

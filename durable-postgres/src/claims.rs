@@ -1,0 +1,309 @@
+//! Claiming work under a lease: an instance for a step, an activity call for an attempt,
+//! or both at once when a call's result lets its instance step.
+//!
+//! Claims take rows with `FOR UPDATE SKIP LOCKED`, so workers in any number of processes
+//! never wait on each other's claims, and set a lease token (from a sequence) and an
+//! expiry read off the database's clock. A commit under a token that was replaced is
+//! refused.
+
+use std::time::Duration;
+
+use deadpool_postgres::GenericClient;
+use durable_core::codec;
+use durable_core::store::{
+    runnable, with_direct_result, ActivityTask, InstanceRecord, Lease, LockedActivity,
+    LockedInstance, Message, StoreError,
+};
+use durable_core::TaskResult;
+use tracing::warn;
+
+use crate::sql;
+use crate::PostgresStore;
+
+/// The most instances one claim reads back and finds not runnable before it gives up
+/// until the next wake-up (each is marked so that it is not read again until a message
+/// arrives for it).
+const MAX_LOOKS: usize = 64;
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+fn lease(token: i64, expires: i64) -> Lease {
+    Lease {
+        token: token as u64,
+        expires: expires as u64,
+    }
+}
+
+/// Why stored bytes of instance `id` cannot be stepped.
+enum Unreadable {
+    Record(String),
+    Message(i64, String),
+}
+
+impl Unreadable {
+    fn reason(&self) -> String {
+        match self {
+            Unreadable::Record(e) => {
+                format!("its stored record cannot be decoded ({e}); the bytes are kept")
+            }
+            Unreadable::Message(seq, e) => {
+                format!("inbox message {seq} cannot be decoded ({e}); it is kept")
+            }
+        }
+    }
+}
+
+/// Decodes a claimed instance's record and queued messages.
+fn decode(
+    record: &[u8],
+    rows: &[tokio_postgres::Row],
+) -> Result<(InstanceRecord, Vec<(u64, Message)>), Unreadable> {
+    let record =
+        codec::decode(record, "instance record").map_err(|e| Unreadable::Record(e.to_string()))?;
+    let mut messages = Vec::with_capacity(rows.len());
+    for row in rows {
+        let seq: i64 = row.get(0);
+        let message = codec::decode(row.get(1), "message")
+            .map_err(|e| Unreadable::Message(seq, e.to_string()))?;
+        messages.push((seq as u64, message));
+    }
+    Ok((record, messages))
+}
+
+async fn queued(
+    client: &impl GenericClient,
+    id: &str,
+) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+    sql::query(
+        client,
+        "SELECT seq, message FROM durable_inbox WHERE instance = $1 ORDER BY seq",
+        &[&id],
+    )
+    .await
+}
+
+/// Gives up the claim `token` on instance `id`; `pending` says whether it is worth
+/// reading again before a new message arrives.
+async fn release(
+    client: &impl GenericClient,
+    id: &str,
+    token: i64,
+    pending: Option<i32>,
+) -> Result<(), StoreError> {
+    // a message that arrived since the claim read the inbox keeps it pending
+    sql::execute(
+        client,
+        "UPDATE durable_instances
+         SET lease_token = NULL, lease_expires = durable_now(),
+             pending = CASE WHEN $3::int IS NULL THEN pending ELSE q_total <> $3 END
+         WHERE id = $1 AND lease_token = $2",
+        &[&id, &token, &pending],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Stops stepping instance `id`, whose stored bytes cannot be decoded, and says so
+/// once; everything stored for it is kept.
+async fn quarantine(
+    client: &impl GenericClient,
+    id: &str,
+    token: i64,
+    unreadable: Unreadable,
+) -> Result<(), StoreError> {
+    let reason = unreadable.reason();
+    warn!(
+        instance = id,
+        "{reason}: the instance is blocked (its data is kept; purge it or repair it), and the \
+         others go on"
+    );
+    sql::execute(
+        client,
+        "UPDATE durable_instances SET quarantine = $3, lease_token = NULL
+         WHERE id = $1 AND lease_token = $2",
+        &[&id, &token, &reason],
+    )
+    .await?;
+    Ok(())
+}
+
+impl PostgresStore {
+    pub(crate) async fn claim_instance(
+        &self,
+        duration: Duration,
+    ) -> Result<Option<LockedInstance>, StoreError> {
+        let client = self.client().await?;
+        let duration = millis(duration);
+        for _ in 0..MAX_LOOKS {
+            let Some(claimed) = sql::query_opt(
+                &client,
+                "UPDATE durable_instances
+                 SET lease_token = nextval('durable_lease_tokens'),
+                     lease_expires = durable_now() + $1
+                 WHERE id = (
+                     SELECT id FROM durable_instances
+                     WHERE ready AND lease_expires <= durable_now()
+                     ORDER BY lease_expires, id LIMIT 1
+                     FOR UPDATE SKIP LOCKED
+                 )
+                 RETURNING id, record, lease_token, lease_expires",
+                &[&duration],
+            )
+            .await?
+            else {
+                return Ok(None);
+            };
+            let id: String = claimed.get(0);
+            let token: i64 = claimed.get(2);
+            let rows = queued(&client, &id).await?;
+            let (record, messages) = match decode(claimed.get(1), &rows) {
+                Ok(decoded) => decoded,
+                Err(unreadable) => {
+                    quarantine(&client, &id, token, unreadable).await?;
+                    continue;
+                }
+            };
+            if !runnable(&record, messages.iter().map(|(_, m)| m)) {
+                let seen = i32::try_from(messages.len()).unwrap_or(i32::MAX);
+                release(&client, &id, token, Some(seen)).await?;
+                continue;
+            }
+            return Ok(Some(LockedInstance {
+                record,
+                messages,
+                lease: lease(token, claimed.get(3)),
+                activity: None,
+            }));
+        }
+        Ok(None)
+    }
+
+    pub(crate) async fn abandon(&self, id: &str, lease: &Lease) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        release(&client, id, lease.token as i64, None).await
+    }
+
+    pub(crate) async fn claim_activity(
+        &self,
+        duration: Duration,
+    ) -> Result<Option<LockedActivity>, StoreError> {
+        let client = self.client().await?;
+        let claimed = sql::query_opt(
+            &client,
+            "UPDATE durable_activities
+             SET lease_token = nextval('durable_lease_tokens'), due = durable_now() + $1
+             WHERE (instance, task) = (
+                 SELECT instance, task FROM durable_activities
+                 WHERE due <= durable_now()
+                 ORDER BY due LIMIT 1
+                 FOR UPDATE SKIP LOCKED
+             )
+             RETURNING instance, task, body, lease_token, due",
+            &[&millis(duration)],
+        )
+        .await?;
+        let Some(row) = claimed else { return Ok(None) };
+        let task: ActivityTask = codec::decode(row.get(2), "activity task").map_err(|e| {
+            let (instance, task): (String, i64) = (row.get(0), row.get(1));
+            StoreError::Backend(format!(
+                "activity call {task} of instance `{instance}` cannot be decoded ({e}); it is kept"
+            ))
+        })?;
+        Ok(Some(LockedActivity {
+            task,
+            lease: lease(row.get(3), row.get(4)),
+        }))
+    }
+
+    pub(crate) async fn renew(
+        &self,
+        locked: &LockedActivity,
+        duration: Duration,
+    ) -> Result<Lease, StoreError> {
+        let client = self.client().await?;
+        let token = locked.lease.token as i64;
+        let renewed = sql::query_opt(
+            &client,
+            "UPDATE durable_activities SET due = durable_now() + $4
+             WHERE instance = $1 AND task = $2 AND lease_token = $3
+             RETURNING due",
+            &[
+                &locked.task.instance,
+                &(locked.task.task.0 as i64),
+                &token,
+                &millis(duration),
+            ],
+        )
+        .await?;
+        let row = renewed.ok_or(StoreError::LeaseLost)?;
+        Ok(lease(token, row.get(0)))
+    }
+
+    pub(crate) async fn claim_for_result(
+        &self,
+        locked: &LockedActivity,
+        result: &TaskResult,
+        duration: Duration,
+    ) -> Result<Option<LockedInstance>, StoreError> {
+        let client = self.client().await?;
+        let id = &locked.task.instance;
+        let task = locked.task.task.0 as i64;
+        let call_token = locked.lease.token as i64;
+        let held = sql::query_opt(
+            &client,
+            "SELECT 1 FROM durable_activities WHERE instance = $1 AND task = $2 AND lease_token = $3",
+            &[id, &task, &call_token],
+        )
+        .await?;
+        if held.is_none() {
+            return Err(StoreError::LeaseLost);
+        }
+        // free, and one more result may make it runnable (a fan-in still missing
+        // results is not)
+        let Some(claimed) = sql::query_opt(
+            &client,
+            "UPDATE durable_instances
+             SET lease_token = nextval('durable_lease_tokens'),
+                 lease_expires = durable_now() + $2
+             WHERE id = $1 AND lease_expires <= durable_now() AND quarantine IS NULL
+               AND needed < 2147483647 AND (q_total > q_results OR q_results + 1 >= needed)
+             RETURNING record, lease_token, lease_expires",
+            &[id, &millis(duration)],
+        )
+        .await?
+        else {
+            return Ok(None);
+        };
+        let token: i64 = claimed.get(1);
+        let rows = queued(&client, id).await?;
+        let (record, queued) = match decode(claimed.get(0), &rows) {
+            Ok(decoded) => decoded,
+            Err(unreadable) => {
+                quarantine(&client, id, token, unreadable).await?;
+                return Ok(None);
+            }
+        };
+        let Some(messages) = with_direct_result(&record, queued, locked, result) else {
+            release(&client, id, token, None).await?;
+            return Ok(None);
+        };
+        let lease = lease(token, claimed.get(2));
+        // the call is the step's now: nobody may take it over while the step's claim
+        // lasts (after that, if the step never committed, it runs again)
+        sql::execute(
+            &client,
+            "UPDATE durable_activities SET due = $4
+             WHERE instance = $1 AND task = $2 AND lease_token = $3",
+            &[id, &task, &call_token, &(lease.expires as i64)],
+        )
+        .await?;
+        Ok(Some(LockedInstance {
+            record,
+            messages,
+            lease,
+            activity: Some(locked.clone()),
+        }))
+    }
+}

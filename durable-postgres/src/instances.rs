@@ -1,0 +1,300 @@
+//! Instances as users see them: creating, reading, listing, sending to and purging.
+
+use deadpool_postgres::GenericClient;
+use durable_core::codec;
+use durable_core::limits::MAX_BUFFERED_EVENTS;
+use durable_core::store::{
+    descendants_prefix, InstanceFilter, InstanceRecord, Message, Millis, Page, Purge, StoreError,
+};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+
+use crate::inbox::{enqueue, enqueue_event};
+use crate::sql::{self, backend, status_code, Kind};
+use crate::PostgresStore;
+use durable_core::store::Work;
+
+/// Inserts `record` with its start message queued, unless its id is taken; returns
+/// whether it was inserted.
+pub(crate) async fn insert(
+    client: &impl GenericClient,
+    record: &InstanceRecord,
+) -> Result<bool, StoreError> {
+    let bytes = codec::encode(record, "instance record").map_err(sql::codec)?;
+    let start = codec::encode(&Message::Start, "message").map_err(sql::codec)?;
+    let version = i32::try_from(record.version).unwrap_or(i32::MAX);
+    let created = record.created as i64;
+    let inserted = sql::execute(
+        client,
+        "WITH created AS (
+            INSERT INTO durable_instances
+                (id, name, version, status, created, record, pending, q_total)
+            VALUES ($1, $2, $3, $4, $5, $6, true, 1)
+            ON CONFLICT (id) DO NOTHING
+            RETURNING id
+        )
+        INSERT INTO durable_inbox (instance, kind, message) SELECT id, $7, $8 FROM created",
+        &[
+            &record.id,
+            &record.name,
+            &version,
+            &status_code(record.status),
+            &created,
+            &bytes,
+            &(Kind::Start as i16),
+            &start,
+        ],
+    )
+    .await?;
+    Ok(inserted > 0)
+}
+
+/// What the store shows of a stored row (`id`, `record`, `quarantine`): its record, or a
+/// blocked one when the record cannot be decoded or the instance is quarantined.
+pub(crate) fn shown(row: &Row) -> InstanceRecord {
+    let id: String = row.get(0);
+    let bytes: &[u8] = row.get(1);
+    let quarantine: Option<String> = row.get(2);
+    match (
+        codec::decode::<InstanceRecord>(bytes, "instance record"),
+        quarantine,
+    ) {
+        (Ok(record), None) => record,
+        (Ok(record), Some(reason)) => InstanceRecord::blocked(id, Some(record), reason),
+        (Err(e), _) => InstanceRecord::blocked(
+            id,
+            None,
+            format!("its stored record cannot be decoded ({e}); the bytes are kept"),
+        ),
+    }
+}
+
+impl PostgresStore {
+    pub(crate) async fn create_instance(&self, record: InstanceRecord) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        if !insert(&client, &record).await? {
+            return Err(StoreError::AlreadyExists(record.id));
+        }
+        sql::notify(&client, Work::Instances, 1).await
+    }
+
+    pub(crate) async fn read_instance(
+        &self,
+        id: &str,
+    ) -> Result<Option<InstanceRecord>, StoreError> {
+        let client = self.client().await?;
+        let row = sql::query_opt(
+            &client,
+            "SELECT id, record, quarantine FROM durable_instances WHERE id = $1",
+            &[&id],
+        )
+        .await?;
+        Ok(row.as_ref().map(shown))
+    }
+
+    pub(crate) async fn send_message(&self, id: &str, message: Message) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let queued = match &message {
+            Message::Event { .. } => enqueue_event(&client, id, &message).await?,
+            _ => enqueue(&client, id, &message).await?,
+        };
+        if !queued {
+            let exists = sql::query_opt(
+                &client,
+                "SELECT 1 FROM durable_instances WHERE id = $1",
+                &[&id],
+            )
+            .await?;
+            return Err(match exists {
+                None => StoreError::NotFound(id.to_owned()),
+                Some(_) => StoreError::TooManyEvents {
+                    id: id.to_owned(),
+                    limit: MAX_BUFFERED_EVENTS,
+                },
+            });
+        }
+        sql::notify(&client, Work::Instances, 1).await
+    }
+
+    /// One page of instances matching `filter`. Each status is read from the status
+    /// index up to the page's size (then merged), so that a page of a rare status
+    /// costs the page, not the instances stored.
+    pub(crate) async fn list_instances(
+        &self,
+        filter: &InstanceFilter,
+        page: &Page,
+    ) -> Result<Vec<InstanceRecord>, StoreError> {
+        let mut statuses: Vec<i16> = filter.statuses.iter().map(|s| status_code(*s)).collect();
+        statuses.sort_unstable();
+        statuses.dedup();
+        let limit = i64::try_from(page.limit).unwrap_or(i64::MAX);
+        let version = filter.version.map(|v| i32::try_from(v).unwrap_or(i32::MAX));
+        let from = filter.created_from.map(|t| t as i64);
+        let to = filter.created_to.map(|t| t as i64);
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&limit];
+        let mut conditions = Vec::new();
+        let mut bind = |params: &mut Vec<&'_ (dyn ToSql + Sync)>, condition: &str| {
+            conditions.push(condition.replace('?', &format!("${}", params.len())));
+        };
+        if let Some(name) = &filter.name {
+            params.push(name);
+            bind(&mut params, "name = ?");
+        }
+        if let Some(version) = &version {
+            params.push(version);
+            bind(&mut params, "version = ?");
+        }
+        if let Some(from) = &from {
+            params.push(from);
+            bind(&mut params, "created >= ?");
+        }
+        if let Some(to) = &to {
+            params.push(to);
+            bind(&mut params, "created < ?");
+        }
+        if let Some(after) = &page.after {
+            params.push(after);
+            bind(&mut params, "id > ?");
+        }
+        let select = |extra: Option<String>| {
+            let mut all = conditions.clone();
+            all.extend(extra);
+            let wheres = match all.is_empty() {
+                true => String::new(),
+                false => format!("WHERE {}", all.join(" AND ")),
+            };
+            format!(
+                "(SELECT id, record, quarantine FROM durable_instances {wheres} ORDER BY id LIMIT $1)"
+            )
+        };
+        let text = if statuses.is_empty() {
+            select(None)
+        } else {
+            let parts: Vec<String> = statuses
+                .iter()
+                .map(|s| select(Some(format!("status = {s}"))))
+                .collect();
+            format!(
+                "SELECT * FROM ({}) AS matching ORDER BY id LIMIT $1",
+                parts.join(" UNION ALL ")
+            )
+        };
+        let client = self.client().await?;
+        let rows = client.query(&text, &params).await.map_err(backend)?;
+        let records = rows.iter().map(shown);
+        // a quarantined instance shows as blocked, whatever its stored status
+        Ok(records.filter(|r| filter.matches(r)).collect())
+    }
+
+    pub(crate) async fn ended_instances(
+        &self,
+        before: Millis,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let client = self.client().await?;
+        let before = before as i64;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = sql::query(
+            &client,
+            "SELECT id FROM durable_instances WHERE ended < $1 ORDER BY ended, id LIMIT $2",
+            &[&before, &limit],
+        )
+        .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// Deletes instance `id` and its descendants, with everything queued for them, if
+    /// it may be purged and none of them is taking a step: checked and done in one
+    /// transaction, under the rows' locks.
+    pub(crate) async fn purge_tree(&self, id: &str) -> Result<Purge, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(backend)?;
+        let prefix = descendants_prefix(id);
+        let end = prefix_end(&prefix);
+        let rows = sql::query(
+            &tx,
+            "SELECT id, record, quarantine, lease_token IS NOT NULL AND lease_expires > durable_now()
+             FROM durable_instances
+             WHERE id = $1 OR (id >= $2 AND id < $3)
+             ORDER BY id FOR UPDATE",
+            &[&id, &prefix, &end],
+        )
+        .await?;
+        let Some(root) = rows.iter().find(|r| r.get::<_, &str>(0) == id) else {
+            return Ok(Purge::NotFound);
+        };
+        let status = shown(root).status;
+        if !status.is_purgeable() {
+            return Ok(Purge::NotEnded(status));
+        }
+        if rows.iter().any(|r| r.get::<_, bool>(3)) {
+            return Ok(Purge::Busy);
+        }
+        let tree: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        for table in ["durable_inbox", "durable_activities", "durable_timers"] {
+            let delete = format!("DELETE FROM {table} WHERE instance = ANY($1)");
+            sql::execute(&tx, &delete, &[&tree]).await?;
+        }
+        sql::execute(
+            &tx,
+            "DELETE FROM durable_instances WHERE id = ANY($1)",
+            &[&tree],
+        )
+        .await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(Purge::Deleted {
+            descendants: tree.len() - 1,
+        })
+    }
+}
+
+/// The first string after every string that starts with `prefix`, in byte order (the
+/// ids' collation): `prefix` ends in `:`, so its last byte is simply incremented.
+fn prefix_end(prefix: &str) -> String {
+    let mut end = prefix.to_owned();
+    if end.pop() == Some(':') {
+        end.push(';');
+    }
+    end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use durable_core::store::RuntimeStatus;
+
+    #[test]
+    fn descendants_are_the_ids_between_the_prefix_and_its_end() {
+        let prefix = descendants_prefix("order-7");
+        let end = prefix_end(&prefix);
+        for inside in ["order-7:1", "order-7:1:2", "order-7:~"] {
+            assert!(
+                inside >= prefix.as_str() && inside < end.as_str(),
+                "{inside}"
+            );
+        }
+        for outside in ["order-7", "order-70:1", "order-7;", "order-8:1"] {
+            assert!(
+                !(outside >= prefix.as_str() && outside < end.as_str()),
+                "{outside}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_status_code_is_never_reused() {
+        let all = [
+            RuntimeStatus::Pending,
+            RuntimeStatus::Running,
+            RuntimeStatus::Completed,
+            RuntimeStatus::Failed,
+            RuntimeStatus::Terminated,
+            RuntimeStatus::Suspended,
+            RuntimeStatus::Blocked,
+        ];
+        let mut codes: Vec<i16> = all.iter().map(|s| status_code(*s)).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), all.len());
+    }
+}
