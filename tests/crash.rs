@@ -1,13 +1,16 @@
-//! Crash test: a worker process runs a mixed workload on RocksDB and is SIGKILLed at
-//! random moments, 20 times, then restarted once more to finish. Every orchestration
-//! must complete with the right output, none lost and none duplicated. Activities append
-//! a line per execution to a log, so the test can report how often an activity ran again
-//! after a crash (at-least-once execution allows that). The workload includes activities
-//! that run longer than the lease, and ids whose first life is purged, tree and all,
-//! and started again.
+//! Crash tests: worker processes run a mixed workload and are SIGKILLed at random
+//! moments, at least 20 times, then restarted to finish. On RocksDB one worker process
+//! owns the store; on PostgreSQL three share one database, and a random one of them is
+//! killed each time while the others go on. Every orchestration must complete with the
+//! right output, none lost and none duplicated. Activities append a line per execution
+//! to a log, so the test can report how often an activity ran again after a crash
+//! (at-least-once execution allows that). The workload includes activities that run
+//! longer than the lease, and ids whose first life is purged, tree and all, and started
+//! again.
 //!
-//! The worker is this test binary itself, re-run with `DURABLE_CRASH_DIR` set, which is
-//! why the test has its own `main` (`harness = false`).
+//! The worker is this test binary itself, re-run with `DURABLE_CRASH_DIR` set (and
+//! `DURABLE_CRASH_POSTGRES`, the database's URL, for the PostgreSQL run), which is why
+//! the test has its own `main` (`harness = false`).
 
 mod support;
 
@@ -22,10 +25,12 @@ use durable::{
     activity, join_all, orchestrator, ClientError, OrchestrationContext, Runtime, RuntimeStatus,
     Store, StoreError,
 };
+use durable_postgres::PostgresStore;
 use support::TestError;
 
 const DIR: &str = "DURABLE_CRASH_DIR";
-const CHAINS: u64 = 100;
+const POSTGRES: &str = "DURABLE_CRASH_POSTGRES";
+const CHAINS: u64 = 145;
 const FANOUTS: u64 = 50;
 const TIMERS: u64 = 25;
 const EVENTS: u64 = 25;
@@ -187,7 +192,7 @@ fn workload() -> Vec<(String, u64)> {
 /// child once it has ended, and the id started again (`life` 2). The marker instance
 /// `reborn-{i}-purged`, started before the purge, tells a restarted worker which life
 /// is due. Whether the second life has ended.
-async fn rebirth(client: &durable::Client<RocksStore>, i: u64) -> bool {
+async fn rebirth<S: Store>(client: &durable::Client<S>, i: u64) -> bool {
     let id = format!("reborn-{i}");
     let marker = format!("reborn-{i}-purged");
     let purge_due = client.status(&marker).await.unwrap().is_some();
@@ -206,8 +211,8 @@ async fn rebirth(client: &durable::Client<RocksStore>, i: u64) -> bool {
     false
 }
 
-async fn start<O: durable::OrchestrationFn>(
-    client: &durable::Client<RocksStore>,
+async fn start<S: Store, O: durable::OrchestrationFn>(
+    client: &durable::Client<S>,
     orchestration: O,
     id: &str,
     input: &<O::Orchestration as durable::Orchestration>::Input,
@@ -220,8 +225,7 @@ async fn start<O: durable::OrchestrationFn>(
 
 /// The worker: starts (or finds) every instance, raises the events, and runs until all
 /// have ended.
-async fn worker(dir: &Path) {
-    let store = RocksStore::open(dir.join("db")).expect("the store opens");
+async fn worker<S: Store>(store: S) {
     let runtime = Runtime::builder(store)
         .orchestration(chain)
         .orchestration(fanout)
@@ -295,17 +299,31 @@ async fn worker(dir: &Path) {
 }
 
 fn main() {
-    match std::env::var(DIR) {
-        Ok(dir) => tokio::runtime::Runtime::new()
-            .expect("a tokio runtime")
-            .block_on(worker(Path::new(&dir))),
-        Err(_) => workload_survives_twenty_sigkills(),
+    let Ok(dir) = std::env::var(DIR) else {
+        one_worker_survives_twenty_sigkills();
+        three_workers_on_postgres_survive_twenty_sigkills();
+        return;
+    };
+    let dir = Path::new(&dir);
+    let rt = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    match std::env::var(POSTGRES) {
+        Ok(url) => rt.block_on(async {
+            let store = PostgresStore::connect(&url).await.expect("the store opens");
+            worker(store).await
+        }),
+        Err(_) => rt.block_on(worker(
+            RocksStore::open(dir.join("db")).expect("the store opens"),
+        )),
     }
 }
 
-fn spawn_worker(dir: &Path) -> std::process::Child {
-    Command::new(std::env::current_exe().expect("the test binary"))
-        .env(DIR, dir)
+fn spawn_worker(dir: &Path, postgres: Option<&str>) -> std::process::Child {
+    let mut command = Command::new(std::env::current_exe().expect("the test binary"));
+    command.env(DIR, dir);
+    if let Some(url) = postgres {
+        command.env(POSTGRES, url);
+    }
+    command
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -313,25 +331,29 @@ fn spawn_worker(dir: &Path) -> std::process::Child {
 }
 
 /// A small xorshift generator: kill times differ between runs without a dependency.
-fn random_millis(state: &mut u64, from: u64, to: u64) -> u64 {
+fn random(state: &mut u64, from: u64, to: u64) -> u64 {
     *state ^= *state << 13;
     *state ^= *state >> 7;
     *state ^= *state << 17;
     from + *state % (to - from)
 }
 
-fn workload_survives_twenty_sigkills() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut seed = std::time::SystemTime::now()
+fn seed() -> u64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos() as u64
-        | 1;
+        | 1
+}
+
+fn one_worker_survives_twenty_sigkills() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut seed = seed();
     let started = Instant::now();
     let mut kills = 0;
     while kills < 20 {
-        let mut child = spawn_worker(dir.path());
-        std::thread::sleep(Duration::from_millis(random_millis(&mut seed, 150, 700)));
+        let mut child = spawn_worker(dir.path(), None);
+        std::thread::sleep(Duration::from_millis(random(&mut seed, 150, 700)));
         if child.try_wait().unwrap().is_some() {
             break; // finished before this kill: nothing left to interrupt
         }
@@ -339,26 +361,73 @@ fn workload_survives_twenty_sigkills() {
         child.wait().unwrap();
         kills += 1;
     }
-    let status = spawn_worker(dir.path())
+    let status = spawn_worker(dir.path(), None)
         .wait()
         .expect("the last worker runs");
     assert!(status.success(), "the last worker failed: {status}");
-
     let store = RocksStore::open(dir.path().join("db")).unwrap();
+    check(
+        "RocksDB, one worker process",
+        &store,
+        dir.path(),
+        kills,
+        started,
+    );
+}
+
+/// Three workers on one database; each kill takes a random one, which is started again
+/// at once, while the other two go on.
+fn three_workers_on_postgres_survive_twenty_sigkills() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = rt.block_on(support::postgres::database());
+    let mut seed = seed();
+    let started = Instant::now();
+    let mut workers: Vec<_> = (0..3)
+        .map(|_| spawn_worker(dir.path(), Some(&url)))
+        .collect();
+    let mut kills = 0;
+    while kills < 20 {
+        std::thread::sleep(Duration::from_millis(random(&mut seed, 100, 500)));
+        let victim = random(&mut seed, 0, 3) as usize;
+        if workers[victim].try_wait().unwrap().is_some() {
+            break; // finished before this kill: nothing left to interrupt
+        }
+        workers[victim].kill().expect("SIGKILL");
+        workers[victim].wait().unwrap();
+        workers[victim] = spawn_worker(dir.path(), Some(&url));
+        kills += 1;
+    }
+    for mut worker in workers {
+        let status = worker.wait().expect("the last workers run");
+        assert!(status.success(), "a last worker failed: {status}");
+    }
+    let store = rt.block_on(PostgresStore::connect(&url)).unwrap();
+    check(
+        "PostgreSQL, three worker processes",
+        &store,
+        dir.path(),
+        kills,
+        started,
+    );
+}
+
+/// Every instance completed with its output, every call ran; reports how many ran twice.
+fn check<S: Store>(on: &str, store: &S, dir: &Path, kills: u32, started: Instant) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     for (id, expected) in workload() {
         let record = rt.block_on(store.instance(&id)).unwrap().expect("not lost");
         assert_eq!(
             record.status,
             RuntimeStatus::Completed,
-            "{id}: {:?}",
+            "{on}: {id}: {:?}",
             record.error
         );
         let output: u64 =
             durable::codec::decode_payload(&record.output.unwrap(), "output").unwrap();
-        assert_eq!(output, expected, "{id}");
+        assert_eq!(output, expected, "{on}: {id}");
     }
-    let log = std::fs::read_to_string(dir.path().join("executions.log")).unwrap();
+    let log = std::fs::read_to_string(dir.join("executions.log")).unwrap();
     let mut counts: HashMap<&str, u64> = HashMap::new();
     for line in log.lines() {
         *counts.entry(line).or_default() += 1;
@@ -373,15 +442,16 @@ fn workload_survives_twenty_sigkills() {
         + LONG
         + REBORN * (2 + 3)
         + HELPED * (1 + 4 + 1);
-    assert_eq!(unique, expected_unique, "every activity call ran");
+    assert_eq!(unique, expected_unique, "{on}: every activity call ran");
     println!(
-        "crash test: {kills} SIGKILLs in {:.1} s; {executions} activity executions for {unique} calls: \
-         duplicate-execution rate {:.2}%",
+        "crash test ({on}): {kills} SIGKILLs in {:.1} s, {} instances; {executions} activity \
+         executions for {unique} calls: duplicate-execution rate {:.2}%",
         started.elapsed().as_secs_f64(),
+        workload().len(),
         100.0 * (executions - unique) as f64 / unique as f64
     );
     assert!(
         kills >= 20,
-        "the workload finished after only {kills} kills"
+        "{on}: the workload finished after only {kills} kills"
     );
 }
