@@ -292,8 +292,9 @@ impl<S: Store> Client<S> {
             if Instant::now() >= deadline {
                 return Err(ClientError::Timeout(id.to_owned()));
             }
-            let _ = tokio::time::timeout_at(deadline.min(Instant::now() + self.shared.poll), ended)
-                .await;
+            // an end in another process is seen by reading the record again
+            let poll = self.shared.poll.min(Duration::from_millis(50));
+            let _ = tokio::time::timeout_at(deadline.min(Instant::now() + poll), ended).await;
         }
     }
 }

@@ -131,21 +131,45 @@ impl<S: Store> RuntimeBuilder<S> {
         self
     }
 
-    /// Starts the workers on the current tokio runtime.
-    pub fn start(self) -> Runtime<S> {
-        let shared = Arc::new(Shared {
-            store: self.store,
-            registry: self.registry,
+    fn shared(
+        store: Arc<S>,
+        registry: Registry,
+        activity_workers: usize,
+        lease: Duration,
+        poll: Duration,
+    ) -> Arc<Shared<S>> {
+        Arc::new(Shared {
+            store,
+            registry,
             instance_work: Notify::new(),
             activity_work: Notify::new(),
             timer_work: Notify::new(),
             ended: Notify::new(),
             in_flight: Mutex::default(),
-            activity_workers: self.activity_workers,
-            running_activity_workers: AtomicUsize::new(self.activity_workers),
-            lease: self.lease,
-            poll: self.poll,
-        });
+            activity_workers,
+            running_activity_workers: AtomicUsize::new(activity_workers),
+            lease,
+            poll,
+        })
+    }
+
+    /// A client on the store, with no workers: for a process that starts, queries and
+    /// manages instances (an HTTP API, a command-line tool) while worker processes
+    /// elsewhere run them, on a store shared between processes.
+    pub fn client_only(self) -> Client<S> {
+        let shared = Self::shared(self.store, self.registry, 0, self.lease, self.poll);
+        Client::new(shared)
+    }
+
+    /// Starts the workers on the current tokio runtime.
+    pub fn start(self) -> Runtime<S> {
+        let shared = Self::shared(
+            self.store,
+            self.registry,
+            self.activity_workers,
+            self.lease,
+            self.poll,
+        );
         let (stop, stopped) = watch::channel(false);
         let mut workers = Vec::new();
         for n in 0..self.orchestration_workers {
@@ -438,8 +462,9 @@ async fn heartbeat_service<S: Store>(shared: Arc<Shared<S>>, mut stopped: watch:
         if stopping && workers == 0 && shared.in_flight().is_empty() {
             return;
         }
+        // stopping, it looks often for the last workers and calls to end
         let wait = if stopping {
-            beat.min(shared.poll)
+            beat.min(Duration::from_millis(10))
         } else {
             beat
         };

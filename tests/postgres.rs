@@ -1,0 +1,247 @@
+//! What only a store shared by processes must show: its schema is versioned, work queued
+//! through one connection wakes workers on another at once (`LISTEN`/`NOTIFY`, not the
+//! poll), timers fire once however many processes fire them, and a process that runs no
+//! workers starts and manages instances, over the client and the HTTP API.
+//!
+//! Each store here is its own connection pool and listener, as a separate process's
+//! would be; the crash test (`tests/crash.rs`) runs real worker processes.
+
+mod support;
+
+use std::time::Duration;
+
+use durable::http::Api;
+use durable::store::{InstanceRecord, Message, StepCommit, Store, TimerTask};
+use durable::{activity, orchestrator, OrchestrationContext, Runtime, RuntimeStatus, TaskId};
+use durable_postgres::{schema, PostgresStore};
+use serde_json::{json, Value};
+use support::postgres;
+
+#[activity]
+async fn shout(s: String) -> Result<String, String> {
+    Ok(s.to_uppercase())
+}
+
+#[orchestrator]
+async fn greet(ctx: OrchestrationContext, name: String) -> Result<String, String> {
+    let loud = ctx
+        .call(shout, format!("hello {name}"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let reply: String = ctx.event("reply").await;
+    Ok(format!("{loud}, {reply}"))
+}
+
+/// A worker runtime that would take a minute to notice work it is not told about.
+fn deaf_worker(store: PostgresStore) -> Runtime<PostgresStore> {
+    Runtime::builder(store)
+        .orchestration(greet)
+        .activity(shout)
+        .poll_interval(Duration::from_secs(60))
+        .start()
+}
+
+#[tokio::test]
+async fn the_schema_is_created_once_and_a_newer_one_is_refused() {
+    let url = postgres::database().await;
+    let first = PostgresStore::connect(&url).await.unwrap();
+    drop(first);
+    let again = PostgresStore::connect(&url).await.unwrap();
+    again
+        .create(InstanceRecord::new("kept".into(), "o", 1, vec![], None))
+        .await
+        .unwrap();
+    drop(again);
+
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let versions = client
+        .query("SELECT version FROM durable_schema", &[])
+        .await
+        .unwrap();
+    let versions: Vec<i32> = versions.iter().map(|r| r.get(0)).collect();
+    assert_eq!(versions, [schema::VERSION], "one row, the current version");
+    let newer = schema::VERSION + 1;
+    client
+        .execute("UPDATE durable_schema SET version = $1", &[&newer])
+        .await
+        .unwrap();
+    let Err(refused) = PostgresStore::connect(&url).await else {
+        panic!("a schema newer than the code was used");
+    };
+    let message = refused.to_string();
+    assert!(message.contains(&format!("version {newer}")), "{message}");
+    assert!(message.contains("upgrade this program"), "{message}");
+    let kept = client
+        .query("SELECT id FROM durable_instances", &[])
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 1, "nothing was touched");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_from_a_process_without_workers_wakes_the_workers_at_once() {
+    let url = postgres::database().await;
+    let worker = deaf_worker(PostgresStore::connect(&url).await.unwrap());
+    let client = Runtime::builder(PostgresStore::connect(&url).await.unwrap()).client_only();
+    // the start, the activity call and the event each cross between the two stores
+    let id = client
+        .start(greet, Some("g"), &"ann".to_owned())
+        .await
+        .unwrap();
+    for _ in 0..200 {
+        let status = client.status(&id).await.unwrap().unwrap();
+        if status.waiting_on.is_some() && status.status == RuntimeStatus::Running {
+            if let Some(durable::Wake::Task(TaskId(1))) = status.waiting_on {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    client
+        .raise_event(&id, "reply", &"hi".to_owned())
+        .await
+        .unwrap();
+    // well inside the workers' one-minute poll: only a notification can wake them
+    let out = client
+        .wait(greet, &id, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(out.unwrap(), "HELLO ANN, hi");
+    worker.shutdown().await;
+}
+
+/// Timers started by one store and fired by three at once fire once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timers_fire_once_across_processes() {
+    let url = postgres::database().await;
+    let stores = [
+        PostgresStore::connect(&url).await.unwrap(),
+        PostgresStore::connect(&url).await.unwrap(),
+        PostgresStore::connect(&url).await.unwrap(),
+    ];
+    let timers = 600u64;
+    for i in 0..3 {
+        let id = format!("t{i}");
+        stores[0]
+            .create(InstanceRecord::new(id.clone(), "o", 1, vec![], None))
+            .await
+            .unwrap();
+        let locked = stores[0]
+            .lock_instance(Duration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut record = locked.record.clone();
+        record.status = RuntimeStatus::Running;
+        let step = StepCommit {
+            record,
+            consumed: locked.messages.iter().map(|(s, _)| *s).collect(),
+            activities: vec![],
+            timers: (0..timers / 3)
+                .map(|t| TimerTask {
+                    due: 1_000 + t,
+                    instance: locked.record.id.clone(),
+                    task: TaskId(t),
+                })
+                .collect(),
+            messages: vec![],
+            cancelled: vec![],
+            children: vec![],
+            activity: None,
+        };
+        stores[0].commit_step(&locked.lease, step).await.unwrap();
+    }
+    let fired = futures_fire(&stores).await;
+    assert_eq!(fired, timers as usize, "each timer fired once");
+    for store in &stores {
+        assert_eq!(store.fire_timers(u64::MAX).await.unwrap(), (0, None));
+    }
+    let mut completions = 0;
+    while let Some(locked) = stores[1]
+        .lock_instance(Duration::from_secs(30))
+        .await
+        .unwrap()
+    {
+        for (_, message) in &locked.messages {
+            assert!(matches!(message, Message::TaskCompleted { .. }));
+            completions += 1;
+        }
+        let step = StepCommit {
+            record: locked.record.clone(),
+            consumed: locked.messages.iter().map(|(s, _)| *s).collect(),
+            activities: vec![],
+            timers: vec![],
+            messages: vec![],
+            cancelled: vec![],
+            children: vec![],
+            activity: None,
+        };
+        stores[1].commit_step(&locked.lease, step).await.unwrap();
+    }
+    assert_eq!(
+        completions, timers,
+        "one completion per timer reached the inboxes"
+    );
+}
+
+/// Fires the due timers from every store at once; returns how many fired in all.
+async fn futures_fire(stores: &[PostgresStore; 3]) -> usize {
+    let [a, b, c] = stores;
+    let (a, b, c) = tokio::join!(
+        a.fire_timers(10_000),
+        b.fire_timers(10_000),
+        c.fire_timers(10_000)
+    );
+    a.unwrap().0 + b.unwrap().0 + c.unwrap().0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_http_api_runs_in_a_process_without_workers() {
+    let url = postgres::database().await;
+    let worker = deaf_worker(PostgresStore::connect(&url).await.unwrap());
+    let client = Runtime::builder(PostgresStore::connect(&url).await.unwrap()).client_only();
+    let api = Api::new(client)
+        .orchestration(greet)
+        .event::<String>(greet, "reply")
+        .router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, api).await });
+    let http = reqwest::Client::new();
+    let base = format!("http://{addr}");
+    let started = http
+        .post(format!("{base}/orchestrators/greet/h1"))
+        .json(&json!("bo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), reqwest::StatusCode::ACCEPTED);
+    let raised = http
+        .post(format!("{base}/instances/h1/raiseEvent/reply"))
+        .json(&json!("yo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raised.status(), reqwest::StatusCode::ACCEPTED);
+    let mut last = Value::Null;
+    for _ in 0..400 {
+        last = http
+            .get(format!("{base}/instances/h1"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if last["runtimeStatus"] == "Completed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(last["runtimeStatus"], "Completed", "{last}");
+    assert_eq!(last["output"], "HELLO BO, yo");
+    worker.shutdown().await;
+}
