@@ -10,6 +10,8 @@ mod async_http_api;
 #[allow(dead_code)]
 #[path = "chaining.rs"]
 mod chaining;
+#[path = "demo/driver.rs"]
+mod driver;
 #[allow(dead_code)]
 #[path = "fan_out_fan_in.rs"]
 mod fan_out_fan_in;
@@ -20,89 +22,20 @@ mod human_interaction;
 #[path = "monitor.rs"]
 mod monitor;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use durable::http::Api;
 use durable::rocks::RocksStore;
 use durable::Runtime;
-use reqwest::StatusCode;
-use serde_json::{json, Value};
-
-/// One instance the demo runs: its label, fixed id, orchestrator and JSON input.
-struct Pattern {
-    label: &'static str,
-    id: &'static str,
-    orchestrator: &'static str,
-    input: Value,
-}
-
-const PHONE: &str = "+1 555 0100";
-
-fn patterns() -> Vec<Pattern> {
-    let documents: Vec<String> = (1..=200).map(|n| "lorem ipsum dolor ".repeat(n)).collect();
-    let seconds = |s: u64| json!({"secs": s, "nanos": 0});
-    vec![
-        Pattern {
-            label: "chaining",
-            id: "demo-chaining",
-            orchestrator: "tidy",
-            input: json!("  durable   orchestrations   without replay  "),
-        },
-        Pattern {
-            label: "fan-out",
-            id: "demo-fan-out",
-            orchestrator: "word_count",
-            input: json!(documents),
-        },
-        Pattern {
-            label: "report",
-            id: "demo-report",
-            orchestrator: "build_report",
-            input: json!({"title": "Q3 review", "sections": ["sales", "costs", "hiring", "outlook"]}),
-        },
-        Pattern {
-            label: "monitor",
-            id: "demo-monitor",
-            orchestrator: "monitor",
-            input: json!({
-                "job": "nightly-export",
-                "done_at_check": 6,
-                "interval": seconds(2),
-                "max_checks": 10,
-            }),
-        },
-        Pattern {
-            label: "verify",
-            id: "demo-verify",
-            orchestrator: "verify_phone",
-            input: json!([PHONE, seconds(30)]),
-        },
-    ]
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let data = std::env::var("DURABLE_DATA").unwrap_or_else(|_| "durable-data/demo".into());
     let store = RocksStore::open(&data)?;
-    let mut builder = Runtime::builder(store).poll_interval(Duration::from_millis(20));
-    builder = chaining::register(builder);
-    builder = fan_out_fan_in::register(builder);
-    builder = async_http_api::register(builder);
-    builder = monitor::register(builder);
-    builder = human_interaction::register(builder);
-    let runtime = builder.start();
+    let runtime = driver::register(Runtime::builder(store))
+        .poll_interval(Duration::from_millis(20))
+        .start();
 
-    let api = Api::new(runtime.client())
-        .orchestration(chaining::tidy)
-        .orchestration(fan_out_fan_in::word_count)
-        .orchestration(async_http_api::build_report)
-        .custom_status::<String>(async_http_api::build_report)
-        .orchestration(monitor::monitor)
-        .orchestration(human_interaction::verify_phone)
-        .event::<u32>(human_interaction::verify_phone, "code")
-        .custom_status::<String>(human_interaction::verify_phone);
-    let app = axum::Router::new().nest("/api", api.router());
+    let app = axum::Router::new().nest("/api", driver::api(runtime.client()));
     let address = std::env::var("ADDRESS").unwrap_or_else(|_| "127.0.0.1:0".into());
     let listener = tokio::net::TcpListener::bind(&address).await?;
     let base = format!("http://{}/api", listener.local_addr()?);
@@ -113,22 +46,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("instances continue from their last checkpoint.");
     println!("HTTP API while it runs: curl {base}/instances\n");
 
-    let http = reqwest::Client::new();
-    let patterns = patterns();
-    for p in &patterns {
-        let url = format!("{base}/orchestrators/{}/{}", p.orchestrator, p.id);
-        let response = http.post(url).json(&p.input).send().await?;
-        match response.status() {
-            StatusCode::ACCEPTED => println!("[{}] started `{}`", p.label, p.id),
-            StatusCode::CONFLICT => println!("[{}] `{}` exists: continuing it", p.label, p.id),
-            status => return Err(format!("starting {}: {status}", p.id).into()),
-        }
-    }
-    println!();
-
-    tokio::spawn(type_codes(http.clone(), base.clone()));
     tokio::select! {
-        finished = watch(&http, &base, &patterns) => {
+        finished = driver::run(&base) => {
             finished?;
             println!("\nall five finished. Delete `{data}` to run the demo afresh.");
         }
@@ -138,90 +57,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     runtime.shutdown().await;
     Ok(())
-}
-
-/// Prints each instance's status whenever it changes, until all have ended.
-async fn watch(
-    http: &reqwest::Client,
-    base: &str,
-    patterns: &[Pattern],
-) -> Result<(), reqwest::Error> {
-    let mut seen: HashMap<&str, (Value, Value)> = HashMap::new();
-    loop {
-        let mut running = 0;
-        for p in patterns {
-            let status: Value = http
-                .get(format!("{base}/instances/{}", p.id))
-                .send()
-                .await?
-                .json()
-                .await?;
-            let now = (
-                status["runtimeStatus"].clone(),
-                status["customStatus"].clone(),
-            );
-            if seen.get(p.id) == Some(&now) {
-                running += usize::from(!is_final(&now.0));
-                continue;
-            }
-            let (runtime_status, custom) = &now;
-            let state = runtime_status.as_str().unwrap_or("?");
-            match state {
-                "Completed" => println!("[{}] completed: {}", p.label, status["output"]),
-                "Failed" | "Terminated" => println!("[{}] {state}: {}", p.label, status["error"]),
-                _ if custom.is_null() => println!("[{}] {state}", p.label),
-                _ => println!("[{}] {state}: {custom}", p.label),
-            }
-            running += usize::from(!is_final(runtime_status));
-            seen.insert(p.id, now);
-        }
-        if running == 0 {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-fn is_final(status: &Value) -> bool {
-    matches!(status.as_str(), Some("Completed" | "Failed" | "Terminated"))
-}
-
-/// Plays the user of the phone verification: a wrong code at the first attempt, the
-/// texted one at the second, each after a pause.
-async fn type_codes(http: reqwest::Client, base: String) -> Result<(), reqwest::Error> {
-    let mut typed_at = 0;
-    loop {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        let status: Value = http
-            .get(format!("{base}/instances/demo-verify"))
-            .send()
-            .await?
-            .json()
-            .await?;
-        if is_final(&status["runtimeStatus"]) {
-            return Ok(());
-        }
-        let waiting = status["customStatus"].as_str().unwrap_or_default();
-        let attempt = match waiting {
-            s if s.contains("attempt 1 ") => 1,
-            s if s.contains("attempt 2 ") => 2,
-            s if s.contains("attempt 3 ") => 3,
-            _ => continue,
-        };
-        if attempt == typed_at {
-            continue;
-        }
-        let right = human_interaction::code_for(PHONE);
-        let code = if attempt == 1 {
-            (right + 1) % 10_000
-        } else {
-            right
-        };
-        println!("  [verify] user types {code:04}");
-        http.post(format!("{base}/instances/demo-verify/raiseEvent/code"))
-            .json(&code)
-            .send()
-            .await?;
-        typed_at = attempt;
-    }
 }

@@ -245,3 +245,48 @@ async fn the_http_api_runs_in_a_process_without_workers() {
     assert_eq!(last["output"], "HELLO BO, yo");
     worker.shutdown().await;
 }
+
+/// `examples/postgres_workers.rs`, as a user runs it: three worker processes and the
+/// driver, on a database of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_runs_the_five_patterns_on_three_workers() {
+    let url = postgres::database().await;
+    let deps = std::env::current_exe().unwrap();
+    let example = deps
+        .parent()
+        .unwrap()
+        .with_file_name("examples")
+        .join("postgres_workers");
+    assert!(
+        example.exists(),
+        "{} is not built: run the tests with `--features durable/postgres` (scripts/test.sh does)",
+        example.display()
+    );
+    let run = tokio::process::Command::new(&example)
+        .arg(&url)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("the example finishes")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("all five finished"), "{stdout}");
+    for pattern in ["chaining", "fan-out", "report", "monitor", "verify"] {
+        assert!(
+            stdout.contains(&format!("[{pattern}] completed")),
+            "{pattern}: {stdout}"
+        );
+    }
+    for worker in 1..=3 {
+        assert!(
+            stdout.contains(&format!("[worker {worker}] step of")),
+            "worker {worker}: {stdout}"
+        );
+    }
+}
