@@ -7,15 +7,21 @@
 //! operation completed and applied. BENCHMARKS.md has the results and the commands.
 //!
 //! Without a workload (as under `cargo test --workspace`) it runs every workload at a
-//! small size on both stores and checks the results, so the benchmark cannot rot.
+//! small size on every store and checks the results, so the benchmark cannot rot.
+
+#[allow(dead_code)]
+#[path = "../tests/support/postgres.rs"]
+mod pg_support;
+#[path = "workloads/postgres.rs"]
+mod postgres;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use durable::rocks::{Durability, RocksStore};
 use durable::{
-    activity, join_all, orchestrator, ActivityError, MemoryStore, OrchestrationContext, Runtime,
-    Store,
+    activity, join_all, orchestrator, ActivityError, Client, MemoryStore, OrchestrationContext,
+    Runtime, RuntimeBuilder, Store,
 };
 use serde_json::{json, Map, Value};
 
@@ -100,6 +106,8 @@ struct Options {
     /// Instances waiting on hour-long timers while the workload runs.
     idle: Option<u64>,
     dir: Option<PathBuf>,
+    /// The PostgreSQL server whose databases `--store postgres` uses.
+    postgres: Option<String>,
 }
 
 impl Options {
@@ -120,6 +128,7 @@ impl Options {
             workers: None,
             idle: None,
             dir: None,
+            postgres: None,
         };
         while let Some(flag) = args.next() {
             let mut value =
@@ -142,12 +151,13 @@ impl Options {
                 }
                 "--idle" => options.idle = Some(number("--idle", value("--idle")?)?),
                 "--dir" => options.dir = Some(value("--dir")?.into()),
+                "--postgres" => options.postgres = Some(value("--postgres")?),
                 other => return Err(format!("unknown option `{other}`")),
             }
         }
-        if !matches!(options.store.as_str(), "rocks" | "memory") {
+        if !matches!(options.store.as_str(), "rocks" | "memory" | "postgres") {
             return Err(format!(
-                "`--store` is rocks or memory, not `{}`",
+                "`--store` is rocks, memory or postgres, not `{}`",
                 options.store
             ));
         }
@@ -161,13 +171,25 @@ workloads: chain (--n, --idle I: with I instances waiting on hour-long timers),
            latency (--n samples),
            suspended (--m --sample), list (--m instances, one of them failed),
            events (--m raises into one suspended instance), rocks-ceiling,
+           postgres-ceiling,
            payload (--n round trips: what a payload's type tag costs)
-options:   --store rocks|memory (default rocks), --sync (fsync every commit),
+options:   --store rocks|memory|postgres (default rocks), --sync (fsync every commit),
            --runs R (default 5, 1 for suspended: the median run is reported),
            --workers N (orchestration steps at once; with --sync, more share fsyncs),
-           --dir PATH (where the RocksDB store goes; a fresh temporary directory by default)";
+           --dir PATH (where the RocksDB store goes; a fresh temporary directory by default)
+postgres:  --workers W is the number of worker processes (default 1), each with the
+           runtime's default concurrency; --postgres URL the server (default
+           $DURABLE_TEST_POSTGRES), on which each run gets a fresh database";
 
 fn main() {
+    if let Ok(url) = std::env::var(postgres::WORKER) {
+        let tokio = tokio::runtime::Runtime::new().expect("a tokio runtime");
+        if let Err(e) = tokio.block_on(postgres::worker(&url)) {
+            eprintln!("worker: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let options = match Options::parse(std::env::args().skip(1)) {
         Ok(options) => options,
         Err(e) => {
@@ -209,10 +231,13 @@ async fn run(options: &Options) -> Result<Vec<Value>, BoxError> {
     };
     let mut ceilings = Vec::new();
     for _ in 0..3 {
-        ceilings.push(ceiling(&fresh()?.path().join("ceiling"), options.sync)?);
+        ceilings.push(match options.store.as_str() {
+            "postgres" => postgres::ceiling(options).await?,
+            _ => ceiling(&fresh()?.path().join("ceiling"), options.sync)?,
+        });
     }
     let ceiling = median(ceilings, 3);
-    if options.workload == "rocks-ceiling" {
+    if matches!(options.workload.as_str(), "rocks-ceiling" | "postgres-ceiling") {
         return Ok(vec![ceiling]);
     }
     if options.workload == "payload" {
@@ -227,6 +252,7 @@ async fn run(options: &Options) -> Result<Vec<Value>, BoxError> {
         let dir = fresh()?;
         lines.push(match options.store.as_str() {
             "memory" => workload(options, MemoryStore::new()).await?,
+            "postgres" => postgres::run_once(options).await?,
             _ => {
                 let durability = if options.sync {
                     Durability::PowerLoss
@@ -261,6 +287,18 @@ fn median(mut lines: Vec<Value>, runs: usize) -> Value {
     line
 }
 
+/// Registers the benchmark's orchestrations and activity.
+fn register<S: Store>(builder: RuntimeBuilder<S>) -> RuntimeBuilder<S> {
+    builder
+        .orchestration(chain)
+        .orchestration(fanout)
+        .orchestration(pool)
+        .orchestration(waiter)
+        .orchestration(sleeper)
+        .activity(noop)
+}
+
+/// Runs the workload on a runtime of this process over `store`.
 async fn workload<S: Store>(options: &Options, store: S) -> Result<Value, BoxError> {
     if options.workload == "list" {
         let mut line = run_list(&store, options.m.unwrap_or(1_000_000)).await?;
@@ -268,58 +306,50 @@ async fn workload<S: Store>(options: &Options, store: S) -> Result<Value, BoxErr
         line["store"] = json!(options.store);
         return Ok(line);
     }
-    let mut builder = Runtime::builder(store)
-        .orchestration(chain)
-        .orchestration(fanout)
-        .orchestration(pool)
-        .orchestration(waiter)
-        .orchestration(sleeper)
-        .activity(noop);
+    let mut builder = register(Runtime::builder(store));
     if let Some(workers) = options.workers {
         builder = builder.concurrency(workers, workers.max(16));
     }
     let runtime = builder.start();
-    if let Some(idle) = options.idle {
-        start_idle(&runtime, idle).await?;
-    }
-    let result = match options.workload.as_str() {
-        "chain" => run_chain(&runtime, options.n.unwrap_or(1000)).await,
-        "events" => run_events(&runtime, options.m.unwrap_or(100_000)).await,
-        "many" => {
-            run_many(
-                &runtime,
-                options.m.unwrap_or(10_000),
-                options.n.unwrap_or(5),
-            )
-            .await
-        }
-        "fanout" => run_fanout(&runtime, options.n.unwrap_or(10_000)).await,
-        "pool" => {
-            let (n, k) = (options.n.unwrap_or(10_000), options.k.unwrap_or(20));
-            run_pool(&runtime, n, k).await
-        }
-        "latency" => run_latency(&runtime, options.n.unwrap_or(2000)).await,
-        "suspended" => {
-            let m = options.m.unwrap_or(1_000_000);
-            run_suspended(&runtime, m, options.sample.unwrap_or(1000)).await
-        }
-        other => Err(format!("unknown workload `{other}`\n{USAGE}").into()),
-    };
+    let result = drive(options, &runtime.client()).await;
     runtime.shutdown().await;
     let mut line = result?;
+    line["workers"] = json!(options.workers.unwrap_or(DEFAULT_WORKERS));
+    Ok(line)
+}
+
+/// Runs the workload through `client`, wherever the workers are.
+async fn drive<S: Store>(options: &Options, client: &Client<S>) -> Result<Value, BoxError> {
+    if let Some(idle) = options.idle {
+        start_idle(client, idle).await?;
+    }
+    let mut line = match options.workload.as_str() {
+        "chain" => run_chain(client, options.n.unwrap_or(1000)).await,
+        "events" => run_events(client, options.m.unwrap_or(100_000)).await,
+        "many" => run_many(client, options.m.unwrap_or(10_000), options.n.unwrap_or(5)).await,
+        "fanout" => run_fanout(client, options.n.unwrap_or(10_000)).await,
+        "pool" => {
+            let (n, k) = (options.n.unwrap_or(10_000), options.k.unwrap_or(20));
+            run_pool(client, n, k).await
+        }
+        "latency" => run_latency(client, options.n.unwrap_or(2000)).await,
+        "suspended" => {
+            let m = options.m.unwrap_or(1_000_000);
+            run_suspended(client, m, options.sample.unwrap_or(1000)).await
+        }
+        other => Err(format!("unknown workload `{other}`\n{USAGE}").into()),
+    }?;
     line["workload"] = json!(options.workload);
     line["store"] = json!(options.store);
     line["sync"] = json!(options.sync);
-    line["workers"] = json!(options.workers.unwrap_or(DEFAULT_WORKERS));
     line["idle"] = json!(options.idle.unwrap_or(0));
     Ok(line)
 }
 
 /// Starts `idle` instances that wait on hour-long timers, and waits until every one
 /// has taken its first step.
-async fn start_idle<S: Store>(runtime: &Runtime<S>, idle: u64) -> Result<(), BoxError> {
-    let client = runtime.client();
-    start_many(&client, sleeper, "idle", idle).await?;
+async fn start_idle<S: Store>(client: &Client<S>, idle: u64) -> Result<(), BoxError> {
+    start_many(client, sleeper, "idle", idle, ()).await?;
     let pending = durable::InstanceFilter {
         statuses: vec![durable::RuntimeStatus::Pending],
         ..Default::default()
@@ -378,8 +408,7 @@ async fn run_list<S: Store>(store: &S, m: u64) -> Result<Value, BoxError> {
 /// queued, those past the bound refused. The median time of an accepted raise in each
 /// tenth of the accepted ones (flat: a raise does not re-read the inbox), and of a
 /// refused one.
-async fn run_events<S: Store>(runtime: &Runtime<S>, m: u64) -> Result<Value, BoxError> {
-    let client = runtime.client();
+async fn run_events<S: Store>(client: &Client<S>, m: u64) -> Result<Value, BoxError> {
     let id = client.start(waiter, None, &()).await?;
     client.suspend(&id).await?;
     let started = Instant::now();
@@ -444,8 +473,7 @@ fn sum_below(n: u64) -> u64 {
     n * n.saturating_sub(1) / 2
 }
 
-async fn run_chain<S: Store>(runtime: &Runtime<S>, n: u64) -> Result<Value, BoxError> {
-    let client = runtime.client();
+async fn run_chain<S: Store>(client: &Client<S>, n: u64) -> Result<Value, BoxError> {
     let started = Instant::now();
     let id = client.start(chain, None, &n).await?;
     let sum = client.wait(chain, &id, WAIT).await??;
@@ -456,22 +484,19 @@ async fn run_chain<S: Store>(runtime: &Runtime<S>, n: u64) -> Result<Value, BoxE
     Ok(line)
 }
 
-async fn run_many<S: Store>(runtime: &Runtime<S>, m: u64, n: u64) -> Result<Value, BoxError> {
-    let client = runtime.client();
+/// `m` chains of `n` calls, started a thousand at a time (as requests to an API
+/// would), each waited for.
+async fn run_many<S: Store>(client: &Client<S>, m: u64, n: u64) -> Result<Value, BoxError> {
     let started = Instant::now();
-    let mut ids = Vec::with_capacity(m as usize);
-    for _ in 0..m {
-        ids.push(client.start(chain, None, &n).await?);
-    }
-    for id in &ids {
-        let sum = client.wait(chain, id, WAIT).await??;
+    start_many(client, chain, "many", m, n).await?;
+    for i in 0..m {
+        let sum = client.wait(chain, &format!("many{i:08}"), WAIT).await??;
         expect("chain sum", sum, sum_below(n))?;
     }
     Ok(measured(n, m, m * n, started.elapsed()))
 }
 
-async fn run_fanout<S: Store>(runtime: &Runtime<S>, n: u64) -> Result<Value, BoxError> {
-    let client = runtime.client();
+async fn run_fanout<S: Store>(client: &Client<S>, n: u64) -> Result<Value, BoxError> {
     let started = Instant::now();
     let id = client.start(fanout, None, &n).await?;
     let sum = client.wait(fanout, &id, WAIT).await??;
@@ -482,8 +507,7 @@ async fn run_fanout<S: Store>(runtime: &Runtime<S>, n: u64) -> Result<Value, Box
 
 /// `n` calls, `k` in flight, through a task set; with the largest and the median
 /// checkpoint, measured by the in-process runner on the same orchestration.
-async fn run_pool<S: Store>(runtime: &Runtime<S>, n: u64, k: u64) -> Result<Value, BoxError> {
-    let client = runtime.client();
+async fn run_pool<S: Store>(client: &Client<S>, n: u64, k: u64) -> Result<Value, BoxError> {
     let started = Instant::now();
     let id = client.start(pool, None, &(n, k)).await?;
     let sum = client.wait(pool, &id, WAIT).await??;
@@ -501,8 +525,7 @@ async fn run_pool<S: Store>(runtime: &Runtime<S>, n: u64, k: u64) -> Result<Valu
 }
 
 /// Start-to-completion of one-activity orchestrations, one at a time.
-async fn run_latency<S: Store>(runtime: &Runtime<S>, samples: u64) -> Result<Value, BoxError> {
-    let client = runtime.client();
+async fn run_latency<S: Store>(client: &Client<S>, samples: u64) -> Result<Value, BoxError> {
     let mut latencies = Vec::with_capacity(samples as usize);
     let started = Instant::now();
     for _ in 0..samples {
@@ -519,13 +542,12 @@ async fn run_latency<S: Store>(runtime: &Runtime<S>, samples: u64) -> Result<Val
 /// `m` instances waiting for an event; then events raised to `sample` of them, one at a
 /// time, each timed until its instance has completed.
 async fn run_suspended<S: Store>(
-    runtime: &Runtime<S>,
+    client: &Client<S>,
     m: u64,
     sample: u64,
 ) -> Result<Value, BoxError> {
-    let client = runtime.client();
     let started = Instant::now();
-    start_many(&client, waiter, "w", m).await?;
+    start_many(client, waiter, "w", m, ()).await?;
     let filter = durable::InstanceFilter {
         statuses: vec![durable::RuntimeStatus::Pending],
         ..Default::default()
@@ -561,25 +583,27 @@ async fn run_suspended<S: Store>(
 
 /// Starts `count` instances of `orchestration` with ids `{prefix}{i:08}`, a thousand at
 /// a time.
-async fn start_many<S: Store, O>(
+async fn start_many<S: Store, O, I>(
     client: &durable::Client<S>,
     orchestration: O,
     prefix: &'static str,
     count: u64,
+    input: I,
 ) -> Result<(), BoxError>
 where
     O: durable::OrchestrationFn + Send + 'static,
-    O::Orchestration: durable::Orchestration<Input = ()>,
+    O::Orchestration: durable::Orchestration<Input = I>,
+    I: serde::Serialize + Clone + Send + Sync + 'static,
 {
     const BATCH: u64 = 1000;
     let mut created = 0;
     while created < count {
         let batch = BATCH.min(count - created);
         let starts = (created..created + batch).map(|i| {
-            let client = client.clone();
+            let (client, input) = (client.clone(), input.clone());
             async move {
                 let id = format!("{prefix}{i:08}");
-                client.start(orchestration, Some(&id), &()).await
+                client.start(orchestration, Some(&id), &input).await
             }
         });
         for r in spawn_all(starts).await {
@@ -705,9 +729,27 @@ fn payload_cost(n: u64) -> Result<Value, BoxError> {
     Ok(line)
 }
 
-/// Every workload, small, on both stores, with its result checked.
+/// Every workload, small, on the embedded stores, and those that PostgreSQL runs with
+/// worker processes, with their results checked.
 async fn smoke() -> Result<Vec<Value>, BoxError> {
     let mut lines = Vec::new();
+    for workload in ["chain", "many", "fanout", "latency"] {
+        let options = Options {
+            workload: workload.into(),
+            store: "postgres".into(),
+            sync: false,
+            n: Some(if workload == "many" { 3 } else { 20 }),
+            m: Some(20),
+            sample: None,
+            k: None,
+            runs: Some(1),
+            workers: Some(2),
+            idle: None,
+            dir: None,
+            postgres: None,
+        };
+        lines.extend(run(&options).await?);
+    }
     for store in ["memory", "rocks"] {
         for (workload, n, m) in [
             ("chain", 20, 0),
@@ -731,6 +773,7 @@ async fn smoke() -> Result<Vec<Value>, BoxError> {
                 workers: None,
                 idle: Some(if workload == "chain" { 10 } else { 0 }),
                 dir: None,
+                postgres: None,
             };
             lines.extend(run(&options).await?);
         }

@@ -12,6 +12,7 @@ use crate::orchestration::{
 use crate::runtime::Shared;
 use crate::store::{
     InstanceFilter, InstanceRecord, Message, Millis, Page, Purge, RuntimeStatus, Store, StoreError,
+    Work,
 };
 use crate::task::Wake;
 
@@ -294,7 +295,14 @@ impl<S: Store> Client<S> {
             }
             // an end in another process is seen by reading the record again
             let poll = self.shared.poll.min(Duration::from_millis(50));
-            let _ = tokio::time::timeout_at(deadline.min(Instant::now() + poll), ended).await;
+            let elsewhere = self.shared.store.work_queued(Work::Ended);
+            let _ = tokio::time::timeout_at(deadline.min(Instant::now() + poll), async {
+                tokio::select! {
+                    () = ended => {}
+                    () = elsewhere => {}
+                }
+            })
+            .await;
         }
     }
 }

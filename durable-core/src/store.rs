@@ -416,6 +416,8 @@ pub enum Work {
     Activities,
     /// A durable timer was started.
     Timers,
+    /// An instance ended: clients waiting for one read it again.
+    Ended,
 }
 
 /// Where instances, their inboxes and activity tasks live.

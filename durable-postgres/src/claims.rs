@@ -55,33 +55,27 @@ impl Unreadable {
     }
 }
 
-/// Decodes a claimed instance's record and queued messages.
+/// Decodes a claimed instance's record (`record` column) and queued messages (`seq`
+/// and `message` columns, null when none is queued).
 fn decode(
     record: &[u8],
     rows: &[tokio_postgres::Row],
 ) -> Result<(InstanceRecord, Vec<(u64, Message)>), Unreadable> {
-    let record =
-        codec::decode(record, "instance record").map_err(|e| Unreadable::Record(e.to_string()))?;
+    let record = codec::decode(record, "instance record")
+        .map_err(|e| Unreadable::Record(e.to_string()))?;
     let mut messages = Vec::with_capacity(rows.len());
     for row in rows {
-        let seq: i64 = row.get(0);
-        let message = codec::decode(row.get(1), "message")
-            .map_err(|e| Unreadable::Message(seq, e.to_string()))?;
+        let (Some(seq), Some(bytes)) = (
+            row.get::<_, Option<i64>>("seq"),
+            row.get::<_, Option<&[u8]>>("message"),
+        ) else {
+            continue;
+        };
+        let message =
+            codec::decode(bytes, "message").map_err(|e| Unreadable::Message(seq, e.to_string()))?;
         messages.push((seq as u64, message));
     }
     Ok((record, messages))
-}
-
-async fn queued(
-    client: &impl GenericClient,
-    id: &str,
-) -> Result<Vec<tokio_postgres::Row>, StoreError> {
-    sql::query(
-        client,
-        "SELECT seq, message FROM durable_inbox WHERE instance = $1 ORDER BY seq",
-        &[&id],
-    )
-    .await
 }
 
 /// Gives up the claim `token` on instance `id`; `pending` says whether it is worth
@@ -137,28 +131,33 @@ impl PostgresStore {
         let client = self.client().await?;
         let duration = millis(duration);
         for _ in 0..MAX_LOOKS {
-            let Some(claimed) = sql::query_opt(
+            // the claim and the inbox in one statement: one row per queued message
+            let rows = sql::query(
                 &client,
-                "UPDATE durable_instances
-                 SET lease_token = nextval('durable_lease_tokens'),
-                     lease_expires = durable_now() + $1
-                 WHERE id = (
-                     SELECT id FROM durable_instances
-                     WHERE ready AND lease_expires <= durable_now()
-                     ORDER BY lease_expires, id LIMIT 1
-                     FOR UPDATE SKIP LOCKED
+                "WITH claimed AS (
+                     UPDATE durable_instances
+                     SET lease_token = nextval('durable_lease_tokens'),
+                         lease_expires = durable_now() + $1
+                     WHERE id = (
+                         SELECT id FROM durable_instances
+                         WHERE ready AND lease_expires <= durable_now()
+                         ORDER BY lease_expires, id LIMIT 1
+                         FOR UPDATE SKIP LOCKED
+                     )
+                     RETURNING id, record, lease_token, lease_expires
                  )
-                 RETURNING id, record, lease_token, lease_expires",
+                 SELECT c.id, c.record, c.lease_token, c.lease_expires, m.seq, m.message
+                 FROM claimed c LEFT JOIN durable_inbox m ON m.instance = c.id
+                 ORDER BY m.seq",
                 &[&duration],
             )
-            .await?
-            else {
+            .await?;
+            let Some(first) = rows.first() else {
                 return Ok(None);
             };
-            let id: String = claimed.get(0);
-            let token: i64 = claimed.get(2);
-            let rows = queued(&client, &id).await?;
-            let (record, messages) = match decode(claimed.get(1), &rows) {
+            let id: String = first.get("id");
+            let token: i64 = first.get("lease_token");
+            let (record, messages) = match decode(first.get("record"), &rows) {
                 Ok(decoded) => decoded,
                 Err(unreadable) => {
                     quarantine(&client, &id, token, unreadable).await?;
@@ -173,7 +172,7 @@ impl PostgresStore {
             return Ok(Some(LockedInstance {
                 record,
                 messages,
-                lease: lease(token, claimed.get(3)),
+                lease: lease(token, first.get("lease_expires")),
                 activity: None,
             }));
         }
@@ -251,34 +250,44 @@ impl PostgresStore {
         let id = &locked.task.instance;
         let task = locked.task.task.0 as i64;
         let call_token = locked.lease.token as i64;
-        let held = sql::query_opt(
+        // in one statement: the call is the step's now (nobody takes it over while the
+        // step's claim lasts; after that, if the step never committed, it runs again),
+        // and the instance is claimed if it is free and one more result may make it
+        // runnable (a fan-in still missing results is not)
+        let rows = sql::query(
             &client,
-            "SELECT 1 FROM durable_activities WHERE instance = $1 AND task = $2 AND lease_token = $3",
-            &[id, &task, &call_token],
+            "WITH held AS (
+                 UPDATE durable_activities SET due = durable_now() + $4
+                 WHERE instance = $1 AND task = $2 AND lease_token = $3
+                 RETURNING instance
+             ), claimed AS (
+                 UPDATE durable_instances
+                 SET lease_token = nextval('durable_lease_tokens'),
+                     lease_expires = durable_now() + $4
+                 WHERE id = (SELECT instance FROM held)
+                   AND lease_expires <= durable_now() AND quarantine IS NULL
+                   AND needed < 2147483647 AND (q_total > q_results OR q_results + 1 >= needed)
+                 RETURNING id, record, lease_token, lease_expires
+             )
+             SELECT (SELECT count(*) FROM held) AS held,
+                    c.record, c.lease_token, c.lease_expires, m.seq, m.message
+             FROM (SELECT 1) AS one
+             LEFT JOIN claimed c ON true
+             LEFT JOIN durable_inbox m ON m.instance = c.id
+             ORDER BY m.seq",
+            &[id, &task, &call_token, &millis(duration)],
         )
         .await?;
-        if held.is_none() {
-            return Err(StoreError::LeaseLost);
-        }
-        // free, and one more result may make it runnable (a fan-in still missing
-        // results is not)
-        let Some(claimed) = sql::query_opt(
-            &client,
-            "UPDATE durable_instances
-             SET lease_token = nextval('durable_lease_tokens'),
-                 lease_expires = durable_now() + $2
-             WHERE id = $1 AND lease_expires <= durable_now() AND quarantine IS NULL
-               AND needed < 2147483647 AND (q_total > q_results OR q_results + 1 >= needed)
-             RETURNING record, lease_token, lease_expires",
-            &[id, &millis(duration)],
-        )
-        .await?
-        else {
+        let Some(first) = rows.first() else {
             return Ok(None);
         };
-        let token: i64 = claimed.get(1);
-        let rows = queued(&client, id).await?;
-        let (record, queued) = match decode(claimed.get(0), &rows) {
+        if first.get::<_, i64>("held") == 0 {
+            return Err(StoreError::LeaseLost);
+        }
+        let Some(token) = first.get::<_, Option<i64>>("lease_token") else {
+            return Ok(None);
+        };
+        let (record, queued) = match decode(first.get("record"), &rows) {
             Ok(decoded) => decoded,
             Err(unreadable) => {
                 quarantine(&client, id, token, unreadable).await?;
@@ -289,20 +298,10 @@ impl PostgresStore {
             release(&client, id, token, None).await?;
             return Ok(None);
         };
-        let lease = lease(token, claimed.get(2));
-        // the call is the step's now: nobody may take it over while the step's claim
-        // lasts (after that, if the step never committed, it runs again)
-        sql::execute(
-            &client,
-            "UPDATE durable_activities SET due = $4
-             WHERE instance = $1 AND task = $2 AND lease_token = $3",
-            &[id, &task, &call_token, &(lease.expires as i64)],
-        )
-        .await?;
         Ok(Some(LockedInstance {
             record,
             messages,
-            lease,
+            lease: lease(token, first.get("lease_expires")),
             activity: Some(locked.clone()),
         }))
     }

@@ -71,11 +71,18 @@ pub(crate) fn shown(row: &Row) -> InstanceRecord {
 
 impl PostgresStore {
     pub(crate) async fn create_instance(&self, record: InstanceRecord) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        if !insert(&client, &record).await? {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(backend)?;
+        // sent at once; the notification is not delivered if the transaction rolls back
+        let (_, inserted, _) = tokio::try_join!(
+            sql::commit_at(&tx, &self.durable),
+            insert(&tx, &record),
+            sql::notify(&tx, Work::Instances, 1, self.origin),
+        )?;
+        if !inserted {
             return Err(StoreError::AlreadyExists(record.id));
         }
-        sql::notify(&client, Work::Instances, 1).await
+        tx.commit().await.map_err(backend)
     }
 
     pub(crate) async fn read_instance(
@@ -93,14 +100,23 @@ impl PostgresStore {
     }
 
     pub(crate) async fn send_message(&self, id: &str, message: Message) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        let queued = match &message {
-            Message::Event { .. } => enqueue_event(&client, id, &message).await?,
-            _ => enqueue(&client, id, &message).await?,
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(backend)?;
+        let queue = async {
+            match &message {
+                Message::Event { .. } => enqueue_event(&tx, id, &message).await,
+                _ => enqueue(&tx, id, &message).await,
+            }
         };
+        // sent at once; the notification is not delivered if the transaction rolls back
+        let (_, queued, _) = tokio::try_join!(
+            sql::commit_at(&tx, &self.durable),
+            queue,
+            sql::notify(&tx, Work::Instances, 1, self.origin),
+        )?;
         if !queued {
             let exists = sql::query_opt(
-                &client,
+                &tx,
                 "SELECT 1 FROM durable_instances WHERE id = $1",
                 &[&id],
             )
@@ -113,7 +129,7 @@ impl PostgresStore {
                 },
             });
         }
-        sql::notify(&client, Work::Instances, 1).await
+        tx.commit().await.map_err(backend)
     }
 
     /// One page of instances matching `filter`. Each status is read from the status
@@ -209,6 +225,7 @@ impl PostgresStore {
     pub(crate) async fn purge_tree(&self, id: &str) -> Result<Purge, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(backend)?;
+        sql::commit_at(&tx, &self.durable).await?;
         let prefix = descendants_prefix(id);
         let end = prefix_end(&prefix);
         let rows = sql::query(

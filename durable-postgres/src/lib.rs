@@ -16,6 +16,13 @@
 //!
 //! The schema (tables named `durable_*` in the connection's schema) is created or
 //! upgraded by [`PostgresStore::connect`]; see [`schema`].
+//!
+//! What a caller is told is stored (an instance started, an event raised, a step, a
+//! purge) commits with the server's `synchronous_commit` (durable by default). Claims,
+//! lease renewals, activity results and fired timers commit without waiting for the
+//! WAL flush: if the database server itself crashes, the last of them may be lost,
+//! which only means an activity call or timer is done again (activities run at least
+//! once), and a later durable commit makes every earlier one durable.
 
 mod claims;
 mod commit;
@@ -37,7 +44,15 @@ use listen::Wakeups;
 
 /// Instances, inboxes, activity calls and timers in a PostgreSQL database.
 pub struct PostgresStore {
+    /// Connections whose commits do not wait for the WAL to be flushed: claims and
+    /// results, whose loss in a crash of the database only means work done again.
+    /// What a caller is told is stored (a start, a raise, a step, a purge) commits at
+    /// `durable`.
     pool: Pool,
+    /// The server's own `synchronous_commit`, for commits that must be durable.
+    durable: String,
+    /// Tags the notifications this store sends ([`sql::origin`]).
+    origin: u64,
     wakeups: Arc<Wakeups>,
     listener: tokio::task::JoinHandle<()>,
 }
@@ -71,8 +86,9 @@ impl PostgresStore {
         let config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
+        let durable = sql::server_commit_level(&config).await?;
         let manager = Manager::from_config(
-            config.clone(),
+            sql::lazy_commits(config.clone()),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -84,12 +100,15 @@ impl PostgresStore {
             .map_err(|e| StoreError::Backend(format!("cannot build a connection pool: {e}")))?;
         {
             let mut client = pool.get().await.map_err(sql::pool)?;
-            schema::migrate(&mut client).await?;
+            schema::migrate(&mut client, &durable).await?;
         }
         let wakeups = Arc::new(Wakeups::default());
-        let listener = tokio::spawn(listen::listen(config, wakeups.clone()));
+        let origin = sql::origin();
+        let listener = tokio::spawn(listen::listen(config, wakeups.clone(), origin));
         Ok(Self {
             pool,
+            durable,
+            origin,
             wakeups,
             listener,
         })

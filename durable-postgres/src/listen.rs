@@ -18,6 +18,7 @@ pub(crate) struct Wakeups {
     instances: Notify,
     activities: Notify,
     timers: Notify,
+    ended: Notify,
 }
 
 impl Wakeups {
@@ -26,13 +27,18 @@ impl Wakeups {
             Work::Instances => &self.instances,
             Work::Activities => &self.activities,
             Work::Timers => &self.timers,
+            Work::Ended => &self.ended,
         }
     }
 
     /// Wakes up to `count` idle workers for `work` (one, if none waits now, when the
-    /// next one starts waiting).
+    /// next one starts waiting); every client waiting for an instance to end.
     fn wake(&self, work: Work, count: usize) {
         let notify = self.of(work);
+        if work == Work::Ended {
+            notify.notify_waiters();
+            return;
+        }
         for _ in 0..count.clamp(1, 64) {
             notify.notify_one();
         }
@@ -41,10 +47,14 @@ impl Wakeups {
 
 /// Listens until the store is dropped, reconnecting after a lost connection; the
 /// workers poll meanwhile, so nothing waits longer than a poll interval.
-pub(crate) async fn listen(config: tokio_postgres::Config, wakeups: std::sync::Arc<Wakeups>) {
+pub(crate) async fn listen(
+    config: tokio_postgres::Config,
+    wakeups: std::sync::Arc<Wakeups>,
+    origin: u64,
+) {
     let mut backoff = Duration::from_millis(100);
     loop {
-        match listen_once(&config, &wakeups).await {
+        match listen_once(&config, &wakeups, origin).await {
             Ok(()) => backoff = Duration::from_millis(100),
             Err(e) => warn!("listening for work from other processes: {e}; reconnecting"),
         }
@@ -56,6 +66,7 @@ pub(crate) async fn listen(config: tokio_postgres::Config, wakeups: std::sync::A
 async fn listen_once(
     config: &tokio_postgres::Config,
     wakeups: &Wakeups,
+    origin: u64,
 ) -> Result<(), tokio_postgres::Error> {
     let (client, mut connection) = config.connect(NoTls).await?;
     let mut messages = poll_fn(move |cx| connection.poll_message(cx));
@@ -77,13 +88,14 @@ async fn listen_once(
     }
     debug!("listening for work on `{CHANNEL}`");
     // anything queued while this connection was down: look once
-    for work in [Work::Instances, Work::Activities, Work::Timers] {
+    for work in [Work::Instances, Work::Activities, Work::Timers, Work::Ended] {
         wakeups.wake(work, 1);
     }
     while let Some(message) = messages.next().await {
         match message? {
             AsyncMessage::Notification(n) => match parse_payload(n.payload()) {
-                Some((work, count)) => wakeups.wake(work, count),
+                Some((_, _, from)) if from == origin => {} // signalled already
+                Some((work, count, _)) => wakeups.wake(work, count),
                 None => warn!("unexpected notification on `{CHANNEL}`: {:?}", n.payload()),
             },
             AsyncMessage::Notice(notice) => debug!("PostgreSQL notice: {notice}"),

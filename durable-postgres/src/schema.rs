@@ -29,10 +29,11 @@ pub enum SchemaError {
     TooNew { found: i32, supported: i32 },
 }
 
-/// Creates the schema or applies the migrations it lacks, in one transaction; returns
-/// the version found before.
-pub async fn migrate(client: &mut Object) -> Result<i32, StoreError> {
+/// Creates the schema or applies the migrations it lacks, in one transaction committed
+/// at `durable`; returns the version found before.
+pub(crate) async fn migrate(client: &mut Object, durable: &str) -> Result<i32, StoreError> {
     let tx = client.transaction().await.map_err(backend)?;
+    sql::commit_at(&tx, durable).await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK])
         .await
         .map_err(backend)?;

@@ -32,6 +32,46 @@ pub(crate) fn codec(e: durable_core::codec::CodecError) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
+/// The `synchronous_commit` the server gives a session that does not set it: what the
+/// operator chose for durable commits (`on` unless configured otherwise).
+pub(crate) async fn server_commit_level(
+    config: &tokio_postgres::Config,
+) -> Result<String, StoreError> {
+    let (client, connection) = config.connect(tokio_postgres::NoTls).await.map_err(backend)?;
+    let driver = tokio::spawn(connection);
+    let row = client
+        .query_one("SHOW synchronous_commit", &[])
+        .await
+        .map_err(backend)?;
+    drop(client);
+    let _ = driver.await;
+    let level: String = row.get(0);
+    const LEVELS: [&str; 5] = ["on", "off", "local", "remote_write", "remote_apply"];
+    Ok(match LEVELS.contains(&level.as_str()) {
+        true => level,
+        false => "on".to_owned(),
+    })
+}
+
+/// `config` for the pool's connections: commits that do not wait for the WAL flush,
+/// unless a transaction asks ([`commit_at`]).
+pub(crate) fn lazy_commits(mut config: tokio_postgres::Config) -> tokio_postgres::Config {
+    let options = match config.get_options() {
+        Some(given) => format!("{given} -c synchronous_commit=off"),
+        None => "-c synchronous_commit=off".to_owned(),
+    };
+    config.options(&options);
+    config
+}
+
+/// Makes the commit of transaction `tx` durable: the server's `synchronous_commit`,
+/// `level`, rather than the pool's.
+pub(crate) async fn commit_at(tx: &impl GenericClient, level: &str) -> Result<(), StoreError> {
+    tx.batch_execute(&format!("SET LOCAL synchronous_commit = {level}"))
+        .await
+        .map_err(backend)
+}
+
 /// The number `status` is stored as: fixed here, never reordered.
 pub(crate) fn status_code(status: RuntimeStatus) -> i16 {
     match status {
@@ -66,37 +106,45 @@ impl Kind {
             }
         }
     }
-
-    pub(crate) fn from_code(code: i16) -> Option<Self> {
-        [Kind::Result, Kind::Event, Kind::Command, Kind::Start]
-            .into_iter()
-            .find(|k| *k as i16 == code)
-    }
 }
 
 /// The channel other processes' listeners hear work on.
 pub(crate) const CHANNEL: &str = "durable_work";
 
-/// The payload announcing `count` new items of `work`.
-pub(crate) fn payload(work: Work, count: usize) -> String {
+/// The payload announcing `count` new items of `work`, queued by the store whose
+/// [`origin`] is `from`: its own listener leaves them to the runtime that queued them,
+/// which signals its workers itself.
+pub(crate) fn payload(work: Work, count: usize, from: u64) -> String {
     let kind = match work {
         Work::Instances => "instances",
         Work::Activities => "activities",
         Work::Timers => "timers",
+        Work::Ended => "ended",
     };
-    format!("{kind} {count}")
+    format!("{kind} {count} {from}")
 }
 
-/// Parses what [`payload`] made.
-pub(crate) fn parse_payload(payload: &str) -> Option<(Work, usize)> {
-    let (kind, count) = payload.split_once(' ')?;
+/// A number that tells this store's notifications from other processes'.
+pub(crate) fn origin() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    hasher.finish()
+}
+
+/// Parses what [`payload`] made: the work, how much, and where from.
+pub(crate) fn parse_payload(payload: &str) -> Option<(Work, usize, u64)> {
+    let mut parts = payload.split(' ');
+    let (kind, count, from) = (parts.next()?, parts.next()?, parts.next()?);
     let work = match kind {
         "instances" => Work::Instances,
         "activities" => Work::Activities,
         "timers" => Work::Timers,
+        "ended" => Work::Ended,
         _ => return None,
     };
-    Some((work, count.parse().ok()?))
+    Some((work, count.parse().ok()?, from.parse().ok()?))
 }
 
 /// Runs `sql` as a statement prepared once per connection; returns the rows changed.
@@ -135,11 +183,12 @@ pub(crate) async fn notify(
     client: &impl GenericClient,
     work: Work,
     count: usize,
+    from: u64,
 ) -> Result<(), StoreError> {
     if count == 0 {
         return Ok(());
     }
-    let payload = payload(work, count);
+    let payload = payload(work, count, from);
     query(client, "SELECT pg_notify($1, $2)", &[&CHANNEL, &payload]).await?;
     Ok(())
 }
@@ -150,18 +199,20 @@ mod tests {
 
     #[test]
     fn payloads_round_trip() {
-        for work in [Work::Instances, Work::Activities, Work::Timers] {
-            assert_eq!(parse_payload(&payload(work, 7)), Some((work, 7)));
+        for work in [Work::Instances, Work::Activities, Work::Timers, Work::Ended] {
+            assert_eq!(parse_payload(&payload(work, 7, 42)), Some((work, 7, 42)));
         }
-        assert_eq!(parse_payload("instances"), None);
-        assert_eq!(parse_payload("gossip 3"), None);
+        assert_eq!(parse_payload("instances 3"), None);
+        assert_eq!(parse_payload("gossip 3 42"), None);
+        assert_ne!(origin(), origin(), "two stores in one process differ");
     }
 
     #[test]
-    fn kinds_round_trip() {
-        for kind in [Kind::Result, Kind::Event, Kind::Command, Kind::Start] {
-            assert_eq!(Kind::from_code(kind as i16), Some(kind));
-        }
-        assert_eq!(Kind::from_code(9), None);
+    fn kinds_are_the_numbers_the_statements_spell_out() {
+        // inbox.rs, commit.rs and the `ready` column write these numbers literally
+        assert_eq!(Kind::Result as i16, 0);
+        assert_eq!(Kind::Event as i16, 1);
+        assert_eq!(Kind::Command as i16, 2);
+        assert_eq!(Kind::Start as i16, 3);
     }
 }

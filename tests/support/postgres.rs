@@ -21,9 +21,13 @@ pub fn server() -> String {
 
 /// A new, empty database on the test server; returns its URL.
 pub async fn database() -> String {
+    database_on(&server()).await
+}
+
+/// A new, empty database on `server`; returns its URL.
+pub async fn database_on(server: &str) -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let server = server();
-    let (client, connection) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
+    let (client, connection) = tokio_postgres::connect(server, tokio_postgres::NoTls)
         .await
         .unwrap_or_else(|e| panic!("cannot reach the test server at {server}: {e}"));
     let connection = tokio::spawn(connection);
@@ -42,7 +46,7 @@ pub async fn database() -> String {
         .unwrap_or_else(|e| panic!("cannot create database {name}: {e:?}"));
     drop(client);
     let _ = connection.await;
-    with_database(&server, &name)
+    with_database(server, &name)
 }
 
 /// `server`'s URL with database `name`.

@@ -260,6 +260,7 @@ async fn idle<S: Store>(
         Work::Instances => &shared.instance_work,
         Work::Activities => &shared.activity_work,
         Work::Timers => &shared.timer_work,
+        Work::Ended => &shared.ended,
     };
     tokio::select! {
         _ = notify.notified() => false,
