@@ -237,7 +237,10 @@ async fn run(options: &Options) -> Result<Vec<Value>, BoxError> {
         });
     }
     let ceiling = median(ceilings, 3);
-    if matches!(options.workload.as_str(), "rocks-ceiling" | "postgres-ceiling") {
+    if matches!(
+        options.workload.as_str(),
+        "rocks-ceiling" | "postgres-ceiling"
+    ) {
         return Ok(vec![ceiling]);
     }
     if options.workload == "payload" {

@@ -8,8 +8,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use durable_postgres::PostgresStore;
 use durable::Runtime;
+use durable_postgres::PostgresStore;
 use serde_json::{json, Value};
 
 use crate::{drive, measured, register, round3, BoxError, Options};
@@ -36,11 +36,14 @@ fn server(options: &Options) -> Result<String, BoxError> {
 /// standard input closes (the driver ended).
 pub async fn worker(url: &str) -> Result<(), BoxError> {
     let store = PostgresStore::connect(url).await?;
-    let runtime = register(Runtime::builder(store)).concurrency(8, 16).start();
+    let runtime = register(Runtime::builder(store)).start();
     println!("ready");
     tokio::task::spawn_blocking(|| {
         let mut line = String::new();
-        while std::io::stdin().read_line(&mut line).map_or(false, |n| n > 0) {}
+        while std::io::stdin()
+            .read_line(&mut line)
+            .map_or(false, |n| n > 0)
+        {}
     })
     .await?;
     runtime.shutdown().await;
@@ -125,28 +128,47 @@ pub async fn ceiling(options: &Options) -> Result<Value, BoxError> {
     for c in 0..CEILING_CONNECTIONS {
         let url = url.clone();
         tasks.push(tokio::spawn(async move {
-            let (mut client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+            let (mut client, connection) =
+                tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
             tokio::spawn(connection);
             let id = format!("i{c}");
             let record = vec![7u8; 200];
             let body = vec![3u8; 60];
             client
-                .execute("INSERT INTO ceiling_instances VALUES ($1, $2)", &[&id, &record])
+                .execute(
+                    "INSERT INTO ceiling_instances VALUES ($1, $2)",
+                    &[&id, &record],
+                )
                 .await?;
             client
-                .execute("INSERT INTO ceiling_inbox VALUES ($1, 0, $2)", &[&id, &body])
+                .execute(
+                    "INSERT INTO ceiling_inbox VALUES ($1, 0, $2)",
+                    &[&id, &body],
+                )
                 .await?;
             let mut commits = 0i64;
             while started.elapsed() < budget {
                 let tx = client.transaction().await?;
-                tx.execute("UPDATE ceiling_instances SET record = $2 WHERE id = $1", &[&id, &record])
-                    .await?;
-                tx.execute("DELETE FROM ceiling_inbox WHERE instance = $1 AND seq = $2", &[&id, &commits])
-                    .await?;
-                tx.execute("INSERT INTO ceiling_inbox VALUES ($1, $2, $3)", &[&id, &(commits + 1), &body])
-                    .await?;
-                tx.execute("INSERT INTO ceiling_activities VALUES ($1, $2, $3)", &[&id, &commits, &body])
-                    .await?;
+                tx.execute(
+                    "UPDATE ceiling_instances SET record = $2 WHERE id = $1",
+                    &[&id, &record],
+                )
+                .await?;
+                tx.execute(
+                    "DELETE FROM ceiling_inbox WHERE instance = $1 AND seq = $2",
+                    &[&id, &commits],
+                )
+                .await?;
+                tx.execute(
+                    "INSERT INTO ceiling_inbox VALUES ($1, $2, $3)",
+                    &[&id, &(commits + 1), &body],
+                )
+                .await?;
+                tx.execute(
+                    "INSERT INTO ceiling_activities VALUES ($1, $2, $3)",
+                    &[&id, &commits, &body],
+                )
+                .await?;
                 tx.commit().await?;
                 commits += 1;
             }

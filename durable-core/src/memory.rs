@@ -10,8 +10,8 @@ use crate::calls::{CallKey, CallQueue};
 use crate::inbox::InboxIndex;
 use crate::store::{
     admit_event, descendants_prefix, millis_after, now_millis, with_direct_result, ActivityTask,
-    InstanceFilter, InstanceRecord, Lease, LockedActivity, LockedInstance, Message, Millis, Page,
-    Purge, RuntimeStatus, StepCommit, Store, StoreError,
+    Committed, InstanceFilter, InstanceRecord, Lease, LockedActivity, LockedInstance, Message,
+    Millis, Page, Purge, RuntimeStatus, StepCommit, Store, StoreError,
 };
 use crate::task::TaskResult;
 use crate::timers::TimerIndex;
@@ -278,7 +278,11 @@ impl Store for MemoryStore {
         }
     }
 
-    async fn commit_step(&self, lease: &Lease, commit: StepCommit) -> Result<(), StoreError> {
+    async fn commit_step(
+        &self,
+        lease: &Lease,
+        commit: StepCommit,
+    ) -> Result<Committed, StoreError> {
         let mut inner = self.lock();
         let id = commit.record.id.clone();
         if inner.instance_leases.get(&id) != Some(lease) {
@@ -333,7 +337,9 @@ impl Store for MemoryStore {
         }
         inner.put(commit.record);
         inner.instance_leases.remove(&id);
-        Ok(())
+        Ok(Committed {
+            more_queued: inner.inbox.contains_key(&id),
+        })
     }
 
     async fn abandon_instance(&self, id: &str, lease: &Lease) -> Result<(), StoreError> {

@@ -407,6 +407,15 @@ pub fn buffered_events(record: &InstanceRecord) -> HashSet<TaskId> {
     satisfied
 }
 
+/// What [`Store::commit_step`] saw as it committed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Committed {
+    /// Messages the step did not consume wait for the instance (they arrived while it
+    /// stepped): it may be runnable again at once. The runtime wakes a worker for it
+    /// only then, so that a worker does not go looking for work after every step.
+    pub more_queued: bool,
+}
+
 /// A kind of work a runtime's idle workers wait for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Work {
@@ -500,7 +509,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         lease: &Lease,
         commit: StepCommit,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<Committed, StoreError>> + Send;
 
     /// Gives up a claim without committing: the messages stay for the next worker.
     fn abandon_instance(
@@ -626,7 +635,7 @@ impl<S: Store> Store for std::sync::Arc<S> {
         &self,
         lease: &Lease,
         commit: StepCommit,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+    ) -> impl Future<Output = Result<Committed, StoreError>> + Send {
         (**self).commit_step(lease, commit)
     }
 

@@ -61,8 +61,8 @@ fn decode(
     record: &[u8],
     rows: &[tokio_postgres::Row],
 ) -> Result<(InstanceRecord, Vec<(u64, Message)>), Unreadable> {
-    let record = codec::decode(record, "instance record")
-        .map_err(|e| Unreadable::Record(e.to_string()))?;
+    let record =
+        codec::decode(record, "instance record").map_err(|e| Unreadable::Record(e.to_string()))?;
     let mut messages = Vec::with_capacity(rows.len());
     for row in rows {
         let (Some(seq), Some(bytes)) = (
@@ -250,16 +250,15 @@ impl PostgresStore {
         let id = &locked.task.instance;
         let task = locked.task.task.0 as i64;
         let call_token = locked.lease.token as i64;
-        // in one statement: the call is the step's now (nobody takes it over while the
-        // step's claim lasts; after that, if the step never committed, it runs again),
-        // and the instance is claimed if it is free and one more result may make it
-        // runnable (a fan-in still missing results is not)
+        // in one statement, while the call is still this worker's (its claim, renewed
+        // while it ran, outlasts the step; if the step never commits, the call runs
+        // again once the claim expires): the instance, if it is free and one more
+        // result may make it runnable (a fan-in still missing results is not)
         let rows = sql::query(
             &client,
             "WITH held AS (
-                 UPDATE durable_activities SET due = durable_now() + $4
+                 SELECT instance FROM durable_activities
                  WHERE instance = $1 AND task = $2 AND lease_token = $3
-                 RETURNING instance
              ), claimed AS (
                  UPDATE durable_instances
                  SET lease_token = nextval('durable_lease_tokens'),

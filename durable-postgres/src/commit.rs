@@ -10,8 +10,8 @@ use deadpool_postgres::{GenericClient, Transaction};
 use durable_core::codec;
 use durable_core::inbox::results_needed;
 use durable_core::store::{
-    ActivityTask, InstanceRecord, Lease, LockedActivity, Message, Millis, StepCommit, StoreError,
-    TimerTask, Work,
+    ActivityTask, Committed, InstanceRecord, Lease, LockedActivity, Message, Millis, StepCommit,
+    StoreError, TimerTask, Work,
 };
 use durable_core::TaskResult;
 
@@ -60,20 +60,21 @@ async fn release_call(
 
 /// The stored record of a step's instance and what its row's columns say of it, with
 /// the messages it consumed deleted and taken off the row's counts, in one statement,
-/// if the step's claim (`lease`) still holds; returns whether it did (1) or not (0).
+/// if the step's claim (`lease`) still holds: what it committed, `None` if the claim
+/// was lost.
 async fn update_record(
     tx: &Transaction<'_>,
     record: &InstanceRecord,
     consumed: &[u64],
     lease: &Lease,
-) -> Result<u64, StoreError> {
+) -> Result<Option<Committed>, StoreError> {
     let bytes = codec::encode(record, "instance record").map_err(sql::codec)?;
     let ended = record.status.is_terminal().then_some(record.updated as i64);
     let needed = i32::try_from(results_needed(record)).unwrap_or(i32::MAX);
     let buffered = i32::try_from(record.events.len()).unwrap_or(i32::MAX);
     let version = i32::try_from(record.version).unwrap_or(i32::MAX);
     let consumed: Vec<i64> = consumed.iter().map(|s| *s as i64).collect();
-    sql::execute(
+    let row = sql::query_opt(
         tx,
         "WITH gone AS (
              DELETE FROM durable_inbox WHERE instance = $1 AND seq = ANY($9) RETURNING kind
@@ -92,7 +93,8 @@ async fn update_record(
              pending = q_total - counts.total > 0,
              lease_token = NULL, lease_expires = durable_now()
          FROM counts
-         WHERE id = $1 AND lease_token = $10",
+         WHERE id = $1 AND lease_token = $10
+         RETURNING pending",
         &[
             &record.id,
             &bytes,
@@ -106,7 +108,10 @@ async fn update_record(
             &(lease.token as i64),
         ],
     )
-    .await
+    .await?;
+    Ok(row.map(|row| Committed {
+        more_queued: row.get(0),
+    }))
 }
 
 impl PostgresStore {
@@ -115,19 +120,23 @@ impl PostgresStore {
     /// only under the step's claim; it commits, or rolls back if the claim was lost.
     /// Rows are locked in the lock order: the calls and timers it cancels, then the
     /// instances it writes to, in id order, when it sends messages to others.
-    pub(crate) async fn commit(&self, lease: &Lease, commit: StepCommit) -> Result<(), StoreError> {
+    pub(crate) async fn commit(
+        &self,
+        lease: &Lease,
+        commit: StepCommit,
+    ) -> Result<Committed, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(backend)?;
         let id = commit.record.id.as_str();
-        let mut cancelled: Vec<i64> = commit.cancelled.iter().map(|t| t.0 as i64).collect();
+        let cancelled: Vec<i64> = commit.cancelled.iter().map(|t| t.0 as i64).collect();
         // the call whose result the step took directly goes with the step, whoever
         // holds it now (a second run's result would be dropped as no longer awaited)
-        cancelled.extend(commit.activity.iter().map(|a| a.task.task.0 as i64));
+        let direct = commit.activity.as_ref().map(|a| a.task.task.0 as i64);
         let mut touched: BTreeSet<&str> = BTreeSet::from([id]);
         touched.extend(commit.messages.iter().map(|(to, _)| to.as_str()));
         let (_, _, _, claimed, ..) = tokio::try_join!(
             sql::commit_at(&tx, &self.durable),
-            cancel(&tx, id, &cancelled),
+            cancel(&tx, id, &cancelled, direct),
             lock_instances(&tx, &touched),
             update_record(&tx, &commit.record, &commit.consumed, lease),
             schedule(&tx, id, &commit.activities, &commit.timers),
@@ -135,15 +144,16 @@ impl PostgresStore {
             send_all(&tx, &commit.messages),
             notify_all(&tx, &commit, self.origin),
         )?;
-        if claimed == 0 {
+        let Some(committed) = claimed else {
             drop(tx);
             if let Some(activity) = &commit.activity {
                 // its result is lost with the step: free the call to run again
                 release_call(&client, activity).await?;
             }
             return Err(StoreError::LeaseLost);
-        }
-        tx.commit().await.map_err(backend)
+        };
+        tx.commit().await.map_err(backend)?;
+        Ok(committed)
     }
 
     pub(crate) async fn complete(
@@ -303,22 +313,34 @@ async fn schedule(
     Ok(())
 }
 
-/// Deletes the calls and timers of `id` that a step cancelled (a refused commit rolls
-/// the deletion back).
-async fn cancel(tx: &Transaction<'_>, id: &str, tasks: &[i64]) -> Result<(), StoreError> {
-    if tasks.is_empty() {
-        return Ok(());
+/// Deletes the calls and timers of `id` that a step cancelled, and the call whose
+/// result it took directly (a refused commit rolls the deletion back).
+async fn cancel(
+    tx: &Transaction<'_>,
+    id: &str,
+    tasks: &[i64],
+    direct: Option<i64>,
+) -> Result<(), StoreError> {
+    match (tasks.is_empty(), direct) {
+        (true, None) => Ok(()),
+        (true, Some(task)) => {
+            let delete = "DELETE FROM durable_activities WHERE instance = $1 AND task = $2";
+            sql::execute(tx, delete, &[&id, &task]).await.map(drop)
+        }
+        (false, direct) => {
+            let calls: Vec<i64> = tasks.iter().copied().chain(direct).collect();
+            sql::execute(
+                tx,
+                "WITH calls AS (
+                     DELETE FROM durable_activities WHERE instance = $1 AND task = ANY($2)
+                 )
+                 DELETE FROM durable_timers WHERE instance = $1 AND task = ANY($3)",
+                &[&id, &calls, &tasks],
+            )
+            .await
+            .map(drop)
+        }
     }
-    sql::execute(
-        tx,
-        "WITH calls AS (
-             DELETE FROM durable_activities WHERE instance = $1 AND task = ANY($2)
-         )
-         DELETE FROM durable_timers WHERE instance = $1 AND task = ANY($2)",
-        &[&id, &tasks],
-    )
-    .await?;
-    Ok(())
 }
 
 /// Creates the sub-orchestrations a step started; one whose id exists is left as it is.
@@ -348,7 +370,10 @@ async fn notify_all(
 ) -> Result<(), StoreError> {
     let ended = usize::from(commit.record.status.is_terminal());
     let payloads: Vec<String> = [
-        (Work::Instances, commit.messages.len() + commit.children.len()),
+        (
+            Work::Instances,
+            commit.messages.len() + commit.children.len(),
+        ),
         (Work::Activities, commit.activities.len()),
         (Work::Timers, commit.timers.len()),
         (Work::Ended, ended),

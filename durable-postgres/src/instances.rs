@@ -115,12 +115,9 @@ impl PostgresStore {
             sql::notify(&tx, Work::Instances, 1, self.origin),
         )?;
         if !queued {
-            let exists = sql::query_opt(
-                &tx,
-                "SELECT 1 FROM durable_instances WHERE id = $1",
-                &[&id],
-            )
-            .await?;
+            let exists =
+                sql::query_opt(&tx, "SELECT 1 FROM durable_instances WHERE id = $1", &[&id])
+                    .await?;
             return Err(match exists {
                 None => StoreError::NotFound(id.to_owned()),
                 Some(_) => StoreError::TooManyEvents {

@@ -37,7 +37,10 @@ pub(crate) fn codec(e: durable_core::codec::CodecError) -> StoreError {
 pub(crate) async fn server_commit_level(
     config: &tokio_postgres::Config,
 ) -> Result<String, StoreError> {
-    let (client, connection) = config.connect(tokio_postgres::NoTls).await.map_err(backend)?;
+    let (client, connection) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .map_err(backend)?;
     let driver = tokio::spawn(connection);
     let row = client
         .query_one("SHOW synchronous_commit", &[])
@@ -129,7 +132,11 @@ pub(crate) fn origin() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u32(std::process::id());
-    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
     hasher.finish()
 }
 

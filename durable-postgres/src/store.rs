@@ -4,8 +4,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use durable_core::store::{
-    InstanceFilter, InstanceRecord, Lease, LockedActivity, LockedInstance, Message, Millis, Page,
-    Purge, StepCommit, Store, StoreError, Work,
+    Committed, InstanceFilter, InstanceRecord, Lease, LockedActivity, LockedInstance, Message,
+    Millis, Page, Purge, StepCommit, Store, StoreError, Work,
 };
 use durable_core::TaskResult;
 
@@ -52,7 +52,11 @@ impl Store for PostgresStore {
         self.claim_instance(lease).await
     }
 
-    async fn commit_step(&self, lease: &Lease, commit: StepCommit) -> Result<(), StoreError> {
+    async fn commit_step(
+        &self,
+        lease: &Lease,
+        commit: StepCommit,
+    ) -> Result<Committed, StoreError> {
         self.commit(lease, commit).await
     }
 

@@ -3,8 +3,8 @@
 
 use durable_core::calls::CallKey;
 use durable_core::store::{
-    now_millis, Lease, LockedActivity, Message, Millis, RuntimeStatus, StepCommit, StoreError,
-    TimerTask,
+    now_millis, Committed, Lease, LockedActivity, Message, Millis, RuntimeStatus, StepCommit,
+    StoreError, TimerTask,
 };
 use durable_core::TaskResult;
 use rocksdb::{WriteBatch, WriteOptions};
@@ -155,7 +155,11 @@ impl RocksStore {
         })
     }
 
-    pub(crate) async fn commit(&self, lease: &Lease, commit: StepCommit) -> Result<(), StoreError> {
+    pub(crate) async fn commit(
+        &self,
+        lease: &Lease,
+        commit: StepCommit,
+    ) -> Result<Committed, StoreError> {
         let id = commit.record.id.clone();
         let call = commit
             .activity
@@ -241,7 +245,9 @@ impl RocksStore {
             state.calls.insert((task.instance, task.task), ready);
         }
         state.instance_leases.remove(&id);
-        Ok(())
+        Ok(Committed {
+            more_queued: !state.inbox.queued(&id).is_empty(),
+        })
     }
 
     pub(crate) async fn complete(

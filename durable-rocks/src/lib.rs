@@ -21,8 +21,8 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use durable_core::store::{
-    InstanceFilter, InstanceRecord, Lease, LockedActivity, LockedInstance, Message, Millis, Page,
-    Purge, StepCommit, Store, StoreError,
+    Committed, InstanceFilter, InstanceRecord, Lease, LockedActivity, LockedInstance, Message,
+    Millis, Page, Purge, StepCommit, Store, StoreError,
 };
 use durable_core::TaskResult;
 use rocksdb::{WriteOptions, DB};
@@ -95,7 +95,11 @@ impl Store for RocksStore {
         self.claim_instance(lease)
     }
 
-    async fn commit_step(&self, lease: &Lease, commit: StepCommit) -> Result<(), StoreError> {
+    async fn commit_step(
+        &self,
+        lease: &Lease,
+        commit: StepCommit,
+    ) -> Result<Committed, StoreError> {
         self.commit(lease, commit).await
     }
 

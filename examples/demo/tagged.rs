@@ -6,8 +6,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use durable::store::{
-    InstanceFilter, InstanceRecord, Lease, LockedActivity, LockedInstance, Message, Millis, Page,
-    Purge, StepCommit, Store, StoreError, Work,
+    Committed, InstanceFilter, InstanceRecord, Lease, LockedActivity, LockedInstance, Message,
+    Millis, Page, Purge, StepCommit, Store, StoreError, Work,
 };
 use durable::TaskResult;
 
@@ -23,15 +23,19 @@ impl<S> Tagged<S> {
 }
 
 impl<S: Store> Store for Tagged<S> {
-    async fn commit_step(&self, lease: &Lease, commit: StepCommit) -> Result<(), StoreError> {
+    async fn commit_step(
+        &self,
+        lease: &Lease,
+        commit: StepCommit,
+    ) -> Result<Committed, StoreError> {
         let record = &commit.record;
         let line = format!(
             "[worker {}] step of {:<14} -> {:?}",
             self.worker, record.id, record.status
         );
-        self.inner.commit_step(lease, commit).await?;
+        let committed = self.inner.commit_step(lease, commit).await?;
         println!("{line}");
-        Ok(())
+        Ok(committed)
     }
 
     async fn lock_activity(&self, lease: Duration) -> Result<Option<LockedActivity>, StoreError> {

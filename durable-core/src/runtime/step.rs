@@ -62,6 +62,7 @@ pub(super) async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstanc
         record.updated = now_millis();
     }
     let (scheduled, timed) = (out.activities.len(), !out.timers.is_empty());
+    let sends = !out.messages.is_empty() || !out.children.is_empty();
     out.consumed.retain(|seq| *seq != DIRECT); // never queued
     let commit = StepCommit {
         record,
@@ -74,7 +75,7 @@ pub(super) async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstanc
         cancelled: out.cancelled,
     };
     match shared.store.commit_step(&lease, commit).await {
-        Ok(()) => {
+        Ok(committed) => {
             // as many idle workers as there are new calls, not all of them: the rest
             // would only contend for the store to find nothing
             for _ in 0..scheduled.min(shared.activity_workers) {
@@ -86,7 +87,9 @@ pub(super) async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstanc
             if ended {
                 shared.ended.notify_waiters();
             }
-            shared.instance_work.notify_one();
+            if sends || committed.more_queued {
+                shared.instance_work.notify_one();
+            }
         }
         Err(e) => warn!("step not committed: {e}"),
     }
