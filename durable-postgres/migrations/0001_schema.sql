@@ -79,3 +79,15 @@ CREATE TABLE durable_timers (
 );
 
 CREATE INDEX durable_timers_due ON durable_timers (due);
+
+-- Raises DU001 unless `updated` is 1: the write of a step's record found the step's
+-- claim on `instance` still held. The error rolls the step's transaction back.
+CREATE FUNCTION durable_claim_held(updated bigint, instance text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF updated <> 1 THEN
+        RAISE EXCEPTION 'the claim on instance % was lost', instance USING ERRCODE = 'DU001';
+    END IF;
+    RETURN true;
+END
+$$;

@@ -9,6 +9,7 @@ use durable_core::limits::MAX_BUFFERED_EVENTS;
 use durable_core::store::Message;
 use durable_core::StoreError;
 
+use crate::pipeline::Param;
 use crate::sql::{self, Kind};
 
 /// Queues `message` for instance `id` if it exists; returns whether it does.
@@ -23,18 +24,33 @@ pub(crate) async fn enqueue(
     Ok(queued > 0)
 }
 
-/// Queues event `message` for instance `id` unless it holds
-/// [`MAX_BUFFERED_EVENTS`] events not yet taken (queued, or buffered in its record),
-/// checked under the row's lock: `Ok(false)` if it was refused or there is no instance.
-pub(crate) async fn enqueue_event(
-    client: &impl GenericClient,
+/// [`enqueue`] as a statement of a [`Pipeline`](crate::pipeline::Pipeline).
+pub(crate) fn enqueue_statement(
     id: &str,
     message: &Message,
-) -> Result<bool, StoreError> {
+) -> Result<(&'static str, Vec<Param>), StoreError> {
+    let kind = Kind::of(message) as i16;
+    let bytes = codec::encode(message, "message").map_err(sql::codec)?;
+    Ok((
+        ENQUEUE,
+        vec![Box::new(id.to_owned()), Box::new(kind), Box::new(bytes)],
+    ))
+}
+
+/// Queues event `message` for instance `id` unless it holds [`MAX_BUFFERED_EVENTS`]
+/// events not yet taken (queued, or buffered in its record), checked under the row's
+/// lock; a statement of a [`Pipeline`](crate::pipeline::Pipeline) that returns no row
+/// if it was refused or there is no instance.
+pub(crate) fn enqueue_event_statement(
+    id: &str,
+    message: &Message,
+) -> Result<(&'static str, Vec<Param>), StoreError> {
     let bytes = codec::encode(message, "message").map_err(sql::codec)?;
     let limit = i32::try_from(MAX_BUFFERED_EVENTS).unwrap_or(i32::MAX);
-    let queued = sql::execute(client, ENQUEUE_EVENT, &[&id, &bytes, &limit]).await?;
-    Ok(queued > 0)
+    Ok((
+        ENQUEUE_EVENT,
+        vec![Box::new(id.to_owned()), Box::new(bytes), Box::new(limit)],
+    ))
 }
 
 const ENQUEUE: &str = "
@@ -48,7 +64,8 @@ const ENQUEUE: &str = "
         WHERE id = $1
         RETURNING id
     )
-    INSERT INTO durable_inbox (instance, kind, message) SELECT id, $2, $3 FROM target";
+    INSERT INTO durable_inbox (instance, kind, message) SELECT id, $2, $3 FROM target
+    RETURNING seq";
 
 const ENQUEUE_EVENT: &str = "
     WITH target AS (
@@ -59,4 +76,5 @@ const ENQUEUE_EVENT: &str = "
         WHERE id = $1 AND q_events + buffered_events < $3
         RETURNING id
     )
-    INSERT INTO durable_inbox (instance, kind, message) SELECT id, 1, $2 FROM target";
+    INSERT INTO durable_inbox (instance, kind, message) SELECT id, 1, $2 FROM target
+    RETURNING seq";

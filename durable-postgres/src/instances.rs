@@ -9,45 +9,43 @@ use durable_core::store::{
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-use crate::inbox::{enqueue, enqueue_event};
+use crate::inbox::{enqueue_event_statement, enqueue_statement};
+use crate::pipeline::{Param, Pipeline};
 use crate::sql::{self, backend, status_code, Kind};
 use crate::PostgresStore;
 use durable_core::store::Work;
 
-/// Inserts `record` with its start message queued, unless its id is taken; returns
-/// whether it was inserted.
-pub(crate) async fn insert(
-    client: &impl GenericClient,
+/// Inserts `record` with its start message queued, unless its id is taken: a statement
+/// of a [`Pipeline`] that returns a row if it was inserted.
+pub(crate) fn insert_statement(
     record: &InstanceRecord,
-) -> Result<bool, StoreError> {
+) -> Result<(&'static str, Vec<Param>), StoreError> {
     let bytes = codec::encode(record, "instance record").map_err(sql::codec)?;
     let start = codec::encode(&Message::Start, "message").map_err(sql::codec)?;
     let version = i32::try_from(record.version).unwrap_or(i32::MAX);
-    let created = record.created as i64;
-    let inserted = sql::execute(
-        client,
-        "WITH created AS (
-            INSERT INTO durable_instances
-                (id, name, version, status, created, record, pending, q_total)
-            VALUES ($1, $2, $3, $4, $5, $6, true, 1)
-            ON CONFLICT (id) DO NOTHING
-            RETURNING id
-        )
-        INSERT INTO durable_inbox (instance, kind, message) SELECT id, $7, $8 FROM created",
-        &[
-            &record.id,
-            &record.name,
-            &version,
-            &status_code(record.status),
-            &created,
-            &bytes,
-            &(Kind::Start as i16),
-            &start,
-        ],
-    )
-    .await?;
-    Ok(inserted > 0)
+    let params: Vec<Param> = vec![
+        Box::new(record.id.clone()),
+        Box::new(record.name.clone()),
+        Box::new(version),
+        Box::new(status_code(record.status)),
+        Box::new(record.created as i64),
+        Box::new(bytes),
+        Box::new(Kind::Start as i16),
+        Box::new(start),
+    ];
+    Ok((INSERT, params))
 }
+
+const INSERT: &str = "
+    WITH created AS (
+        INSERT INTO durable_instances
+            (id, name, version, status, created, record, pending, q_total)
+        VALUES ($1, $2, $3, $4, $5, $6, true, 1)
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id
+    )
+    INSERT INTO durable_inbox (instance, kind, message) SELECT id, $7, $8 FROM created
+    RETURNING seq";
 
 /// What the store shows of a stored row (`id`, `record`, `quarantine`): its record, or a
 /// blocked one when the record cannot be decoded or the instance is quarantined.
@@ -71,18 +69,15 @@ pub(crate) fn shown(row: &Row) -> InstanceRecord {
 
 impl PostgresStore {
     pub(crate) async fn create_instance(&self, record: InstanceRecord) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(backend)?;
-        // sent at once; the notification is not delivered if the transaction rolls back
-        let (_, inserted, _) = tokio::try_join!(
-            sql::commit_at(&tx, &self.durable),
-            insert(&tx, &record),
-            sql::notify(&tx, Work::Instances, 1, self.origin),
-        )?;
-        if !inserted {
+        let mut pipeline = Pipeline::default();
+        let (sql, params) = insert_statement(&record)?;
+        let inserted = pipeline.push(sql, params);
+        pipeline.notify_after(vec![sql::payload(Work::Instances, 1, self.origin)]);
+        let results = pipeline.run(self.client().await?, &self.durable).await;
+        if results.map_err(backend)?.rows(inserted).is_empty() {
             return Err(StoreError::AlreadyExists(record.id));
         }
-        tx.commit().await.map_err(backend)
+        Ok(())
     }
 
     pub(crate) async fn read_instance(
@@ -100,33 +95,31 @@ impl PostgresStore {
     }
 
     pub(crate) async fn send_message(&self, id: &str, message: Message) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(backend)?;
-        let queue = async {
-            match &message {
-                Message::Event { .. } => enqueue_event(&tx, id, &message).await,
-                _ => enqueue(&tx, id, &message).await,
-            }
+        let mut pipeline = Pipeline::default();
+        let (sql, params) = match &message {
+            Message::Event { .. } => enqueue_event_statement(id, &message)?,
+            _ => enqueue_statement(id, &message)?,
         };
-        // sent at once; the notification is not delivered if the transaction rolls back
-        let (_, queued, _) = tokio::try_join!(
-            sql::commit_at(&tx, &self.durable),
-            queue,
-            sql::notify(&tx, Work::Instances, 1, self.origin),
-        )?;
-        if !queued {
-            let exists =
-                sql::query_opt(&tx, "SELECT 1 FROM durable_instances WHERE id = $1", &[&id])
-                    .await?;
-            return Err(match exists {
-                None => StoreError::NotFound(id.to_owned()),
-                Some(_) => StoreError::TooManyEvents {
-                    id: id.to_owned(),
-                    limit: MAX_BUFFERED_EVENTS,
-                },
-            });
+        let queued = pipeline.push(sql, params);
+        pipeline.notify_after(vec![sql::payload(Work::Instances, 1, self.origin)]);
+        let results = pipeline.run(self.client().await?, &self.durable).await;
+        if !results.map_err(backend)?.rows(queued).is_empty() {
+            return Ok(());
         }
-        tx.commit().await.map_err(backend)
+        let client = self.client().await?;
+        let exists = sql::query_opt(
+            &client,
+            "SELECT 1 FROM durable_instances WHERE id = $1",
+            &[&id],
+        )
+        .await?;
+        Err(match exists {
+            None => StoreError::NotFound(id.to_owned()),
+            Some(_) => StoreError::TooManyEvents {
+                id: id.to_owned(),
+                limit: MAX_BUFFERED_EVENTS,
+            },
+        })
     }
 
     /// One page of instances matching `filter`. Each status is read from the status

@@ -29,8 +29,10 @@ mod commit;
 mod inbox;
 mod instances;
 mod listen;
+mod pipeline;
 pub mod schema;
 mod sql;
+mod step;
 mod store;
 
 use std::sync::Arc;
