@@ -253,17 +253,24 @@ impl PostgresStore {
         // in one statement, while the call is still this worker's (its claim, renewed
         // while it ran, outlasts the step; if the step never commits, the call runs
         // again once the claim expires): the instance, if it is free and one more
-        // result may make it runnable (a fan-in still missing results is not)
+        // result may make it runnable (a fan-in still missing results is not). The
+        // candidate is read first without waiting on the row's lock, so that the
+        // results of a fan-in do not queue behind one another's writes to learn that.
         let rows = sql::query(
             &client,
             "WITH held AS (
                  SELECT instance FROM durable_activities
                  WHERE instance = $1 AND task = $2 AND lease_token = $3
+             ), candidate AS (
+                 SELECT id FROM durable_instances
+                 WHERE id = (SELECT instance FROM held) AND lease_expires <= durable_now()
+                   AND quarantine IS NULL AND needed < 2147483647
+                   AND (q_total > q_results OR q_results + 1 >= needed)
              ), claimed AS (
                  UPDATE durable_instances
                  SET lease_token = nextval('durable_lease_tokens'),
                      lease_expires = durable_now() + $4
-                 WHERE id = (SELECT instance FROM held)
+                 WHERE id = (SELECT id FROM candidate)
                    AND lease_expires <= durable_now() AND quarantine IS NULL
                    AND needed < 2147483647 AND (q_total > q_results OR q_results + 1 >= needed)
                  RETURNING id, record, lease_token, lease_expires

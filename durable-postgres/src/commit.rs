@@ -29,7 +29,9 @@ impl PostgresStore {
         };
         let bytes = codec::encode(&message, "message").map_err(sql::codec)?;
         let wake = sql::payload(Work::Instances, 1, self.origin);
-        // one statement: the call's row first, then its instance's (the lock order)
+        // one statement: the call's row first, then its instance's (the lock order);
+        // other processes are told only if the result may make the instance runnable
+        // (not each result of a fan-in still missing others)
         let row = sql::query_opt(
             &client,
             "WITH gone AS (
@@ -40,14 +42,14 @@ impl PostgresStore {
                  UPDATE durable_instances SET
                      pending = true, q_total = q_total + 1, q_results = q_results + 1
                  WHERE id = (SELECT instance FROM gone)
-                 RETURNING id
+                 RETURNING id, ready
              ), queued AS (
                  INSERT INTO durable_inbox (instance, kind, message)
                  SELECT id, 0, $4 FROM target
                  RETURNING instance
              )
              SELECT (SELECT count(*) FROM gone) AS gone,
-                    (SELECT pg_notify($5, $6) FROM queued) AS notified",
+                    (SELECT pg_notify($5, $6) FROM target WHERE ready) AS notified",
             &[
                 &locked.task.instance,
                 &(locked.task.task.0 as i64),
