@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every workload of BENCHMARKS.md, one JSON line each, into bench-results.jsonl.
-# The first run builds RocksDB in release mode (about 11 minutes on 2 cores).
+# The first run builds RocksDB in release mode (about 11 minutes on 2 cores). The
+# PostgreSQL rows start a throwaway server (scripts/postgres.sh) and stop it at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -27,3 +28,16 @@ run chain --n 1000 --idle 200000 --runs 3
 run events --m 100000 --runs 3
 run list --m 1000000 --runs 1
 run payload
+
+# PostgreSQL: a throwaway server with its default durability (fsync on), started afresh
+scripts/postgres.sh stop
+url="$(scripts/postgres.sh start)"
+trap 'scripts/postgres.sh stop' EXIT
+run postgres-ceiling --store postgres --postgres "$url"
+for workers in 1 2 4; do
+    pg=(--store postgres --postgres "$url" --workers "$workers" --runs 3)
+    run chain --n 2000 "${pg[@]}"
+    run many --m 10000 --n 5 "${pg[@]}"
+    run fanout --n 10000 "${pg[@]}"
+    run latency --n 1000 "${pg[@]}"
+done
