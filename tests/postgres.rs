@@ -290,3 +290,57 @@ async fn the_example_runs_the_five_patterns_on_three_workers() {
         );
     }
 }
+
+/// A record whose bytes cannot be decoded blocks its own instance, shown with the
+/// reason and its bytes kept; claims pass over it and the other instances go on.
+#[tokio::test]
+async fn an_undecodable_record_blocks_only_its_instance() {
+    let url = postgres::database().await;
+    let store = PostgresStore::connect(&url).await.unwrap();
+    for id in ["damaged", "sound"] {
+        store
+            .create(InstanceRecord::new(id.into(), "o", 1, vec![], None))
+            .await
+            .unwrap();
+    }
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let garbage: &[u8] = &[0xff, 0xfe, 0x00];
+    client
+        .execute(
+            "UPDATE durable_instances SET record = $1 WHERE id = 'damaged'",
+            &[&garbage],
+        )
+        .await
+        .unwrap();
+    let claimed = store
+        .lock_instance(Duration::from_secs(30))
+        .await
+        .unwrap()
+        .expect("the sound instance is claimed");
+    assert_eq!(claimed.record.id, "sound");
+    assert!(store
+        .lock_instance(Duration::from_secs(30))
+        .await
+        .unwrap()
+        .is_none());
+    let shown = store.instance("damaged").await.unwrap().unwrap();
+    assert_eq!(shown.status, RuntimeStatus::Blocked);
+    let reason = shown.error.unwrap();
+    assert!(reason.contains("cannot be decoded"), "{reason}");
+    let kept = client
+        .query_one(
+            "SELECT record FROM durable_instances WHERE id = 'damaged'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept.get::<_, &[u8]>(0), garbage, "the bytes are kept");
+    assert_eq!(
+        store.purge("damaged").await.unwrap(),
+        durable::Purge::Deleted { descendants: 0 },
+        "a blocked instance can be purged"
+    );
+}
