@@ -40,10 +40,7 @@ pub async fn worker(url: &str) -> Result<(), BoxError> {
     println!("ready");
     tokio::task::spawn_blocking(|| {
         let mut line = String::new();
-        while std::io::stdin()
-            .read_line(&mut line)
-            .map_or(false, |n| n > 0)
-        {}
+        while std::io::stdin().read_line(&mut line).is_ok_and(|n| n > 0) {}
     })
     .await?;
     runtime.shutdown().await;
