@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::store::{InstanceRecord, Message};
+use crate::store::{InstanceRecord, Message, MessageKind};
 
 /// Queued messages per instance, and which instances are worth a look.
 #[derive(Debug, Default)]
@@ -51,31 +51,10 @@ pub fn results_needed(record: &InstanceRecord) -> usize {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Result,
-    Event,
-    Command,
-    Start,
-}
-
-impl Kind {
-    fn of(message: &Message) -> Self {
-        match message {
-            Message::TaskCompleted { .. } => Kind::Result,
-            Message::Event { .. } => Kind::Event,
-            Message::Start => Kind::Start,
-            Message::Terminate { .. } | Message::Suspend | Message::Resume | Message::Retry => {
-                Kind::Command
-            }
-        }
-    }
-}
-
 #[derive(Debug, Default)]
 struct Queued {
     /// Sequence number -> what kind of message it is.
-    messages: HashMap<u64, Kind>,
+    messages: HashMap<u64, MessageKind>,
     /// How many of them are task results, events and commands.
     results: usize,
     events: usize,
@@ -83,12 +62,12 @@ struct Queued {
 }
 
 impl Queued {
-    fn count(&mut self, kind: Kind) -> Option<&mut usize> {
+    fn count(&mut self, kind: MessageKind) -> Option<&mut usize> {
         match kind {
-            Kind::Result => Some(&mut self.results),
-            Kind::Event => Some(&mut self.events),
-            Kind::Command => Some(&mut self.commands),
-            Kind::Start => None,
+            MessageKind::Result => Some(&mut self.results),
+            MessageKind::Event => Some(&mut self.events),
+            MessageKind::Command => Some(&mut self.commands),
+            MessageKind::Start => None,
         }
     }
 
@@ -105,7 +84,7 @@ impl Queued {
 impl InboxIndex {
     /// Records that `message` was queued for `id` under `seq`.
     pub fn arrived(&mut self, id: &str, seq: u64, message: &Message) {
-        let kind = Kind::of(message);
+        let kind = message.kind();
         let queued = self.queued.entry(id.to_owned()).or_default();
         if queued.messages.insert(seq, kind).is_none() {
             if let Some(n) = queued.count(kind) {

@@ -53,6 +53,31 @@ pub enum RuntimeStatus {
 }
 
 impl RuntimeStatus {
+    /// Every status, in the order of [`RuntimeStatus::code`].
+    pub const ALL: [RuntimeStatus; 7] = [
+        RuntimeStatus::Pending,
+        RuntimeStatus::Running,
+        RuntimeStatus::Completed,
+        RuntimeStatus::Failed,
+        RuntimeStatus::Terminated,
+        RuntimeStatus::Suspended,
+        RuntimeStatus::Blocked,
+    ];
+
+    /// The number stores persist the status as (index keys, columns): fixed, since
+    /// stored data depends on it; a new status takes the next number.
+    pub fn code(self) -> u8 {
+        match self {
+            RuntimeStatus::Pending => 0,
+            RuntimeStatus::Running => 1,
+            RuntimeStatus::Completed => 2,
+            RuntimeStatus::Failed => 3,
+            RuntimeStatus::Terminated => 4,
+            RuntimeStatus::Suspended => 5,
+            RuntimeStatus::Blocked => 6,
+        }
+    }
+
     /// Whether the instance has ended.
     pub fn is_terminal(self) -> bool {
         matches!(
@@ -167,7 +192,32 @@ pub enum Message {
     Retry,
 }
 
+/// What kind of message a [`Message`] is, as stores count them to tell whether what is
+/// queued may let an instance step. The numbers are what stores persist: fixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// [`Message::TaskCompleted`].
+    Result = 0,
+    /// [`Message::Event`].
+    Event = 1,
+    /// A command: terminate, suspend, resume, retry.
+    Command = 2,
+    /// [`Message::Start`].
+    Start = 3,
+}
+
 impl Message {
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Message::TaskCompleted { .. } => MessageKind::Result,
+            Message::Event { .. } => MessageKind::Event,
+            Message::Start => MessageKind::Start,
+            Message::Terminate { .. } | Message::Suspend | Message::Resume | Message::Retry => {
+                MessageKind::Command
+            }
+        }
+    }
+
     /// Whether this is an instance-management message, applied even while suspended.
     pub fn is_control(&self) -> bool {
         matches!(
@@ -692,5 +742,22 @@ impl<S: Store> Store for std::sync::Arc<S> {
         not_before: Millis,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         (**self).retry_activity(locked, not_before)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_has_its_own_code_in_the_order_of_all() {
+        let codes: Vec<u8> = RuntimeStatus::ALL
+            .into_iter()
+            .map(RuntimeStatus::code)
+            .collect();
+        assert_eq!(
+            codes,
+            (0..RuntimeStatus::ALL.len() as u8).collect::<Vec<_>>()
+        );
     }
 }

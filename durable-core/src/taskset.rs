@@ -1,9 +1,10 @@
 //! Bounded parallelism: a set of durable operations in flight that a loop keeps filled,
 //! like tokio's `JoinSet`. It is an ordinary saved local: its checkpoint holds the
 //! operations in flight (their waiters), not the ones done, so a loop over 10,000 items
-//! with 20 in flight keeps a checkpoint the size of 20.
+//! with 20 in flight keeps a checkpoint the size of 20. Inside an orchestrator (whole
+//! and tested in `examples/bounded_parallelism.rs`):
 //!
-//! ```ignore
+//! ```text
 //! let mut pool = TaskSet::of_calls(process);
 //! for item in items.iter() {
 //!     if pool.len() == 20 {

@@ -10,7 +10,7 @@ use durable_core::store::Message;
 use durable_core::StoreError;
 
 use crate::pipeline::Param;
-use crate::sql::{self, Kind};
+use crate::sql::{self, kind_code};
 
 /// Queues `message` for instance `id` if it exists; returns whether it does.
 pub(crate) async fn enqueue(
@@ -18,7 +18,7 @@ pub(crate) async fn enqueue(
     id: &str,
     message: &Message,
 ) -> Result<bool, StoreError> {
-    let kind = Kind::of(message) as i16;
+    let kind = kind_code(message);
     let bytes = codec::encode(message, "message").map_err(sql::codec)?;
     let queued = sql::execute(client, ENQUEUE, &[&id, &kind, &bytes]).await?;
     Ok(queued > 0)
@@ -29,7 +29,7 @@ pub(crate) fn enqueue_statement(
     id: &str,
     message: &Message,
 ) -> Result<(&'static str, Vec<Param>), StoreError> {
-    let kind = Kind::of(message) as i16;
+    let kind = kind_code(message);
     let bytes = codec::encode(message, "message").map_err(sql::codec)?;
     Ok((
         ENQUEUE,

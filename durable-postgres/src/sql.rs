@@ -75,40 +75,15 @@ pub(crate) async fn commit_at(tx: &impl GenericClient, level: &str) -> Result<()
         .map_err(backend)
 }
 
-/// The number `status` is stored as: fixed here, never reordered.
+/// The number `status` is stored as ([`RuntimeStatus::code`]).
 pub(crate) fn status_code(status: RuntimeStatus) -> i16 {
-    match status {
-        RuntimeStatus::Pending => 0,
-        RuntimeStatus::Running => 1,
-        RuntimeStatus::Completed => 2,
-        RuntimeStatus::Failed => 3,
-        RuntimeStatus::Terminated => 4,
-        RuntimeStatus::Suspended => 5,
-        RuntimeStatus::Blocked => 6,
-    }
+    i16::from(status.code())
 }
 
-/// What the inbox's `kind` column says of a message; the counters of
-/// `durable_instances` (`q_results`, `q_events`, `q_commands`) follow it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Result = 0,
-    Event = 1,
-    Command = 2,
-    Start = 3,
-}
-
-impl Kind {
-    pub(crate) fn of(message: &Message) -> Self {
-        match message {
-            Message::TaskCompleted { .. } => Kind::Result,
-            Message::Event { .. } => Kind::Event,
-            Message::Start => Kind::Start,
-            Message::Terminate { .. } | Message::Suspend | Message::Resume | Message::Retry => {
-                Kind::Command
-            }
-        }
-    }
+/// The number a message's kind is stored as in the inbox's `kind` column; the
+/// counters of `durable_instances` (`q_results`, `q_events`, `q_commands`) follow it.
+pub(crate) fn kind_code(message: &Message) -> i16 {
+    message.kind() as i16
 }
 
 /// The channel other processes' listeners hear work on.
@@ -203,6 +178,7 @@ pub(crate) async fn notify(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use durable_core::store::MessageKind;
 
     #[test]
     fn payloads_round_trip() {
@@ -216,10 +192,10 @@ mod tests {
 
     #[test]
     fn kinds_are_the_numbers_the_statements_spell_out() {
-        // inbox.rs, commit.rs and the `ready` column write these numbers literally
-        assert_eq!(Kind::Result as i16, 0);
-        assert_eq!(Kind::Event as i16, 1);
-        assert_eq!(Kind::Command as i16, 2);
-        assert_eq!(Kind::Start as i16, 3);
+        // inbox.rs, commit.rs, step.rs and the `ready` column write these literally
+        assert_eq!(MessageKind::Result as i16, 0);
+        assert_eq!(MessageKind::Event as i16, 1);
+        assert_eq!(MessageKind::Command as i16, 2);
+        assert_eq!(MessageKind::Start as i16, 3);
     }
 }

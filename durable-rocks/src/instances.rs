@@ -10,7 +10,7 @@ use rocksdb::{Direction, IteratorMode, WriteBatch};
 
 use crate::keys::{
     backend, encode, index_entries, instance_range, key, name_key, split_ended_key, status_key,
-    timer_key, ACTIVITIES, BY_NAME, BY_STATUS, ENDED, INBOX, INSTANCES, STORED_STATUSES, TIMERS,
+    timer_key, ACTIVITIES, BY_NAME, BY_STATUS, ENDED, INBOX, INSTANCES, TIMERS,
 };
 use crate::records::{decode_record, shown};
 use crate::RocksStore;
@@ -166,7 +166,7 @@ impl RocksStore {
                 }
                 // what it was indexed under is unknown: its status keys are few
                 _ => {
-                    for status in STORED_STATUSES {
+                    for status in RuntimeStatus::ALL {
                         batch.delete_cf(self.cf(BY_STATUS), status_key(status, i));
                     }
                 }

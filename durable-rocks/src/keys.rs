@@ -36,34 +36,10 @@ pub(crate) const FAMILIES: [&str; 8] = [
     INSTANCES, INBOX, ACTIVITIES, TIMERS, BY_STATUS, BY_NAME, ENDED, META,
 ];
 
-/// The statuses a stored record can have, by their byte. A record that cannot be decoded
-/// is shown as `Blocked` whatever its index entry says.
-pub(crate) const STORED_STATUSES: [RuntimeStatus; 7] = [
-    RuntimeStatus::Pending,
-    RuntimeStatus::Running,
-    RuntimeStatus::Completed,
-    RuntimeStatus::Failed,
-    RuntimeStatus::Terminated,
-    RuntimeStatus::Suspended,
-    RuntimeStatus::Blocked,
-];
-
-fn status_byte(status: RuntimeStatus) -> u8 {
-    match status {
-        RuntimeStatus::Pending => 0,
-        RuntimeStatus::Running => 1,
-        RuntimeStatus::Completed => 2,
-        RuntimeStatus::Failed => 3,
-        RuntimeStatus::Terminated => 4,
-        RuntimeStatus::Suspended => 5,
-        RuntimeStatus::Blocked => 6,
-    }
-}
-
 /// The key of `id` in the status index.
 pub(crate) fn status_key(status: RuntimeStatus, id: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(id.len() + 1);
-    k.push(status_byte(status));
+    k.push(status.code());
     k.extend_from_slice(id.as_bytes());
     k
 }
@@ -197,9 +173,6 @@ mod tests {
             Some((42, "x:1".into()))
         );
         assert!(ended_key(1, "z") < ended_key(2, "a"));
-        let bytes: std::collections::HashSet<u8> =
-            STORED_STATUSES.into_iter().map(status_byte).collect();
-        assert_eq!(bytes.len(), STORED_STATUSES.len(), "one byte per status");
     }
 
     #[test]
