@@ -344,3 +344,54 @@ async fn an_undecodable_record_blocks_only_its_instance() {
         "a blocked instance can be purged"
     );
 }
+
+/// An activity call whose stored bytes cannot be decoded blocks its instance, with the
+/// reason, instead of failing every claim; it is kept, and purged with the instance.
+#[tokio::test]
+async fn an_undecodable_call_blocks_its_instance() {
+    let url = postgres::database().await;
+    let store = PostgresStore::connect(&url).await.unwrap();
+    store
+        .create(InstanceRecord::new("i".into(), "o", 1, vec![], None))
+        .await
+        .unwrap();
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let garbage: &[u8] = &[0xff, 0xfe, 0x00];
+    client
+        .execute(
+            "INSERT INTO durable_activities (instance, task, due, body) VALUES ('i', 7, 0, $1)",
+            &[&garbage],
+        )
+        .await
+        .unwrap();
+    let lease = Duration::from_secs(30);
+    assert!(store.lock_activity(lease).await.unwrap().is_none());
+    assert!(
+        store.lock_activity(lease).await.unwrap().is_none(),
+        "parked"
+    );
+    let shown = store.instance("i").await.unwrap().unwrap();
+    assert_eq!(shown.status, RuntimeStatus::Blocked);
+    let reason = shown.error.unwrap();
+    assert!(
+        reason.contains("activity call 7 cannot be decoded"),
+        "{reason}"
+    );
+    let kept = client
+        .query_one("SELECT body FROM durable_activities WHERE task = 7", &[])
+        .await
+        .unwrap();
+    assert_eq!(kept.get::<_, &[u8]>(0), garbage, "the bytes are kept");
+    assert_eq!(
+        store.purge("i").await.unwrap(),
+        durable::Purge::Deleted { descendants: 0 }
+    );
+    let left = client
+        .query("SELECT 1 FROM durable_activities", &[])
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "purged with its instance");
+}

@@ -204,16 +204,33 @@ impl PostgresStore {
         )
         .await?;
         let Some(row) = claimed else { return Ok(None) };
-        let task: ActivityTask = codec::decode(row.get(2), "activity task").map_err(|e| {
-            let (instance, task): (String, i64) = (row.get(0), row.get(1));
-            StoreError::Backend(format!(
-                "activity call {task} of instance `{instance}` cannot be decoded ({e}); it is kept"
-            ))
-        })?;
-        Ok(Some(LockedActivity {
-            task,
-            lease: lease(row.get(3), row.get(4)),
-        }))
+        match codec::decode::<ActivityTask>(row.get(2), "activity task") {
+            Ok(task) => Ok(Some(LockedActivity {
+                task,
+                lease: lease(row.get(3), row.get(4)),
+            })),
+            Err(e) => {
+                let (instance, task): (String, i64) = (row.get(0), row.get(1));
+                let reason = format!("activity call {task} cannot be decoded ({e}); it is kept");
+                warn!(
+                    instance = %instance,
+                    "{reason}: the instance is blocked (its data is kept; purge it or repair it), \
+                     and the others go on"
+                );
+                // the call is parked where no claim reaches it, and its instance blocked
+                sql::execute(
+                    &client,
+                    "WITH parked AS (
+                         UPDATE durable_activities SET due = 9223372036854775807, lease_token = NULL
+                         WHERE instance = $1 AND task = $2
+                     )
+                     UPDATE durable_instances SET quarantine = $3 WHERE id = $1",
+                    &[&instance, &task, &reason],
+                )
+                .await?;
+                Ok(None)
+            }
+        }
     }
 
     pub(crate) async fn renew(
