@@ -5,16 +5,15 @@
 #   scripts/postgres.sh start   # prints the URL to export as DURABLE_TEST_POSTGRES
 #   scripts/postgres.sh stop
 #
-# DURABLE_PG_PORT picks the port (default 55432). DURABLE_PG_FSYNC=off trades the
-# cluster's crash safety for speed (the tests kill workers, never the database).
+# DURABLE_PG_PORT picks the port (default: the first free one from 55432).
+# DURABLE_PG_FSYNC=off trades the cluster's crash safety for speed (the tests kill
+# workers, never the database).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 root="$PWD/target/postgres"
 data="$root/data"
 run="$root/run"
-port="${DURABLE_PG_PORT:-55432}"
-url="postgres://postgres@127.0.0.1:$port/postgres"
 
 as_postgres() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -32,9 +31,14 @@ install() {
     || { $sudo apt-get update -q >&2 && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >&2; }
 }
 
+# Whether something listens on 127.0.0.1:$1.
+taken() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
 start() {
   if [ -z "$(bindir)" ] || ! id postgres >/dev/null 2>&1; then install; fi
-  local bin
+  local bin port
   bin="$(bindir)"
   mkdir -p "$root"
   # a cluster left by an earlier run is reused while it runs, else started afresh
@@ -47,12 +51,20 @@ start() {
     as_postgres "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$root/initdb.log" 2>&1 \
       || { cat "$root/initdb.log" >&2; exit 1; }
   fi
-  if ! as_postgres "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+  if as_postgres "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    port="$(sed -n 4p "$data/postmaster.pid")"
+  else
+    # the port asked for, or the first free one from 55432 (another project's server
+    # may hold it)
+    port="${DURABLE_PG_PORT:-55432}"
+    if [ -z "${DURABLE_PG_PORT:-}" ]; then
+      while taken "$port"; do port=$((port + 1)); done
+    fi
     as_postgres "$bin/pg_ctl" -D "$data" -l "$run/server.log" -w -t 60 start \
       -o "-p $port -k $run -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=${DURABLE_PG_FSYNC:-on} -c shared_buffers=256MB" >&2 \
       || { cat "$run/server.log" >&2; exit 1; }
   fi
-  echo "$url"
+  echo "postgres://postgres@127.0.0.1:$port/postgres"
 }
 
 stop() {
