@@ -78,22 +78,22 @@ fn decode(
     Ok((record, messages))
 }
 
-/// Gives up the claim `token` on instance `id`; `pending` says whether it is worth
-/// reading again before a new message arrives.
+/// Gives up the claim `token` on instance `id`. `seen`: how many queued messages the
+/// claim read and found not enough to step; unless more arrived since, the instance is
+/// not read again until one does.
 async fn release(
     client: &impl GenericClient,
     id: &str,
     token: i64,
-    pending: Option<i32>,
+    seen: Option<i32>,
 ) -> Result<(), StoreError> {
-    // a message that arrived since the claim read the inbox keeps it pending
     sql::execute(
         client,
         "UPDATE durable_instances
          SET lease_token = NULL, lease_expires = durable_now(),
              pending = CASE WHEN $3::int IS NULL THEN pending ELSE q_total <> $3 END
          WHERE id = $1 AND lease_token = $2",
-        &[&id, &token, &pending],
+        &[&id, &token, &seen],
     )
     .await?;
     Ok(())
