@@ -548,9 +548,6 @@ async fn purging_takes_the_tree<S: Store>(store: S) {
     let mut parent = record("p");
     parent.status = RuntimeStatus::Completed;
     store.create(parent).await.unwrap();
-    let mut unrelated = record("pa");
-    unrelated.status = RuntimeStatus::Completed;
-    store.create(unrelated).await.unwrap();
     store
         .create(InstanceRecord::new(
             "p:1".into(),
@@ -591,6 +588,10 @@ async fn purging_takes_the_tree<S: Store>(store: S) {
     // the grandchild is claimed: nothing is deleted while it steps
     let grandchild = store.lock_instance(LEASE).await.unwrap().unwrap();
     assert_eq!(grandchild.record.id, "p:1:2");
+    // an instance whose id starts like the parent's, but is not under it
+    let mut unrelated = record("pa");
+    unrelated.status = RuntimeStatus::Completed;
+    store.create(unrelated).await.unwrap();
     assert_eq!(store.purge("p").await.unwrap(), Purge::Busy);
     assert!(store.instance("p:1").await.unwrap().is_some());
     store

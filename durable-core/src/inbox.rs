@@ -64,7 +64,7 @@ struct Queued {
 impl Queued {
     fn count(&mut self, kind: MessageKind) -> Option<&mut usize> {
         match kind {
-            MessageKind::Result => Some(&mut self.results),
+            MessageKind::TaskCompleted => Some(&mut self.results),
             MessageKind::Event => Some(&mut self.events),
             MessageKind::Command => Some(&mut self.commands),
             MessageKind::Start => None,

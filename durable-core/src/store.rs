@@ -196,8 +196,8 @@ pub enum Message {
 /// queued may let an instance step. The numbers are what stores persist: fixed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageKind {
-    /// [`Message::TaskCompleted`].
-    Result = 0,
+    /// [`Message::TaskCompleted`]: a task's result.
+    TaskCompleted = 0,
     /// [`Message::Event`].
     Event = 1,
     /// A command: terminate, suspend, resume, retry.
@@ -209,7 +209,7 @@ pub enum MessageKind {
 impl Message {
     pub fn kind(&self) -> MessageKind {
         match self {
-            Message::TaskCompleted { .. } => MessageKind::Result,
+            Message::TaskCompleted { .. } => MessageKind::TaskCompleted,
             Message::Event { .. } => MessageKind::Event,
             Message::Start => MessageKind::Start,
             Message::Terminate { .. } | Message::Suspend | Message::Resume | Message::Retry => {

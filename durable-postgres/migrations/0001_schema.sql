@@ -22,9 +22,10 @@ CREATE TABLE durable_instances (
     -- why it cannot be stepped as stored (its record or a message cannot be decoded)
     quarantine text,
     lease_token bigint,
-    -- until when it is claimed; when it was last released otherwise (claims take the
-    -- instance released longest ago first)
-    lease_expires bigint NOT NULL DEFAULT 0,
+    -- until when it is claimed; otherwise when it was created or last released: claims
+    -- take the instance that has waited longest first, so that new instances do not
+    -- hold back the steps of those already running
+    lease_expires bigint NOT NULL,
     -- what is queued for it, counted by kind, and what its checkpoint waits for: the
     -- fewest results that can make it runnable (2147483647: only a command can)
     pending boolean NOT NULL DEFAULT false,

@@ -39,8 +39,8 @@ pub(crate) fn insert_statement(
 const INSERT: &str = "
     WITH created AS (
         INSERT INTO durable_instances
-            (id, name, version, status, created, record, pending, q_total)
-        VALUES ($1, $2, $3, $4, $5, $6, true, 1)
+            (id, name, version, status, created, record, pending, q_total, lease_expires)
+        VALUES ($1, $2, $3, $4, $5, $6, true, 1, durable_now())
         ON CONFLICT (id) DO NOTHING
         RETURNING id
     )

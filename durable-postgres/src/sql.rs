@@ -193,7 +193,7 @@ mod tests {
     #[test]
     fn kinds_are_the_numbers_the_statements_spell_out() {
         // inbox.rs, commit.rs, step.rs and the `ready` column write these literally
-        assert_eq!(MessageKind::Result as i16, 0);
+        assert_eq!(MessageKind::TaskCompleted as i16, 0);
         assert_eq!(MessageKind::Event as i16, 1);
         assert_eq!(MessageKind::Command as i16, 2);
         assert_eq!(MessageKind::Start as i16, 3);
