@@ -328,6 +328,26 @@ async fn an_undecodable_record_blocks_only_its_instance() {
         .is_none());
     let shown = store.instance("damaged").await.unwrap().unwrap();
     assert_eq!(shown.status, RuntimeStatus::Blocked);
+    let page = durable::store::Page {
+        after: None,
+        limit: 10,
+    };
+    let listed = |statuses| durable::InstanceFilter {
+        statuses,
+        ..Default::default()
+    };
+    let blocked = store
+        .list(&listed(vec![RuntimeStatus::Blocked]), &page)
+        .await
+        .unwrap();
+    assert_eq!(blocked.len(), 1, "listed as blocked");
+    assert_eq!(blocked[0].id, "damaged");
+    let pending = store
+        .list(&listed(vec![RuntimeStatus::Pending]), &page)
+        .await
+        .unwrap();
+    let pending: Vec<&str> = pending.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(pending, ["sound"], "not as what its stored status says");
     let reason = shown.error.unwrap();
     assert!(reason.contains("cannot be decoded"), "{reason}");
     let kept = client

@@ -4,7 +4,8 @@ use deadpool_postgres::GenericClient;
 use durable_core::codec;
 use durable_core::limits::MAX_BUFFERED_EVENTS;
 use durable_core::store::{
-    descendants_prefix, InstanceFilter, InstanceRecord, Message, Millis, Page, Purge, StoreError,
+    descendants_prefix, InstanceFilter, InstanceRecord, Message, Millis, Page, Purge,
+    RuntimeStatus, StoreError,
 };
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
@@ -178,7 +179,11 @@ impl PostgresStore {
         } else {
             let parts: Vec<String> = statuses
                 .iter()
-                .map(|s| select(Some(format!("status = {s}"))))
+                .map(|s| match *s == status_code(RuntimeStatus::Blocked) {
+                    // an instance whose bytes cannot be decoded shows as blocked
+                    true => select(Some(format!("(status = {s} OR quarantine IS NOT NULL)"))),
+                    false => select(Some(format!("status = {s} AND quarantine IS NULL"))),
+                })
                 .collect();
             format!(
                 "SELECT * FROM ({}) AS matching ORDER BY id LIMIT $1",
