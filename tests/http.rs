@@ -484,3 +484,70 @@ async fn list_filters_and_pages() {
         assert!(error.contains(reason), "{query}: {error}");
     }
 }
+
+/// What a new user's bad input meets at the edges: every error is JSON, ids have a
+/// length bound and no control characters, and the body limit is the API's setting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_edges_answer_in_json() {
+    let runtime = Runtime::builder(MemoryStore::new())
+        .orchestration(approve)
+        .activity(file)
+        .start();
+    let api = Api::new(runtime.client())
+        .orchestration(approve)
+        .body_limit(1024)
+        .router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, api).await });
+    let base = format!("http://{addr}");
+    let http = Client::new();
+    let error_of = |response: Response| async move {
+        let status = response.status();
+        let json: Value = response.json().await.expect("a JSON body");
+        (
+            status,
+            json["error"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+
+    let long = "x".repeat(10_000);
+    let started = http
+        .post(format!("{base}/orchestrators/approve/{long}"))
+        .json(&expense(5))
+        .send()
+        .await
+        .unwrap();
+    let (status, error) = error_of(started).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error.contains("256"), "{error}");
+    for id in ["a%00b", "tab%09id", "new%0Aline"] {
+        let started = http
+            .post(format!("{base}/orchestrators/approve/{id}"))
+            .json(&expense(5))
+            .send()
+            .await
+            .unwrap();
+        let (status, error) = error_of(started).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{id}");
+        assert!(error.contains("control"), "{id}: {error}");
+    }
+
+    let big = json!({"who": "x".repeat(2000), "cents": 1});
+    let started = http
+        .post(format!("{base}/orchestrators/approve"))
+        .json(&big)
+        .send()
+        .await
+        .unwrap();
+    let (status, error) = error_of(started).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(error.contains("1024"), "{error}");
+
+    let put = http.put(format!("{base}/instances")).send().await.unwrap();
+    assert_eq!(put.headers()["allow"], "GET,HEAD");
+    let (status, error) = error_of(put).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(error.contains("PUT"), "{error}");
+    runtime.shutdown().await;
+}

@@ -213,7 +213,15 @@ async fn futures_ids(client: &durable::Client<Arc<MemoryStore>>, n: u64) -> Vec<
 async fn an_instance_id_is_used_once() {
     let runtime = runtime(Arc::default());
     // a NUL would put an id inside another's key range in RocksDB (`id`, 0, ...)
-    for reserved in ["", "parent:0", "a\0x"] {
+    let long = "x".repeat(durable::limits::MAX_INSTANCE_ID_BYTES + 1);
+    for reserved in [
+        "",
+        "parent:0",
+        "a\0x",
+        "tab\tid",
+        "line\nbreak",
+        long.as_str(),
+    ] {
         let refused = runtime.client().start(chain, Some(reserved), &1).await;
         assert!(
             matches!(&refused, Err(ClientError::InvalidId(id)) if id == reserved),

@@ -16,6 +16,23 @@ use crate::store::{
 };
 use crate::task::Wake;
 
+/// Whether a caller may name an instance `id`.
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= crate::limits::MAX_INSTANCE_ID_BYTES
+        && !id.contains(':')
+        && !id.chars().any(char::is_control)
+}
+
+/// `id` as an error shows it: no longer than a line.
+fn shortened(id: &str) -> String {
+    const SHOWN: usize = 64;
+    match id.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("{}… ({} bytes)", &id[..end], id.len()),
+        None => id.to_owned(),
+    }
+}
+
 /// Starts instances and reads their status. Cheap to clone.
 pub struct Client<S> {
     shared: Arc<Shared<S>>,
@@ -44,8 +61,11 @@ pub enum ClientError {
     #[error("instance `{0}` did not finish in time")]
     Timeout(String),
     #[error(
-        "`{0}` cannot be an instance id: ids must not be empty or hold a NUL, and `:` is \
-         reserved for sub-orchestrations (`parent:task`)"
+        "`{}` cannot be an instance id: ids are 1 to {} bytes without control characters \
+         (a NUL, a newline, a tab), and `:` is reserved for sub-orchestrations \
+         (`parent:task`)",
+        shortened(.0),
+        crate::limits::MAX_INSTANCE_ID_BYTES
     )]
     InvalidId(String),
     #[error("instance `{id}` is {status:?}, not blocked: there is nothing to retry")]
@@ -115,8 +135,9 @@ impl<S: Store> Client<S> {
 
     /// [`Client::start`] for an input already encoded with [`codec::encode_payload`], by
     /// orchestration name and version: for edges that convert from another format (the
-    /// HTTP API). The name, version and the input's type are not checked here. An id
-    /// must not be empty or contain `:`, which sub-orchestration ids use
+    /// HTTP API). The name, version and the input's type are not checked here. An id is
+    /// 1 to [`MAX_INSTANCE_ID_BYTES`](crate::limits::MAX_INSTANCE_ID_BYTES) bytes
+    /// without control characters or `:`, which sub-orchestration ids use
     /// ([`ClientError::InvalidId`]).
     pub async fn start_encoded(
         &self,
@@ -125,7 +146,7 @@ impl<S: Store> Client<S> {
         id: Option<&str>,
         input: Vec<u8>,
     ) -> Result<String, ClientError> {
-        if let Some(id) = id.filter(|id| id.is_empty() || id.contains([':', '\0'])) {
+        if let Some(id) = id.filter(|id| !valid_id(id)) {
             return Err(ClientError::InvalidId(id.to_owned()));
         }
         let id = id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);

@@ -8,3 +8,9 @@
 /// instance that never waits for an event cannot grow without bound, and no event a
 /// caller was told is accepted is ever dropped.
 pub const MAX_BUFFERED_EVENTS: usize = 1024;
+
+/// The longest instance id a caller may give, in bytes (UTF-8). Ids are keys of every
+/// store and parts of URLs and of sub-orchestration ids (`parent:task`): an id longer
+/// than any name a person reads is a mistake, refused with
+/// [`ClientError::InvalidId`](crate::ClientError::InvalidId) before anything is stored.
+pub const MAX_INSTANCE_ID_BYTES: usize = 256;

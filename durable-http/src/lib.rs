@@ -34,9 +34,12 @@
 //! | `DELETE /instances/{id}` | `200` once purged; `409` while it runs |
 //! | `GET /instances?runtimeStatus=..&name=..&createdTimeFrom=..&createdTimeTo=..&top=..&continuationToken=..` | a page of statuses |
 //!
-//! Errors are `{"error": message}`: `400` for bad input, `404` for an unknown
-//! orchestrator, instance or event, `409` for an instance id in use, `410` for commands
-//! to an instance that has ended.
+//! Errors are `{"error": message}`: `400` for bad input (an instance id is 1 to 256
+//! bytes without control characters or `:`), `404` for an unknown orchestrator,
+//! instance, event or route, `405` for a method a route does not take, `409` for an
+//! instance id in use, `410` for commands to an instance that has ended, `413` for a
+//! body over the limit ([`Api::body_limit`]), `429` for an event past an instance's
+//! bound.
 
 mod convert;
 mod error;
@@ -59,7 +62,12 @@ pub struct Api<S> {
     client: Client<S>,
     /// By name, then version.
     orchestrations: HashMap<&'static str, BTreeMap<u32, Conversions>>,
+    body_limit: usize,
 }
+
+/// The largest request body the API reads by default, in bytes: inputs and event
+/// payloads larger than this are refused with `413` ([`Api::body_limit`]).
+pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 impl<S: Store> Api<S> {
     /// An API over `client` that serves no orchestration yet.
@@ -67,7 +75,16 @@ impl<S: Store> Api<S> {
         Self {
             client,
             orchestrations: HashMap::new(),
+            body_limit: DEFAULT_BODY_LIMIT,
         }
+    }
+
+    /// The largest request body read, in bytes (default [`DEFAULT_BODY_LIMIT`]): a
+    /// larger input or event payload is a `413` with the limit, before anything is
+    /// stored.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
     }
 
     /// Serves `orchestration`: it can be started over HTTP, and its input and output

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, OriginalUri, Path, Query, Request, State};
 use axum::http::header::{HOST, LOCATION, RETRY_AFTER};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -22,6 +22,7 @@ use crate::Api;
 type Shared<S> = State<Arc<Api<S>>>;
 
 pub(crate) fn router<S: Store>(api: Arc<Api<S>>) -> Router {
+    let limit = api.body_limit;
     Router::new()
         .route("/orchestrators/{name}", post(start::<S>))
         .route("/orchestrators/{name}/{id}", post(start_with_id::<S>))
@@ -32,8 +33,41 @@ pub(crate) fn router<S: Store>(api: Arc<Api<S>>) -> Router {
         .route("/instances/{id}/suspend", post(suspend::<S>))
         .route("/instances/{id}/resume", post(resume::<S>))
         .route("/instances/{id}/retry", post(retry::<S>))
+        .method_not_allowed_fallback(wrong_method)
         .fallback(no_route)
+        .layer(DefaultBodyLimit::max(limit))
         .with_state(api)
+}
+
+/// A method a route does not take: a JSON 405 (axum adds the `Allow` header).
+async fn wrong_method(method: Method, uri: Uri) -> HttpError {
+    HttpError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("`{}` does not take {method}", uri.path()),
+    )
+}
+
+/// A request body, or why it cannot be read (over the limit: `413`), as JSON.
+struct Body(Bytes);
+
+impl<S: Store> FromRequest<Arc<Api<S>>> for Body {
+    type Rejection = HttpError;
+
+    async fn from_request(request: Request, api: &Arc<Api<S>>) -> Result<Self, HttpError> {
+        match Bytes::from_request(request, api).await {
+            Ok(bytes) => Ok(Body(bytes)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(HttpError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "the body is larger than the {} bytes the API reads",
+                        api.body_limit
+                    ),
+                ))
+            }
+            Err(rejection) => Err(HttpError::new(rejection.status(), rejection.body_text())),
+        }
+    }
 }
 
 /// Any other path: a JSON 404 like every other error, naming what exists.
@@ -125,7 +159,7 @@ async fn start<S: Store>(
     headers: HeaderMap,
     OriginalUri(original): OriginalUri,
     uri: Uri,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, HttpError> {
     start_instance(api, name, None, Base::new(&headers, &original, &uri), body).await
 }
@@ -136,7 +170,7 @@ async fn start_with_id<S: Store>(
     headers: HeaderMap,
     OriginalUri(original): OriginalUri,
     uri: Uri,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, HttpError> {
     let base = Base::new(&headers, &original, &uri);
     start_instance(api, name, Some(id), base, body).await
@@ -223,7 +257,7 @@ async fn status<S: Store>(
 async fn raise_event<S: Store>(
     State(api): Shared<S>,
     Path((id, event)): Path<(String, String)>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<StatusCode, HttpError> {
     let instance = live_instance(&api, &id).await?;
     let encode = api
