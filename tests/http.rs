@@ -551,3 +551,67 @@ async fn the_edges_answer_in_json() {
     assert!(error.contains("PUT"), "{error}");
     runtime.shutdown().await;
 }
+
+/// Durable Functions' clients send `taskHub`, `connection`, `code` and the `show*`
+/// parameters on every call, and list with `instances/`: they are accepted (ignored
+/// where they do not apply), and `showInput=false` leaves the input out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn durable_functions_query_parameters_are_accepted() {
+    let (runtime, base) = serve("").await;
+    let http = Client::new();
+    let df = "taskHub=hub&connection=Storage&code=secret";
+    let started = http
+        .post(format!("{base}/orchestrators/approve/df-1?{df}"))
+        .json(&expense(7))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), StatusCode::ACCEPTED);
+    let shown = body(
+        http.get(format!(
+            "{base}/instances/df-1?{df}&showHistory=false&showHistoryOutput=false"
+        ))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(shown["input"]["cents"], 7);
+    let hidden = body(
+        http.get(format!("{base}/instances/df-1?{df}&showInput=false"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(hidden["instanceId"], "df-1");
+    assert!(hidden["input"].is_null(), "{hidden}");
+    for path in ["instances", "instances/"] {
+        let listed = http
+            .get(format!("{base}/{path}?{df}&showInput=false&top=5"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(listed.status(), StatusCode::OK, "{path}");
+        let listed = body(listed).await;
+        assert_eq!(listed["instances"][0]["instanceId"], "df-1", "{path}");
+        assert!(listed["instances"][0]["input"].is_null(), "{path}");
+    }
+    let raised = http
+        .post(format!("{base}/instances/df-1/terminate?reason=done&{df}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raised.status(), StatusCode::ACCEPTED);
+    let unknown = http
+        .get(format!("{base}/instances?colour=red&{df}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        unknown.status(),
+        StatusCode::BAD_REQUEST,
+        "others are still refused"
+    );
+    runtime.shutdown().await;
+}

@@ -3,8 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, OriginalUri, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, OriginalUri, Path, Request, State};
 use axum::http::header::{HOST, LOCATION, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -12,6 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use durable_core::store::Purge;
 use durable_core::{InstanceFilter, InstanceStatus, Store};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -27,6 +27,7 @@ pub(crate) fn router<S: Store>(api: Arc<Api<S>>) -> Router {
         .route("/orchestrators/{name}", post(start::<S>))
         .route("/orchestrators/{name}/{id}", post(start_with_id::<S>))
         .route("/instances", get(list::<S>))
+        .route("/instances/", get(list::<S>))
         .route("/instances/{id}", get(status::<S>).delete(purge::<S>))
         .route("/instances/{id}/raiseEvent/{event}", post(raise_event::<S>))
         .route("/instances/{id}/terminate", post(terminate::<S>))
@@ -140,11 +141,42 @@ fn parse_body(body: &Bytes) -> Result<Value, HttpError> {
         .map_err(|e| HttpError::bad_request(format!("the body is not valid JSON: {e}")))
 }
 
-fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, HttpError> {
-    query
-        .map(|Query(q)| q)
-        .map_err(|e| HttpError::bad_request(e.body_text()))
+/// What Durable Functions' clients send on every call: the task hub, the connection and
+/// the function key of their host, and whether to show history (this engine keeps
+/// none) and input. Accepted wherever a query is; only `showInput=false` changes an
+/// answer.
+const DURABLE_FUNCTIONS_PARAMS: [&str; 6] = [
+    "taskHub",
+    "connection",
+    "code",
+    "showHistory",
+    "showHistoryOutput",
+    "showInput",
+];
+
+/// The request's query parameters as `T`, less Durable Functions' own; and whether to
+/// show inputs (`showInput` is not `false`).
+fn query<T: DeserializeOwned>(uri: &Uri) -> Result<(T, bool), HttpError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or(""))
+        .map_err(|e| HttpError::bad_request(format!("the query string: {e}")))?;
+    let show_input = !pairs.iter().any(|(k, v)| k == "showInput" && v == "false");
+    let ours: Vec<&(String, String)> = pairs
+        .iter()
+        .filter(|(k, _)| !DURABLE_FUNCTIONS_PARAMS.contains(&k.as_str()))
+        .collect();
+    let ours = serde_urlencoded::to_string(ours)
+        .map_err(|e| HttpError::internal(format!("the query string: {e}")))?;
+    // the path to what is wrong (`top: invalid digit`), as axum's extractor says it
+    let fields = serde_urlencoded::Deserializer::new(form_urlencoded::parse(ours.as_bytes()));
+    let parsed = serde_path_to_error::deserialize(fields)
+        .map_err(|e| HttpError::bad_request(format!("Failed to deserialize query string: {e}")))?;
+    Ok((parsed, show_input))
 }
+
+/// What a status query takes: Durable Functions' parameters only.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoParams {}
 
 /// A link as a header value. Links are built from a checked host, the path prefix the
 /// request came in on (visible ASCII, as the server parsed it) and percent-encoded ids.
@@ -238,10 +270,12 @@ async fn status<S: Store>(
     OriginalUri(original): OriginalUri,
     uri: Uri,
 ) -> Result<Response, HttpError> {
+    let (NoParams {}, show_input) = query(&uri)?;
     let instance = instance(&api, &id).await?;
     let body = Json(instance_json(
         &instance,
         api.types(&instance.name, instance.version),
+        show_input,
     ));
     if instance.status.is_terminal() {
         return Ok((StatusCode::OK, body).into_response());
@@ -284,9 +318,9 @@ struct Reason {
 async fn terminate<S: Store>(
     State(api): Shared<S>,
     Path(id): Path<String>,
-    reason: Result<Query<Reason>, QueryRejection>,
+    uri: Uri,
 ) -> Result<StatusCode, HttpError> {
-    let reason = query(reason)?.reason;
+    let (Reason { reason }, _) = query(&uri)?;
     live_instance(&api, &id).await?;
     let reason = reason.as_deref().unwrap_or("terminated over HTTP");
     api.client.terminate(&id, reason).await?;
@@ -354,11 +388,8 @@ struct ListQuery {
     continuation_token: Option<String>,
 }
 
-async fn list<S: Store>(
-    State(api): Shared<S>,
-    params: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Response, HttpError> {
-    let params = query(params)?;
+async fn list<S: Store>(State(api): Shared<S>, uri: Uri) -> Result<Response, HttpError> {
+    let (params, show_input): (ListQuery, bool) = query(&uri)?;
     let statuses = match &params.runtime_status {
         Some(list) => list
             .split(',')
@@ -391,7 +422,7 @@ async fn list<S: Store>(
     let next = (page.len() == top).then(|| page.last().map(|s| s.id.clone()));
     let instances: Vec<Value> = page
         .iter()
-        .map(|s| instance_json(s, api.types(&s.name, s.version)))
+        .map(|s| instance_json(s, api.types(&s.name, s.version), show_input))
         .collect();
     Ok(
         Json(json!({ "instances": instances, "continuationToken": next.flatten() }))

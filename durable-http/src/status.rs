@@ -53,7 +53,12 @@ pub(crate) fn parse_time(field: &str, text: &str) -> Result<Millis, String> {
 
 /// The instance as JSON. Payloads of an orchestration the API has no types for (or
 /// that do not decode with them) are `null`, and the reason is logged.
-pub(crate) fn instance_json(status: &InstanceStatus, types: Option<&Conversions>) -> Value {
+/// `status` as JSON, its input left out (`null`) unless `show_input`.
+pub(crate) fn instance_json(
+    status: &InstanceStatus,
+    types: Option<&Conversions>,
+    show_input: bool,
+) -> Value {
     let show = |bytes: Option<&[u8]>, to_json: Option<ToJson>, what: &str| -> Value {
         let (Some(bytes), Some(to_json)) = (bytes, to_json) else {
             return Value::Null;
@@ -68,7 +73,10 @@ pub(crate) fn instance_json(status: &InstanceStatus, types: Option<&Conversions>
         "version": status.version,
         "instanceId": status.id,
         "runtimeStatus": status_name(status.status),
-        "input": show(Some(&status.input), types.map(|t| t.input_to_json), "input"),
+        "input": match show_input {
+            true => show(Some(&status.input), types.map(|t| t.input_to_json), "input"),
+            false => Value::Null,
+        },
         "customStatus": show(
             status.custom_status.as_deref(),
             types.and_then(|t| t.custom_status_to_json),
