@@ -615,3 +615,59 @@ async fn durable_functions_query_parameters_are_accepted() {
     );
     runtime.shutdown().await;
 }
+
+/// Starting an id whose instance has ended replaces it, tree and all, as Durable
+/// Functions does; a running one is a 409; `replace_ended(false)` keeps the 409 for any
+/// existing id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starting_an_ended_id_replaces_it() {
+    let (runtime, base) = serve("").await;
+    let http = Client::new();
+    let start = |cents: u64| {
+        http.post(format!("{base}/orchestrators/approve/again"))
+            .json(&expense(cents))
+            .send()
+    };
+    assert_eq!(start(1).await.unwrap().status(), StatusCode::ACCEPTED);
+    let running = start(2).await.unwrap();
+    assert_eq!(running.status(), StatusCode::CONFLICT, "it runs");
+    http.post(format!("{base}/instances/again/terminate?reason=over"))
+        .send()
+        .await
+        .unwrap();
+    reaches(&http, &format!("{base}/instances/again"), "Terminated").await;
+    assert_eq!(start(3).await.unwrap().status(), StatusCode::ACCEPTED);
+    let replaced = reaches(&http, &format!("{base}/instances/again"), "Running").await;
+    assert_eq!(
+        replaced["input"]["cents"], 3,
+        "the new instance, not the old"
+    );
+    assert!(replaced["error"].is_null(), "{replaced}");
+    runtime.shutdown().await;
+
+    let runtime = Runtime::builder(MemoryStore::new())
+        .orchestration(approve)
+        .activity(file)
+        .start();
+    let client = runtime.client();
+    let api = Api::new(client.clone())
+        .orchestration(approve)
+        .replace_ended(false)
+        .router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, api).await });
+    let url = format!("http://{addr}/orchestrators/approve/kept");
+    let first = http.post(&url).json(&expense(1)).send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    client.terminate("kept", "over").await.unwrap();
+    reaches(
+        &http,
+        &format!("http://{addr}/instances/kept"),
+        "Terminated",
+    )
+    .await;
+    let again = http.post(&url).json(&expense(2)).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT, "idempotent starts");
+    runtime.shutdown().await;
+}

@@ -27,7 +27,7 @@
 //!
 //! | Route | Answer |
 //! |---|---|
-//! | `POST /orchestrators/{name}[/{instanceId}]`, body = input | `202`, `Location`, the management links |
+//! | `POST /orchestrators/{name}[/{instanceId}]`, body = input | `202`, `Location`, the management links; an ended instance of the id is replaced ([`Api::replace_ended`]) |
 //! | `GET /instances/{id}` | the status: `202` with `Location` while it runs, `200` once ended |
 //! | `POST /instances/{id}/raiseEvent/{event}`, body = payload | `202` |
 //! | `POST /instances/{id}/terminate?reason=..`, `/suspend`, `/resume` | `202` |
@@ -37,7 +37,7 @@
 //! Errors are `{"error": message}`: `400` for bad input (an instance id is 1 to 256
 //! bytes without control characters or `:`), `404` for an unknown orchestrator,
 //! instance, event or route, `405` for a method a route does not take, `409` for an
-//! instance id in use, `410` for commands to an instance that has ended, `413` for a
+//! instance id in use by a running instance, `410` for commands to an instance that has ended, `413` for a
 //! body over the limit ([`Api::body_limit`]), `429` for an event past an instance's
 //! bound.
 
@@ -63,6 +63,7 @@ pub struct Api<S> {
     /// By name, then version.
     orchestrations: HashMap<&'static str, BTreeMap<u32, Conversions>>,
     body_limit: usize,
+    replace_ended: bool,
 }
 
 /// The largest request body the API reads by default, in bytes: inputs and event
@@ -76,7 +77,18 @@ impl<S: Store> Api<S> {
             client,
             orchestrations: HashMap::new(),
             body_limit: DEFAULT_BODY_LIMIT,
+            replace_ended: true,
         }
+    }
+
+    /// Whether starting an id whose instance has ended replaces it (default `true`, as
+    /// Durable Functions does for ended instances): the old one is purged with its
+    /// sub-orchestrations, atomically, and the new one started. A running instance is a
+    /// `409` either way; with `false`, so is an ended one, which makes a start with an
+    /// id idempotent.
+    pub fn replace_ended(mut self, replace: bool) -> Self {
+        self.replace_ended = replace;
+        self
     }
 
     /// The largest request body read, in bytes (default [`DEFAULT_BODY_LIMIT`]): a

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use durable_core::store::Purge;
-use durable_core::{InstanceFilter, InstanceStatus, Store};
+use durable_core::{ClientError, InstanceFilter, InstanceStatus, Store, StoreError};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -226,10 +226,16 @@ async fn start_instance<S: Store>(
     let input = (types.input_from_json)(parse_body(&body)?)
         .map_err(|e| HttpError::bad_request(format!("input of `{name}`: {e}")))?;
     location(&base.0)?; // the links can be headers: checked before anything starts
-    let id = api
-        .client
-        .start_encoded(&name, version, id.as_deref(), input)
-        .await?;
+    let client = &api.client;
+    let id = match client
+        .start_encoded(&name, version, id.as_deref(), input.clone())
+        .await
+    {
+        Err(ClientError::Store(StoreError::AlreadyExists(id))) if api.replace_ended => {
+            replace(&api, &name, version, id, input).await?
+        }
+        started => started?,
+    };
     let status_uri = base.instance(&id);
     let links = json!({
         "id": id,
@@ -242,6 +248,30 @@ async fn start_instance<S: Store>(
     });
     let headers = [(LOCATION, location(&status_uri)?)];
     Ok((StatusCode::ACCEPTED, headers, Json(links)).into_response())
+}
+
+/// Starts `name` under `id` in place of the instance that has ended there, purged with
+/// its sub-orchestrations (ended is final, and the purge checks it again as it
+/// deletes). A `409` if it runs or is blocked, if a step of its tree is under way, or if
+/// another start takes the id first.
+async fn replace<S: Store>(
+    api: &Api<S>,
+    name: &str,
+    version: u32,
+    id: String,
+    input: Vec<u8>,
+) -> Result<String, HttpError> {
+    let client = &api.client;
+    let ended = client
+        .status(&id)
+        .await?
+        .is_some_and(|s| s.status.is_terminal());
+    if ended && matches!(client.purge(&id).await?, Purge::Deleted { .. }) {
+        return Ok(client
+            .start_encoded(name, version, Some(&id), input)
+            .await?);
+    }
+    Err(ClientError::Store(StoreError::AlreadyExists(id)).into())
 }
 
 async fn instance<S: Store>(api: &Api<S>, id: &str) -> Result<InstanceStatus, HttpError> {
