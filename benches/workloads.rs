@@ -108,6 +108,8 @@ struct Options {
     dir: Option<PathBuf>,
     /// The PostgreSQL server whose databases `--store postgres` uses.
     postgres: Option<String>,
+    /// Every span and event formatted (to nowhere): what tracing costs when enabled.
+    trace: bool,
 }
 
 impl Options {
@@ -129,6 +131,7 @@ impl Options {
             idle: None,
             dir: None,
             postgres: None,
+            trace: false,
         };
         while let Some(flag) = args.next() {
             let mut value =
@@ -140,6 +143,7 @@ impl Options {
             };
             match flag.as_str() {
                 "--sync" => options.sync = true,
+                "--trace" => options.trace = true,
                 "--store" => options.store = value("--store")?,
                 "--n" => options.n = Some(number("--n", value("--n")?)?),
                 "--m" => options.m = Some(number("--m", value("--m")?)?),
@@ -176,7 +180,8 @@ workloads: chain (--n, --idle I: with I instances waiting on hour-long timers),
 options:   --store rocks|memory|postgres (default rocks), --sync (fsync every commit),
            --runs R (default 5, 1 for suspended: the median run is reported),
            --workers N (orchestration steps at once; with --sync, more share fsyncs),
-           --dir PATH (where the RocksDB store goes; a fresh temporary directory by default)
+           --dir PATH (where the RocksDB store goes; a fresh temporary directory by default),
+           --trace (every span and event at debug level formatted, to nowhere)
 postgres:  --workers W is the number of worker processes (default 1), each with the
            runtime's default concurrency; --postgres URL the server (default
            $DURABLE_TEST_POSTGRES), on which each run gets a fresh database";
@@ -197,6 +202,12 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if options.as_ref().is_some_and(|o| o.trace) {
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(std::io::sink)
+            .init();
+    }
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -346,6 +357,7 @@ async fn drive<S: Store>(options: &Options, client: &Client<S>) -> Result<Value,
     line["store"] = json!(options.store);
     line["sync"] = json!(options.sync);
     line["idle"] = json!(options.idle.unwrap_or(0));
+    line["trace"] = json!(options.trace);
     Ok(line)
 }
 
@@ -750,6 +762,7 @@ async fn smoke() -> Result<Vec<Value>, BoxError> {
             idle: None,
             dir: None,
             postgres: None,
+            trace: false,
         };
         lines.extend(run(&options).await?);
     }
@@ -777,6 +790,7 @@ async fn smoke() -> Result<Vec<Value>, BoxError> {
                 idle: Some(if workload == "chain" { 10 } else { 0 }),
                 dir: None,
                 postgres: None,
+                trace: false,
             };
             lines.extend(run(&options).await?);
         }

@@ -19,7 +19,7 @@ mod step;
 
 use registry::{Registry, StepFn};
 pub(crate) use step::panic_message;
-use step::run_step;
+use step::{run_step, step_span};
 
 use crate::activity::{erase, Activity, ActivityContext, ActivityFn};
 use crate::client::Client;
@@ -277,7 +277,7 @@ async fn orchestration_worker<S: Store>(
     while !*stopped.borrow() {
         match shared.store.lock_instance(shared.lease).await {
             Ok(Some(locked)) => {
-                let span = info_span!("step", instance = %locked.record.id, orchestration = %locked.record.name);
+                let span = step_span(&locked.record);
                 run_step(&shared, locked).instrument(span).await;
             }
             Ok(None) => {
@@ -307,7 +307,14 @@ async fn activity_worker<S: Store>(shared: Arc<Shared<S>>, mut stopped: watch::R
     while !*stopped.borrow() {
         match shared.store.lock_activity(shared.lease).await {
             Ok(Some(locked)) => {
-                let span = info_span!("activity", instance = %locked.task.instance, name = %locked.task.name, task = locked.task.task.0);
+                let task = &locked.task;
+                let span = info_span!(
+                    "activity",
+                    instance = %task.instance,
+                    name = %task.name,
+                    task = task.task.0,
+                    attempt = task.attempt,
+                );
                 run_activity(&shared, locked).instrument(span).await;
             }
             Ok(None) => {
@@ -328,6 +335,7 @@ async fn activity_worker<S: Store>(shared: Arc<Shared<S>>, mut stopped: watch::R
 /// Runs one claimed activity call (on its own task, so a panic is caught) and commits
 /// its result.
 async fn run_activity<S: Store>(shared: &Shared<S>, locked: LockedActivity) {
+    let started = Instant::now();
     let result = match shared.registry.activities.get(locked.task.name.as_str()) {
         None => Err(format!(
             "no activity named `{}` is registered",
@@ -343,15 +351,16 @@ async fn run_activity<S: Store>(shared: &Shared<S>, locked: LockedActivity) {
         }
     };
     let task = &locked.task;
-    if let (Err(error), Some(delay)) = (
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match &result {
+        Ok(_) => debug!(elapsed_ms, outcome = "completed", "activity attempt ended"),
+        Err(error) => debug!(elapsed_ms, outcome = "failed", %error, "activity attempt ended"),
+    }
+    if let (Err(_), Some(delay)) = (
         &result,
         task.retry.and_then(|r| r.delay_after(task.attempt)),
     ) {
-        debug!(
-            attempt = task.attempt,
-            ?delay,
-            "activity failed, retrying: {error}"
-        );
+        debug!(?delay, "activity attempt failed: retrying");
         let not_before = millis_after(now_millis(), delay);
         if let Err(e) = shared.store.retry_activity(&locked, not_before).await {
             warn!("activity retry not committed: {e}");
@@ -370,7 +379,7 @@ async fn run_activity<S: Store>(shared: &Shared<S>, locked: LockedActivity) {
         .await
     {
         Ok(Some(instance)) => {
-            let span = info_span!("step", instance = %instance.record.id, orchestration = %instance.record.name);
+            let span = step_span(&instance.record);
             run_step(shared, instance).instrument(span).await;
             return;
         }

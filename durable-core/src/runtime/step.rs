@@ -9,12 +9,13 @@
 use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
 
-use tracing::{debug, warn};
+use tracing::{debug, field, info_span, warn, Span};
 
 use super::registry::Registry;
 use super::Shared;
 use crate::op::child_id;
 use crate::orchestration::{OrchestrationContext, Step, StepInput};
+use crate::point::{split, Saved};
 use crate::store::{
     now_millis, ActivityTask, InstanceRecord, LockedInstance, Message, RuntimeStatus, StepCommit,
     Store, TimerTask, DIRECT,
@@ -30,6 +31,33 @@ struct Outbox {
     messages: Vec<(String, Message)>,
     children: Vec<InstanceRecord>,
     cancelled: Vec<TaskId>,
+}
+
+/// The span of one step of `record`'s instance: which instance and code, the resume
+/// point it starts from (`from`); once known, the point it stops at (`to`), its status
+/// and the size of its checkpoint (`checkpoint_bytes`).
+pub(super) fn step_span(record: &InstanceRecord) -> Span {
+    info_span!(
+        "step",
+        instance = %record.id,
+        orchestration = %record.name,
+        version = record.version,
+        from = point_of(record),
+        to = field::Empty,
+        status = field::Empty,
+        checkpoint_bytes = field::Empty,
+    )
+}
+
+/// Where `record`'s checkpoint waits, as the code that saved it describes the point
+/// (the awaited expression and its line).
+fn point_of(record: &InstanceRecord) -> &str {
+    match record.state.as_deref().map(split) {
+        None => "start",
+        Some(Ok(Saved::Point(header, _))) => header.label,
+        Some(Ok(Saved::Legacy)) => "a checkpoint in the first format",
+        Some(Err(_)) => "a checkpoint that cannot be read",
+    }
 }
 
 /// Runs one step of a claimed instance and commits it.
@@ -61,6 +89,13 @@ pub(super) async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstanc
         // an ended instance that only drops late messages keeps the time it ended
         record.updated = now_millis();
     }
+    let span = Span::current();
+    span.record("to", point_of(&record));
+    span.record("status", field::debug(record.status));
+    span.record(
+        "checkpoint_bytes",
+        record.state.as_ref().map_or(0, Vec::len),
+    );
     let (scheduled, timed) = (out.activities.len(), !out.timers.is_empty());
     let sends = !out.messages.is_empty() || !out.children.is_empty();
     out.consumed.retain(|seq| *seq != DIRECT); // never queued
@@ -90,6 +125,7 @@ pub(super) async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstanc
             if sends || committed.more_queued {
                 shared.instance_work.notify_one();
             }
+            debug!(calls = scheduled, "step committed");
         }
         Err(e) => warn!("step not committed: {e}"),
     }
