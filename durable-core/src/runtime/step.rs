@@ -90,12 +90,15 @@ pub(super) async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstanc
         record.updated = now_millis();
     }
     let span = Span::current();
-    span.record("to", point_of(&record));
-    span.record("status", field::debug(record.status));
-    span.record(
-        "checkpoint_bytes",
-        record.state.as_ref().map_or(0, Vec::len),
-    );
+    if !span.is_disabled() {
+        // read only when someone listens: a step with no subscriber parses nothing
+        span.record("to", point_of(&record));
+        span.record("status", field::debug(record.status));
+        span.record(
+            "checkpoint_bytes",
+            record.state.as_ref().map_or(0, Vec::len),
+        );
+    }
     let (scheduled, timed) = (out.activities.len(), !out.timers.is_empty());
     let sends = !out.messages.is_empty() || !out.children.is_empty();
     out.consumed.retain(|seq| *seq != DIRECT); // never queued
