@@ -718,3 +718,25 @@ async fn a_waiting_instance_is_not_stepped_again_and_again() {
     );
     runtime.shutdown().await;
 }
+
+/// Shutdown waits for the calls in flight, not for a heartbeat or poll period: with a
+/// ten-minute lease and poll it still returns at once (it once waited up to a third of
+/// the lease).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_does_not_wait_for_a_heartbeat() {
+    let runtime = Runtime::builder(MemoryStore::new())
+        .orchestration(chain)
+        .activity(double)
+        .lease(Duration::from_secs(600))
+        .poll_interval(Duration::from_secs(600))
+        .start();
+    let client = runtime.client();
+    let id = client.start(chain, None, &3).await.unwrap();
+    client
+        .wait(chain, &id, Duration::from_secs(10))
+        .await
+        .unwrap()
+        .unwrap();
+    let stopped = tokio::time::timeout(Duration::from_secs(60), runtime.shutdown()).await;
+    assert!(stopped.is_ok(), "shutdown waited for a heartbeat period");
+}
