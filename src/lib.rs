@@ -8,9 +8,9 @@
 //! See the README for what orchestrators may contain and the errors you get otherwise.
 
 pub use durable_core::{
-    codec, join, join_all, limits, select, store, testing, Activity, ActivityContext,
+    codec, inspect, join, join_all, limits, select, store, testing, Activity, ActivityContext,
     ActivityError, ActivityFn, Call, Client, ClientError, Command, Completions, DurableOp, Either,
-    Event, InstanceFilter, InstanceStatus, MemoryStore, Migration, Orchestration,
+    Event, Inspection, InstanceFilter, InstanceStatus, MemoryStore, Migration, Orchestration,
     OrchestrationContext, OrchestrationError, OrchestrationFn, Purge, RetryPolicy, Runtime,
     RuntimeBuilder, RuntimeStatus, Step, StepError, StepInput, Store, StoreError, Suspension,
     TaskId, TaskResult, TaskSet, Timer, Waiter, Wake,

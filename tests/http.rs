@@ -586,7 +586,8 @@ async fn durable_functions_query_parameters_are_accepted() {
     .await;
     assert_eq!(hidden["instanceId"], "df-1");
     assert!(hidden["input"].is_null(), "{hidden}");
-    for path in ["instances", "instances/"] {
+    // ours is a page object, Durable Functions' (`instances/`) an array
+    for (path, first) in [("instances", "/instances/0"), ("instances/", "/0")] {
         let listed = http
             .get(format!("{base}/{path}?{df}&showInput=false&top=5"))
             .send()
@@ -594,8 +595,9 @@ async fn durable_functions_query_parameters_are_accepted() {
             .unwrap();
         assert_eq!(listed.status(), StatusCode::OK, "{path}");
         let listed = body(listed).await;
-        assert_eq!(listed["instances"][0]["instanceId"], "df-1", "{path}");
-        assert!(listed["instances"][0]["input"].is_null(), "{path}");
+        let first = listed.pointer(first).expect(path);
+        assert_eq!(first["instanceId"], "df-1", "{path}");
+        assert!(first["input"].is_null(), "{path}");
     }
     let raised = http
         .post(format!("{base}/instances/df-1/terminate?reason=done&{df}"))
@@ -613,6 +615,104 @@ async fn durable_functions_query_parameters_are_accepted() {
         StatusCode::BAD_REQUEST,
         "others are still refused"
     );
+    runtime.shutdown().await;
+}
+
+/// `GET /instances/`, the URL Durable Functions' clients list with, answers their shape:
+/// a JSON array, the next page's token in the `x-ms-continuation-token` header, sent
+/// back in the same header; any id survives the trip. `GET /instances` keeps ours.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn durable_functions_list_is_an_array_paged_by_header() {
+    let (runtime, base) = serve("/api").await;
+    let http = Client::new();
+    // (id, as one path segment), in the order the list gives them
+    let ids = [
+        ("a 1", "a%201"),
+        ("b+2", "b+2"),
+        ("café/3", "caf%C3%A9%2F3"),
+        ("d&e=4", "d&e=4"),
+        ("f%5", "f%255"),
+    ];
+    for (id, segment) in ids {
+        let started = http
+            .post(format!("{base}/orchestrators/approve/{segment}"))
+            .json(&expense(1))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(started.status(), StatusCode::ACCEPTED, "{id}");
+    }
+    const HEADER: &str = "x-ms-continuation-token";
+    let ids_of = |page: &Value| -> Vec<String> {
+        let page = page
+            .as_array()
+            .expect("Durable Functions' shape is an array");
+        let ids = page.iter().map(|i| i["instanceId"].as_str().unwrap());
+        ids.map(str::to_owned).collect()
+    };
+
+    let mut pages = Vec::new();
+    let mut token = None::<String>;
+    loop {
+        let mut request = http.get(format!("{base}/instances/?top=2&taskHub=hub"));
+        if let Some(token) = &token {
+            request = request.header(HEADER, token);
+        }
+        let page = request.send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        token = page
+            .headers()
+            .get(HEADER)
+            .map(|t| t.to_str().unwrap().to_owned());
+        pages.push(ids_of(&body(page).await));
+        if token.is_none() {
+            break;
+        }
+    }
+    let all: Vec<&str> = ids.iter().map(|(id, _)| *id).collect();
+    assert_eq!(pages.concat(), all);
+    assert_eq!(pages.len(), 3, "{pages:?}");
+
+    let filtered = http
+        .get(format!("{base}/instances/?runtimeStatus=Completed"))
+        .send()
+        .await
+        .unwrap();
+    assert!(filtered.headers().get(HEADER).is_none());
+    assert_eq!(body(filtered).await, json!([]));
+    let empty_token = http
+        .get(format!("{base}/instances/?top=1"))
+        .header(HEADER, "")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty_token.headers()[HEADER], "a+1", "form-encoded");
+    assert_eq!(ids_of(&body(empty_token).await), ["a 1"], "the first page");
+
+    let ours = http
+        .get(format!("{base}/instances?top=2"))
+        .send()
+        .await
+        .unwrap();
+    assert!(ours.headers().get(HEADER).is_none());
+    let ours = body(ours).await;
+    assert_eq!(ours["instances"].as_array().unwrap().len(), 2);
+    assert_eq!(ours["continuationToken"], "b+2");
+
+    for (path, query, reason) in [
+        ("instances", "", "instances/"),
+        ("instances/", "?continuationToken=b%2B2", "twice"),
+    ] {
+        let refused = http
+            .get(format!("{base}/{path}{query}"))
+            .header(HEADER, "b%2B2")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{path}{query}");
+        let error = body(refused).await["error"].as_str().unwrap().to_owned();
+        assert!(error.contains(reason), "{path}{query}: {error}");
+    }
     runtime.shutdown().await;
 }
 
@@ -669,5 +769,89 @@ async fn starting_an_ended_id_replaces_it() {
     .await;
     let again = http.post(&url).json(&expense(2)).send().await.unwrap();
     assert_eq!(again.status(), StatusCode::CONFLICT, "idempotent starts");
+    runtime.shutdown().await;
+}
+
+#[tokio::test]
+async fn state_shows_where_an_instance_waits_and_the_dashboard_is_served() {
+    let (runtime, base) = serve("/api").await;
+    let http = Client::new();
+    let started = http
+        .post(format!("{base}/orchestrators/approve/trip"))
+        .json(&expense(4200))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), StatusCode::ACCEPTED);
+    let mut state = Value::Null;
+    for _ in 0..200 {
+        let response = http
+            .get(format!("{base}/instances/trip/state"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        state = body(response).await;
+        if !state["waiting"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let waiting = &state["waiting"];
+    assert!(
+        waiting["at"]["expression"]
+            .as_str()
+            .unwrap()
+            .starts_with("select(ctx.timer(Duration::from_secs(60))"),
+        "{state:#}"
+    );
+    assert_eq!(waiting["at"]["file"], "tests/http.rs");
+    assert_eq!(waiting["at"]["line"], 37);
+    assert_eq!(waiting["error"], Value::Null);
+    assert_eq!(waiting["awaits"]["kind"], "any");
+    assert_eq!(waiting["awaits"]["of"][0]["kind"], "timer");
+    assert!(waiting["awaits"]["of"][0]["due"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
+    assert_eq!(
+        waiting["awaits"]["of"][1],
+        json!({"kind": "event", "task": 1, "name": "decision"})
+    );
+    assert_eq!(
+        waiting["locals"],
+        json!([{"name": "expense", "type": "http::Expense", "value": expense(4200)}])
+    );
+    assert_eq!(state["input"], expense(4200));
+    assert_eq!(state["customStatus"], "waiting for a manager: 4200 cents");
+    assert_eq!(state["events"], json!([]));
+    let missing = http
+        .get(format!("{base}/instances/nobody/state"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+    // the dashboard, under the same prefix, loads its assets relative to itself
+    let page = http.get(format!("{base}/dashboard/")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("src=\"dashboard.js\""), "{html}");
+    let script = http
+        .get(format!("{base}/dashboard/dashboard.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(script.status(), StatusCode::OK);
+    let bare = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{base}/dashboard"))
+        .send()
+        .await
+        .unwrap();
+    assert!(bare.status().is_redirection());
+    assert_eq!(bare.headers()["location"], "dashboard/");
     runtime.shutdown().await;
 }

@@ -673,6 +673,67 @@ async fn rocks_store_renewals() {
     claims_on_calls_are_renewed(RocksStore::open(dir.path()).unwrap()).await;
 }
 
+/// `tasks` lists an instance's queued calls (claimed or not) and unfired timers, and
+/// nothing of another instance's.
+async fn tasks_of_an_instance<S: Store>(store: S) {
+    for id in ["t", "u"] {
+        store.create(record(id)).await.unwrap();
+        let locked = claim(&store, id).await;
+        let mut next = locked.record.clone();
+        next.status = RuntimeStatus::Running;
+        next.wake = Some(Wake::All(vec![
+            Wake::Task(TaskId(0)),
+            Wake::Task(TaskId(2)),
+        ]));
+        let mut step = commit(next, locked.messages.iter().map(|(s, _)| *s).collect());
+        let mut second = call(id, 1);
+        second.attempt = 2;
+        second.input = vec![7];
+        step.activities = vec![call(id, 0), second];
+        step.timers = vec![TimerTask {
+            due: now_millis() + 3_600_000,
+            instance: id.into(),
+            task: TaskId(2),
+        }];
+        store.commit_step(&locked.lease, step).await.unwrap();
+    }
+    let claimed = store.lock_activity(LEASE).await.unwrap().unwrap();
+    let tasks = store.tasks("t").await.unwrap();
+    let mut calls: Vec<_> = tasks.activities.iter().map(|a| a.task.clone()).collect();
+    calls.sort_by_key(|c| c.task);
+    let mut second = call("t", 1);
+    second.attempt = 2;
+    second.input = vec![7];
+    assert_eq!(calls, vec![call("t", 0), second]);
+    let held: Vec<_> = tasks.activities.iter().filter(|a| a.claimed).collect();
+    match claimed.task.instance.as_str() {
+        "t" => assert_eq!(held.len(), 1, "{tasks:?}"),
+        _ => assert!(held.is_empty(), "{tasks:?}"),
+    }
+    assert_eq!(tasks.timers.len(), 1);
+    assert_eq!(
+        (tasks.timers[0].instance.as_str(), tasks.timers[0].task),
+        ("t", TaskId(2))
+    );
+    assert!(store.tasks("missing").await.unwrap().activities.is_empty());
+}
+
+#[tokio::test]
+async fn memory_store_tasks() {
+    tasks_of_an_instance(durable::MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn rocks_store_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    tasks_of_an_instance(RocksStore::open(dir.path()).unwrap()).await;
+}
+
+#[tokio::test]
+async fn postgres_store_tasks() {
+    tasks_of_an_instance(postgres::store().await).await;
+}
+
 /// Claims instance `id`, giving up the claims on others that come first: stores may
 /// offer runnable instances in any order.
 async fn claim<S: Store>(store: &S, id: &str) -> durable::store::LockedInstance {

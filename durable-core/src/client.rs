@@ -6,13 +6,14 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::codec::{self, CodecError};
+use crate::inspect::{self, Inspection, Lookup};
 use crate::orchestration::{
-    Orchestration, OrchestrationFn, OrchestrationInput, OrchestrationOutput,
+    Orchestration, OrchestrationContext, OrchestrationFn, OrchestrationInput, OrchestrationOutput,
 };
 use crate::runtime::Shared;
 use crate::store::{
-    InstanceFilter, InstanceRecord, Message, Millis, Page, Purge, RuntimeStatus, Store, StoreError,
-    Work,
+    now_millis, InstanceFilter, InstanceRecord, InstanceTasks, Message, Millis, Page, Purge,
+    RuntimeStatus, Store, StoreError, Work,
 };
 use crate::task::Wake;
 
@@ -187,6 +188,38 @@ impl<S: Store> Client<S> {
             .instance(id)
             .await?
             .map(InstanceStatus::from))
+    }
+
+    /// Where instance `id` waits and with what: the `.await` it is suspended at (as
+    /// written, and where in the source), what that operation waits for (calls with
+    /// their input and attempt, timers with their due time, events, children), and its
+    /// live locals as JSON; also its input and buffered events. `None` if there is no
+    /// such instance. It reads the checkpoint with this runtime's code for the
+    /// instance and changes nothing; where that code cannot read it (not registered
+    /// here, or changed at that point), [`Waiting::decoded`](crate::inspect::Waiting)
+    /// says why and the rest is still shown.
+    pub async fn inspect(&self, id: &str) -> Result<Option<Inspection>, ClientError> {
+        let Some(record) = self.shared.store.instance(id).await? else {
+            return Ok(None);
+        };
+        let tasks = match record.state {
+            Some(_) => self.shared.store.tasks(id).await?,
+            None => InstanceTasks::default(),
+        };
+        let code = self.shared.code(&record.name, record.version);
+        let ctx = OrchestrationContext::new(record.id.clone(), record.next_task, now_millis());
+        let waiting = record.state.as_deref().map(|state| {
+            let step = code.as_ref().map(|c| c.step).map_err(Clone::clone);
+            inspect::read(&ctx, state, &Lookup::new(&tasks), step)
+        });
+        let input = code.ok().map(|c| (c.show_input)(&record.input));
+        let events = record.events.iter().map(|(n, p)| (n.clone(), p.len()));
+        Ok(Some(Inspection {
+            events: events.collect(),
+            input,
+            waiting,
+            status: InstanceStatus::from(record),
+        }))
     }
 
     /// Instances matching `filter`, in id order: at most `limit`, after id `after`

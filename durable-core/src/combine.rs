@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::inspect::{Awaited, Lookup};
 use crate::op::{Call, DurableOp, Event, SubOrchestration, Timer, Waiter};
 use crate::orchestration::{OrchestrationContext, StepError};
 use crate::task::{Completions, Wake};
@@ -84,6 +85,15 @@ impl<W: Waiter> Waiter for JoinAllWaiter<W> {
         Wake::All(self.waiters.iter().map(Waiter::wake).collect())
     }
 
+    fn describe(&self, ctx: &OrchestrationContext, lookup: &Lookup<'_>) -> Awaited {
+        Awaited::All(
+            self.waiters
+                .iter()
+                .map(|w| w.describe(ctx, lookup))
+                .collect(),
+        )
+    }
+
     fn complete(self, completions: &mut Completions) -> Result<Self::Output, StepError> {
         self.waiters
             .into_iter()
@@ -125,6 +135,13 @@ impl<A: Waiter, B: Waiter> Waiter for PairWaiter<A, B> {
         Wake::All(vec![self.a.wake(), self.b.wake()])
     }
 
+    fn describe(&self, ctx: &OrchestrationContext, lookup: &Lookup<'_>) -> Awaited {
+        Awaited::All(vec![
+            self.a.describe(ctx, lookup),
+            self.b.describe(ctx, lookup),
+        ])
+    }
+
     fn complete(self, completions: &mut Completions) -> Result<Self::Output, StepError> {
         Ok((self.a.complete(completions)?, self.b.complete(completions)?))
     }
@@ -157,6 +174,13 @@ impl<A: Waiter, B: Waiter> Waiter for SelectWaiter<A, B> {
 
     fn wake(&self) -> Wake {
         Wake::Any(vec![self.0.a.wake(), self.0.b.wake()])
+    }
+
+    fn describe(&self, ctx: &OrchestrationContext, lookup: &Lookup<'_>) -> Awaited {
+        Awaited::Any(vec![
+            self.0.a.describe(ctx, lookup),
+            self.0.b.describe(ctx, lookup),
+        ])
     }
 
     fn complete(self, completions: &mut Completions) -> Result<Self::Output, StepError> {

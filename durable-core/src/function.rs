@@ -15,6 +15,7 @@ use std::marker::PhantomData;
 use serde::{Deserialize, Serialize};
 
 use crate::codec;
+use crate::inspect::{self, Awaited, Lookup};
 use crate::machine::{Flow, Machine, StepIo};
 use crate::op::{Resumed, Waiter};
 use crate::orchestration::{OrchestrationContext, StepError, StepInput, Suspension};
@@ -112,6 +113,16 @@ impl<F: Function> Waiter for FunctionWaiter<F> {
 
     fn wake(&self) -> Wake {
         self.wake.clone()
+    }
+
+    fn describe(&self, ctx: &OrchestrationContext, lookup: &Lookup<'_>) -> Awaited {
+        match &self.state {
+            Some(state) => Awaited::Function {
+                name: F::NAME,
+                waiting: Box::new(inspect::read(ctx, state, lookup, Ok(F::step))),
+            },
+            None => Awaited::Returned { name: F::NAME },
+        }
     }
 
     fn complete(self, _: &mut Completions) -> Result<F::Output, StepError> {

@@ -9,6 +9,7 @@ use std::fmt::Display;
 use serde::de::DeserializeOwned;
 
 use crate::codec::{self, CodecError};
+use crate::inspect::{Decoded, Local, Lookup};
 use crate::migration::Migration;
 use crate::op::{DurableOp, Resumed, Waiter};
 use crate::orchestration::{
@@ -16,6 +17,7 @@ use crate::orchestration::{
 };
 use crate::point::{self, Header, Point, Saved};
 use crate::slot::{Slot, SlotCodec};
+use crate::store::InstanceTasks;
 use crate::task::Completions;
 
 /// How a run of the machine ended, besides the user's own error.
@@ -84,6 +86,12 @@ enum Source<'a> {
         /// Whether a migration has filled the slots and the waiter already.
         migrated: bool,
     },
+    /// Inspection: read the checkpoint at its point, and stop there.
+    Inspect {
+        header: Header<'a>,
+        slots: &'a [u8],
+        tasks: &'a InstanceTasks,
+    },
 }
 
 /// One step's view of its input and output bytes.
@@ -98,7 +106,7 @@ impl<'a> StepIo<'a> {
     pub fn point(&self) -> Option<u64> {
         match &self.source {
             Source::Start(_) => None,
-            Source::Resume { header, .. } => Some(header.id),
+            Source::Resume { header, .. } | Source::Inspect { header, .. } => Some(header.id),
         }
     }
 
@@ -107,7 +115,7 @@ impl<'a> StepIo<'a> {
     pub fn migrating(&self) -> Option<u32> {
         match &self.source {
             Source::Resume { from, .. } => *from,
-            Source::Start(_) => None,
+            Source::Start(_) | Source::Inspect { .. } => None,
         }
     }
 
@@ -158,7 +166,7 @@ impl<'a> StepIo<'a> {
     pub fn input<T: DeserializeOwned>(&mut self) -> Result<T, StepError> {
         match self.source {
             Source::Start(bytes) => Ok(codec::decode_payload(bytes, "orchestration input")?),
-            Source::Resume { .. } => Err(self.bad_pc()),
+            Source::Resume { .. } | Source::Inspect { .. } => Err(self.bad_pc()),
         }
     }
 
@@ -175,6 +183,23 @@ impl<'a> StepIo<'a> {
         slots: &mut [&mut dyn SlotCodec],
     ) -> Result<Option<W::Output>, StepError> {
         let orchestrator = self.orchestrator;
+        if let Source::Inspect {
+            ref header,
+            slots: bytes,
+            tasks,
+        } = self.source
+        {
+            return inspect(
+                ctx,
+                orchestrator,
+                point,
+                header,
+                bytes,
+                tasks,
+                waiter,
+                slots,
+            );
+        }
         let Source::Resume {
             ref header,
             slots: mut bytes,
@@ -188,28 +213,7 @@ impl<'a> StepIo<'a> {
         if migrated {
             return proceed(ctx, waiter, completions);
         }
-        point
-            .check(header, || types(waiter, slots))
-            .map_err(|why| StepError::PointChanged {
-                orchestrator,
-                point: point.label(),
-                why,
-            })?;
-        let corrupt = |error: CodecError| StepError::CorruptState {
-            orchestrator,
-            point: point.label(),
-            error: error.to_string(),
-        };
-        waiter.decode(&mut bytes).map_err(corrupt)?;
-        for slot in slots.iter_mut() {
-            slot.decode(&mut bytes).map_err(corrupt)?;
-        }
-        if !bytes.is_empty() {
-            return Err(corrupt(CodecError::Decode {
-                what: "orchestration state",
-                message: format!("{} bytes left after the last slot", bytes.len()),
-            }));
-        }
+        restore(orchestrator, point, header, &mut bytes, waiter, slots)?;
         proceed(ctx, waiter, completions)
     }
 
@@ -220,12 +224,20 @@ impl<'a> StepIo<'a> {
         waiter: &Slot<W>,
         slots: &mut [&mut dyn SlotCodec],
     ) -> Flow<T> {
+        let inspecting = matches!(self.source, Source::Inspect { .. });
         let Some(pending) = waiter.peek() else {
             return Flow::Fault(StepError::Codec(CodecError::Encode {
                 what: "orchestration state",
                 message: "the waiter slot is empty (a bug in durable-macros)".into(),
             }));
         };
+        if inspecting {
+            // what inspection reads is in the context already; nothing is saved
+            return Flow::Suspended(Suspension {
+                state: Vec::new(),
+                wake: pending.wake(),
+            });
+        }
         let mut state = point.header(|| types(waiter, slots)).to_vec();
         let encoded = waiter
             .encode(&mut state)
@@ -242,7 +254,9 @@ impl<'a> StepIo<'a> {
     /// The error for a checkpoint taken at a point this code does not have.
     pub fn unknown_point(&self) -> StepError {
         let saved = match &self.source {
-            Source::Resume { header, .. } => header.label.to_owned(),
+            Source::Resume { header, .. } | Source::Inspect { header, .. } => {
+                header.label.to_owned()
+            }
             Source::Start(_) => String::new(),
         };
         StepError::UnknownPoint {
@@ -257,6 +271,77 @@ impl<'a> StepIo<'a> {
             orchestrator: self.orchestrator,
         }
     }
+}
+
+/// Checks that the checkpoint carries what `point` saves in this code, and restores the
+/// waiter and the slots from `bytes`, in the order they were saved.
+fn restore<W: Waiter>(
+    orchestrator: &'static str,
+    point: &'static Point,
+    header: &Header<'_>,
+    bytes: &mut &[u8],
+    waiter: &mut Slot<W>,
+    slots: &mut [&mut dyn SlotCodec],
+) -> Result<(), StepError> {
+    point
+        .check(header, || types(waiter, slots))
+        .map_err(|why| StepError::PointChanged {
+            orchestrator,
+            point: point.label(),
+            why,
+        })?;
+    let corrupt = |error: CodecError| StepError::CorruptState {
+        orchestrator,
+        point: point.label(),
+        error: error.to_string(),
+    };
+    waiter.decode(bytes).map_err(corrupt)?;
+    for slot in slots.iter_mut() {
+        slot.decode(bytes).map_err(corrupt)?;
+    }
+    if !bytes.is_empty() {
+        return Err(corrupt(CodecError::Decode {
+            what: "orchestration state",
+            message: format!("{} bytes left after the last slot", bytes.len()),
+        }));
+    }
+    Ok(())
+}
+
+/// Reads the checkpoint at `point` for inspection: restores the waiter and the slots,
+/// hands what they hold to `ctx`, and stops (`None`: the machine suspends again there,
+/// saving nothing).
+#[allow(clippy::too_many_arguments)]
+fn inspect<W: Waiter>(
+    ctx: &OrchestrationContext,
+    orchestrator: &'static str,
+    point: &'static Point,
+    header: &Header<'_>,
+    mut bytes: &[u8],
+    tasks: &InstanceTasks,
+    waiter: &mut Slot<W>,
+    slots: &mut [&mut dyn SlotCodec],
+) -> Result<Option<W::Output>, StepError> {
+    restore(orchestrator, point, header, &mut bytes, waiter, slots)?;
+    let Some(pending) = waiter.peek() else {
+        return Err(StepError::Codec(CodecError::Decode {
+            what: "orchestration state",
+            message: "the waiter slot is empty (a bug in durable-macros)".into(),
+        }));
+    };
+    let awaits = pending.describe(ctx, &Lookup::new(tasks));
+    let locals = point
+        .slot_names()
+        .iter()
+        .zip(slots.iter())
+        .map(|(name, slot)| Local {
+            name,
+            type_name: slot.type_name(),
+            value: slot.show(),
+        })
+        .collect();
+    ctx.put_inspected(Decoded { awaits, locals });
+    Ok(None)
 }
 
 /// Resumes the waiter in `waiter`: its value, or `None` with the waiter to suspend on
@@ -291,34 +376,41 @@ impl<'a> StepIo<'a> {
     /// The view of one step of `name` (an orchestrator or a durable function): reads
     /// the checkpoint's header.
     pub fn new(name: &'static str, input: StepInput<'a>) -> Result<Self, StepError> {
-        let (state, completions, from) = match input {
-            StepInput::Start { input } => (input, None, None),
-            StepInput::Resume { state, completions } => (state, Some(completions), None),
+        let split = |state| match point::split(state) {
+            Ok(Saved::Point(header, slots)) => Ok((header, slots)),
+            Ok(Saved::Legacy) => Err(StepError::LegacyState { orchestrator: name }),
+            Err(error) => Err(StepError::CorruptState {
+                orchestrator: name,
+                point: "an unreadable point",
+                error: error.to_string(),
+            }),
+        };
+        let resume = |state, completions, from| -> Result<Source<'a>, StepError> {
+            let (header, slots) = split(state)?;
+            Ok(Source::Resume {
+                header,
+                slots,
+                completions,
+                from,
+                migrated: false,
+            })
+        };
+        let source = match input {
+            StepInput::Start { input } => Source::Start(input),
+            StepInput::Resume { state, completions } => resume(state, completions, None)?,
             StepInput::Migrate {
                 from,
                 state,
                 completions,
-            } => (state, Some(completions), Some(from)),
-        };
-        let source = match completions {
-            None => Source::Start(state),
-            Some(completions) => match point::split(state) {
-                Ok(Saved::Point(header, slots)) => Source::Resume {
+            } => resume(state, completions, Some(from))?,
+            StepInput::Inspect { state, tasks } => {
+                let (header, slots) = split(state)?;
+                Source::Inspect {
                     header,
                     slots,
-                    completions,
-                    from,
-                    migrated: false,
-                },
-                Ok(Saved::Legacy) => return Err(StepError::LegacyState { orchestrator: name }),
-                Err(error) => {
-                    return Err(StepError::CorruptState {
-                        orchestrator: name,
-                        point: "an unreadable point",
-                        error: error.to_string(),
-                    })
+                    tasks,
                 }
-            },
+            }
         };
         Ok(StepIo {
             orchestrator: name,

@@ -10,8 +10,9 @@ use crate::calls::{CallKey, CallQueue};
 use crate::inbox::InboxIndex;
 use crate::store::{
     admit_event, descendants_prefix, millis_after, now_millis, with_direct_result, ActivityTask,
-    Committed, InstanceFilter, InstanceRecord, Lease, LockedActivity, LockedInstance, Message,
-    Millis, Page, Purge, RuntimeStatus, StepCommit, Store, StoreError,
+    Committed, InstanceFilter, InstanceRecord, InstanceTasks, Lease, LockedActivity,
+    LockedInstance, Message, Millis, Page, Purge, QueuedActivity, RuntimeStatus, StepCommit, Store,
+    StoreError,
 };
 use crate::task::TaskResult;
 use crate::timers::TimerIndex;
@@ -242,6 +243,25 @@ impl Store for MemoryStore {
 
     async fn instance(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError> {
         Ok(self.lock().instances.get(id).cloned())
+    }
+
+    async fn tasks(&self, id: &str) -> Result<InstanceTasks, StoreError> {
+        let now = now_millis();
+        let inner = self.lock();
+        let activities = inner
+            .calls
+            .of_instance(id)
+            .into_iter()
+            .filter_map(|key| {
+                let task = inner.activities.get(&key)?.clone();
+                let claimed = inner.calls.lease(&key).is_some_and(|l| l.expires > now);
+                Some(QueuedActivity { task, claimed })
+            })
+            .collect();
+        Ok(InstanceTasks {
+            activities,
+            timers: inner.timers.of_instance(id),
+        })
     }
 
     async fn lock_instance(&self, lease: Duration) -> Result<Option<LockedInstance>, StoreError> {

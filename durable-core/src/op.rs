@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::activity::{Activity, ActivityError};
 use crate::codec;
+use crate::inspect::{Awaited, CallState, Lookup, Shown};
 use crate::orchestration::Orchestration;
 use crate::orchestration::{OrchestrationContext, StepError};
 use crate::task::{Command, Completions, Millis, RetryPolicy, TaskId, Wake};
@@ -53,6 +54,19 @@ pub trait Waiter: Serialize + DeserializeOwned + 'static {
 
     /// Which results the operation needs before the orchestration can go on.
     fn wake(&self) -> Wake;
+
+    /// What the operation waits for, as inspection shows it. `lookup` has the
+    /// instance's queued calls and timers; `ctx` runs a durable function's code to read
+    /// its own checkpoint.
+    fn describe(&self, ctx: &OrchestrationContext, lookup: &Lookup<'_>) -> Awaited
+    where
+        Self: Sized,
+    {
+        let _ = (ctx, lookup);
+        Awaited::Other {
+            type_name: std::any::type_name::<Self>(),
+        }
+    }
 
     /// Builds the `.await`'s value from the delivered results.
     fn complete(self, completions: &mut Completions) -> Result<Self::Output, StepError>;
@@ -154,6 +168,33 @@ impl<A: Activity> Waiter for CallWaiter<A> {
         Wake::Task(self.task)
     }
 
+    fn describe(&self, _: &OrchestrationContext, lookup: &Lookup<'_>) -> Awaited {
+        let Some(queued) = lookup.call(self.task) else {
+            return Awaited::Activity {
+                task: self.task,
+                name: A::NAME,
+                input: None,
+                attempt: None,
+                state: CallState::Completed,
+                not_before: None,
+            };
+        };
+        let call = &queued.task;
+        let state = match (queued.claimed, call.attempt) {
+            (true, _) => CallState::Running,
+            (false, 1) => CallState::Queued,
+            (false, _) => CallState::Retrying,
+        };
+        Awaited::Activity {
+            task: self.task,
+            name: A::NAME,
+            input: Some(Shown::payload::<A::Input>(&call.input)),
+            attempt: Some(call.attempt),
+            state,
+            not_before: (call.not_before > 0).then_some(call.not_before),
+        }
+    }
+
     fn complete(self, completions: &mut Completions) -> Result<Self::Output, StepError> {
         match completions.take(self.task) {
             None => Err(StepError::MissingResult(self.task)),
@@ -204,6 +245,13 @@ impl Waiter for TimerWaiter {
 
     fn wake(&self) -> Wake {
         Wake::Task(self.task)
+    }
+
+    fn describe(&self, _: &OrchestrationContext, lookup: &Lookup<'_>) -> Awaited {
+        Awaited::Timer {
+            task: self.task,
+            due: lookup.timer(self.task),
+        }
     }
 
     fn complete(self, completions: &mut Completions) -> Result<(), StepError> {
@@ -265,6 +313,13 @@ impl<T: DeserializeOwned + 'static> Waiter for EventWaiter<T> {
 
     fn wake(&self) -> Wake {
         Wake::Task(self.task)
+    }
+
+    fn describe(&self, _: &OrchestrationContext, _: &Lookup<'_>) -> Awaited {
+        Awaited::Event {
+            task: self.task,
+            name: self.name.clone(),
+        }
     }
 
     fn complete(self, completions: &mut Completions) -> Result<T, StepError> {
@@ -350,6 +405,14 @@ impl<O: Orchestration> Waiter for SubOrchestrationWaiter<O> {
 
     fn wake(&self) -> Wake {
         Wake::Task(self.task)
+    }
+
+    fn describe(&self, _: &OrchestrationContext, _: &Lookup<'_>) -> Awaited {
+        Awaited::Child {
+            task: self.task,
+            id: self.id.clone(),
+            orchestration: O::NAME,
+        }
     }
 
     fn complete(self, completions: &mut Completions) -> Result<Self::Output, StepError> {

@@ -9,6 +9,8 @@ use serde::Serialize;
 
 use crate::activity::{ActivityFn, InputOf};
 use crate::codec::CodecError;
+use crate::inspect::Decoded;
+use crate::store::InstanceTasks;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::op::{Call, Event, SubOrchestration, Timer};
@@ -80,6 +82,12 @@ pub enum StepInput<'a> {
         from: u32,
         state: &'a [u8],
         completions: &'a mut Completions,
+    },
+    /// No step: read the checkpoint at its resume point, hand what is there to the
+    /// context ([`crate::inspect`]) and stop, before any user code runs.
+    Inspect {
+        state: &'a [u8],
+        tasks: &'a InstanceTasks,
     },
 }
 
@@ -205,6 +213,8 @@ struct StepState {
     next_task: Cell<u64>,
     commands: RefCell<Vec<Command>>,
     custom_status: RefCell<Option<Vec<u8>>>,
+    /// What an inspecting step read at its resume point.
+    inspected: RefCell<Option<Decoded>>,
 }
 
 impl OrchestrationContext {
@@ -218,8 +228,18 @@ impl OrchestrationContext {
                 next_task: Cell::new(next_task),
                 commands: RefCell::new(Vec::new()),
                 custom_status: RefCell::new(None),
+                inspected: RefCell::new(None),
             }),
         }
+    }
+
+    /// Hands what an inspecting step read at its resume point to whoever inspects.
+    pub(crate) fn put_inspected(&self, decoded: Decoded) {
+        *self.inner.inspected.borrow_mut() = Some(decoded);
+    }
+
+    pub(crate) fn take_inspected(&self) -> Option<Decoded> {
+        self.inner.inspected.borrow_mut().take()
     }
 
     /// The id of the running instance.

@@ -58,6 +58,11 @@ impl Point {
         self.label
     }
 
+    /// The names of the locals saved here, in order.
+    pub fn slot_names(&self) -> &'static [&'static str] {
+        self.slots
+    }
+
     /// The header of a checkpoint taken here, given the type names of the waiter and
     /// the slots (computed once per point and process).
     pub(crate) fn header(&self, types: impl FnOnce() -> Vec<&'static str>) -> &[u8] {
@@ -198,6 +203,14 @@ pub struct Header<'a> {
     /// The awaited expression and its place in the source of the code that saved it.
     pub label: &'a str,
     parts: &'a [u8],
+}
+
+impl Header<'_> {
+    /// The layout the checkpoint was saved with, as hex: the hash of the awaited
+    /// operation's type, then of each saved local's name and type.
+    pub fn fingerprint(&self) -> String {
+        self.parts.iter().map(|b| format!("{b:02x}")).collect()
+    }
 }
 
 /// How a checkpoint starts.

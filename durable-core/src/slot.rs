@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::codec::{self, CodecError};
+use crate::inspect::Shown;
 
 /// A local held across an `.await` must be saved in the orchestration's state.
 #[diagnostic::on_unimplemented(
@@ -64,6 +65,8 @@ pub trait SlotCodec {
     /// The name of the slot's type, part of the layout a checkpoint is checked against
     /// before it is decoded (see [`crate::point`]).
     fn type_name(&self) -> &'static str;
+    /// The slot's value as JSON, for inspection.
+    fn show(&self) -> Shown;
 }
 
 impl<T: Persist> SlotCodec for Slot<T> {
@@ -84,6 +87,13 @@ impl<T: Persist> SlotCodec for Slot<T> {
 
     fn type_name(&self) -> &'static str {
         std::any::type_name::<T>()
+    }
+
+    fn show(&self) -> Shown {
+        match &self.0 {
+            Some(value) => Shown::of(value),
+            None => Shown::Unshowable("empty (a bug in durable-macros)".into()),
+        }
     }
 }
 

@@ -294,6 +294,21 @@ pub struct ActivityTask {
     pub not_before: Millis,
 }
 
+/// An instance's outstanding activity calls and durable timers, as
+/// [`Client::inspect`](crate::Client::inspect) shows them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceTasks {
+    pub activities: Vec<QueuedActivity>,
+    pub timers: Vec<TimerTask>,
+}
+
+/// An activity call still queued, and whether a worker holds a claim on it (runs it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedActivity {
+    pub task: ActivityTask,
+    pub claimed: bool,
+}
+
 /// A claim on work, valid until it expires. A commit under a lease that expired and was
 /// taken over by another worker fails with [`StoreError::LeaseLost`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -548,6 +563,10 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
     ) -> impl Future<Output = Result<Option<InstanceRecord>, StoreError>> + Send;
 
+    /// The activity calls and timers `id` has queued: what inspection shows of what it
+    /// waits for. It reads only that instance's entries.
+    fn tasks(&self, id: &str) -> impl Future<Output = Result<InstanceTasks, StoreError>> + Send;
+
     /// Claims an instance that has messages and no live lease.
     fn lock_instance(
         &self,
@@ -652,6 +671,10 @@ impl<S: Store> Store for std::sync::Arc<S> {
         message: Message,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         (**self).send(id, message)
+    }
+
+    fn tasks(&self, id: &str) -> impl Future<Output = Result<InstanceTasks, StoreError>> + Send {
+        (**self).tasks(id)
     }
 
     fn list(

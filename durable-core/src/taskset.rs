@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::activity::{Activity, ActivityFn};
 use crate::combine::Combinable;
+use crate::inspect::{Awaited, Lookup};
 use crate::op::Call;
 use crate::op::{DurableOp, Waiter};
 use crate::orchestration::{OrchestrationContext, StepError};
@@ -131,6 +132,11 @@ impl<O: Combinable + 'static> Waiter for NextWaiter<O> {
             0 => Wake::All(Vec::new()),
             _ => Wake::Any(self.set.in_flight.iter().map(|(_, w)| w.wake()).collect()),
         }
+    }
+
+    fn describe(&self, ctx: &OrchestrationContext, lookup: &Lookup<'_>) -> Awaited {
+        let in_flight = self.set.in_flight.iter();
+        Awaited::Any(in_flight.map(|(_, w)| w.describe(ctx, lookup)).collect())
     }
 
     fn complete(self, completions: &mut Completions) -> Result<Self::Output, StepError> {

@@ -29,6 +29,8 @@
 //! |---|---|
 //! | `POST /orchestrators/{name}[/{instanceId}]`, body = input | `202`, `Location`, the management links; an ended instance of the id is replaced ([`Api::replace_ended`]) |
 //! | `GET /instances/{id}` | the status: `202` with `Location` while it runs, `200` once ended |
+//! | `GET /dashboard/` | the dashboard: instances, where each waits, and buttons for the commands |
+//! | `GET /instances/{id}/state` | the status, and where it waits: the `.await` (expression, file, line, column), what it awaits, its live locals ([`Client::inspect`]) |
 //! | `POST /instances/{id}/raiseEvent/{event}`, body = payload | `202` |
 //! | `POST /instances/{id}/terminate?reason=..`, `/suspend`, `/resume` | `202` |
 //! | `DELETE /instances/{id}` | `200` once purged; `409` while it runs |
@@ -42,7 +44,9 @@
 //! bound.
 
 mod convert;
+mod dashboard;
 mod error;
+mod inspect;
 mod routes;
 mod status;
 

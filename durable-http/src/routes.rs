@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::HttpError;
+use crate::inspect::inspection_json;
 use crate::status::{instance_json, parse_status, parse_time};
 use crate::Api;
 
@@ -29,11 +30,13 @@ pub(crate) fn router<S: Store>(api: Arc<Api<S>>) -> Router {
         .route("/instances", get(list::<S>))
         .route("/instances/", get(list::<S>))
         .route("/instances/{id}", get(status::<S>).delete(purge::<S>))
+        .route("/instances/{id}/state", get(inspect::<S>))
         .route("/instances/{id}/raiseEvent/{event}", post(raise_event::<S>))
         .route("/instances/{id}/terminate", post(terminate::<S>))
         .route("/instances/{id}/suspend", post(suspend::<S>))
         .route("/instances/{id}/resume", post(resume::<S>))
         .route("/instances/{id}/retry", post(retry::<S>))
+        .merge(crate::dashboard::routes::<S>())
         .method_not_allowed_fallback(wrong_method)
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(limit))
@@ -75,8 +78,9 @@ impl<S: Store> FromRequest<Arc<Api<S>>> for Body {
 async fn no_route(uri: Uri) -> HttpError {
     HttpError::not_found(format!(
         "no route `{}`; the API has POST /orchestrators/{{name}}[/{{id}}], GET /instances, \
-         GET and DELETE /instances/{{id}}, and POST /instances/{{id}}/raiseEvent/{{event}}, \
-         /terminate, /suspend, /resume, /retry",
+         GET and DELETE /instances/{{id}}, GET /instances/{{id}}/state, and POST \
+         /instances/{{id}}/raiseEvent/{{event}}, /terminate, /suspend, /resume, /retry; the \
+         dashboard is at GET /dashboard/",
         uri.path()
     ))
 }
@@ -318,6 +322,23 @@ async fn status<S: Store>(
     Ok((StatusCode::ACCEPTED, headers, body).into_response())
 }
 
+/// Where the instance waits, on what, and its live locals; `200` whatever its status.
+async fn inspect<S: Store>(
+    State(api): Shared<S>,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Result<Response, HttpError> {
+    let (NoParams {}, _) = query(&uri)?;
+    let inspection = api
+        .client
+        .inspect(&id)
+        .await?
+        .ok_or_else(|| HttpError::not_found(format!("no instance with id `{id}`")))?;
+    let status = &inspection.status;
+    let types = api.types(&status.name, status.version);
+    Ok(Json(inspection_json(&inspection, types)).into_response())
+}
+
 async fn raise_event<S: Store>(
     State(api): Shared<S>,
     Path((id, event)): Path<(String, String)>,
@@ -418,8 +439,46 @@ struct ListQuery {
     continuation_token: Option<String>,
 }
 
-async fn list<S: Store>(State(api): Shared<S>, uri: Uri) -> Result<Response, HttpError> {
+/// The header Durable Functions' list pages carry their continuation token in, both
+/// ways: an answer names the next page in it, and the request for that page sends it
+/// back.
+const CONTINUATION_HEADER: &str = "x-ms-continuation-token";
+
+/// `GET /instances` answers a page object, `{"instances", "continuationToken"}`.
+/// `GET /instances/`, the URL Durable Functions' clients list with (their status URL
+/// with the id left empty), answers in their shape: a JSON array, with the next page's
+/// token in the `x-ms-continuation-token` header, which the request for that page sends
+/// back in the same header. The token is the last id of the page, form-encoded so any
+/// id is a header value.
+async fn list<S: Store>(
+    State(api): Shared<S>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, HttpError> {
+    let durable_functions = uri.path().ends_with('/');
     let (params, show_input): (ListQuery, bool) = query(&uri)?;
+    let header_token = match headers.get(CONTINUATION_HEADER) {
+        None => None,
+        Some(_) if !durable_functions => {
+            return Err(HttpError::bad_request(format!(
+                "`{CONTINUATION_HEADER}` pages `GET /instances/` (Durable Functions' \
+                 shape); `GET /instances` takes the token as `continuationToken` in the query"
+            )))
+        }
+        // empty: the first page; else form-encoded, so with no `&` or `=` left in it,
+        // and as a form it is one key
+        Some(value) => match value.to_str() {
+            Ok("") => None,
+            Ok(text) => form_urlencoded::parse(text.as_bytes())
+                .next()
+                .map(|(key, _)| key.into_owned()),
+            Err(_) => {
+                return Err(HttpError::bad_request(format!(
+                    "`{CONTINUATION_HEADER}` is not a token this API gave"
+                )))
+            }
+        },
+    };
     let statuses = match &params.runtime_status {
         Some(list) => list
             .split(',')
@@ -447,17 +506,34 @@ async fn list<S: Store>(State(api): Shared<S>, uri: Uri) -> Result<Response, Htt
             "`top` must be from 1 to {MAX_PAGE}, not {top}"
         )));
     }
-    let after = params.continuation_token.as_deref();
-    let page = api.client.list(&filter, after, top).await?;
-    let next = (page.len() == top).then(|| page.last().map(|s| s.id.clone()));
+    let after = match (header_token, params.continuation_token) {
+        (Some(_), Some(_)) => {
+            return Err(HttpError::bad_request(format!(
+                "the token is given twice: in `{CONTINUATION_HEADER}` and as `continuationToken`"
+            )))
+        }
+        (header, query) => header.or(query),
+    };
+    let page = api.client.list(&filter, after.as_deref(), top).await?;
+    let next = (page.len() == top)
+        .then(|| page.last().map(|s| s.id.clone()))
+        .flatten();
     let instances: Vec<Value> = page
         .iter()
         .map(|s| instance_json(s, api.types(&s.name, s.version), show_input))
         .collect();
-    Ok(
-        Json(json!({ "instances": instances, "continuationToken": next.flatten() }))
-            .into_response(),
-    )
+    if !durable_functions {
+        let page = json!({ "instances": instances, "continuationToken": next });
+        return Ok(Json(page).into_response());
+    }
+    let mut response = Json(instances).into_response();
+    if let Some(next) = next {
+        let token: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+        let token = HeaderValue::try_from(token)
+            .map_err(|e| HttpError::internal(format!("a continuation token: {e}")))?;
+        response.headers_mut().insert(CONTINUATION_HEADER, token);
+    }
+    Ok(response)
 }
 
 #[cfg(test)]

@@ -186,10 +186,11 @@ pub fn emit(
                 });
                 let point = point_static(waiter);
                 let (id, text) = (site.id, &site.text);
+                let file = crate::points::source_file(*span);
                 points.extend(quote_spanned! {*span=>
                     static #point: ::durable::__private::Point = ::durable::__private::Point::new(
                         #id,
-                        concat!(#text, " at line ", line!(), ":", column!()),
+                        concat!(#text, " at ", #file, ":", line!(), ":", column!()),
                         &[#(#names),*],
                     );
                 });

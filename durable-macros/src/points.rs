@@ -2,6 +2,7 @@
 //! names users pin with `#[point("..")]`, turned into identities (see [`identity`]).
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned;
@@ -64,7 +65,7 @@ impl Points {
         };
         PointSite {
             id,
-            text: expr.to_string(),
+            text: shown(expr),
             pinned,
             path,
             key,
@@ -166,4 +167,48 @@ pub fn expr_attrs(e: &mut Expr) -> Option<&mut Vec<Attribute>> {
         Expr::Call(e) => Some(&mut e.attrs),
         _ => None,
     }
+}
+
+/// The file `span` is in, as inspection shows it: as cargo names it to the compiler
+/// (relative to the workspace), or relative to the compiler's working directory when
+/// it is given whole, so that it does not depend on where a checkout is.
+pub fn source_file(span: Span) -> String {
+    // outside a macro expansion (unit tests) spans know no file
+    if !proc_macro::is_available() {
+        return String::new();
+    }
+    let file = span.unwrap().file();
+    let path = Path::new(&file);
+    if !path.is_absolute() {
+        return file;
+    }
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| relative(path, &cwd))
+        .unwrap_or(file)
+}
+
+/// `path` relative to `base`, both absolute.
+fn relative(path: &Path, base: &Path) -> Option<String> {
+    let (path, base): (Vec<_>, Vec<_>) = (path.components().collect(), base.components().collect());
+    let common = path.iter().zip(&base).take_while(|(a, b)| a == b).count();
+    if common == 0 {
+        return None;
+    }
+    let up = std::iter::repeat_n("..".to_owned(), base.len() - common);
+    let down = path[common..]
+        .iter()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned());
+    Some(up.chain(down).collect::<Vec<_>>().join("/"))
+}
+
+/// `expr` on one line, as inspection and errors show it: tokens printed with single
+/// spaces, and paths joined (`durable::join`, not `durable :: join`).
+fn shown(expr: &TokenStream) -> String {
+    let spaced = expr
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    spaced.replace(" ::", "::").replace(":: ", "::")
 }

@@ -4,9 +4,10 @@ use deadpool_postgres::GenericClient;
 use durable_core::codec;
 use durable_core::limits::MAX_BUFFERED_EVENTS;
 use durable_core::store::{
-    descendants_prefix, InstanceFilter, InstanceRecord, Message, Millis, Page, Purge,
-    RuntimeStatus, StoreError,
+    descendants_prefix, InstanceFilter, InstanceRecord, InstanceTasks, Message, Millis, Page,
+    Purge, QueuedActivity, RuntimeStatus, StoreError, TimerTask,
 };
+use durable_core::TaskId;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
@@ -93,6 +94,44 @@ impl PostgresStore {
         )
         .await?;
         Ok(row.as_ref().map(shown))
+    }
+
+    /// The calls and timers `id` has queued.
+    pub(crate) async fn instance_tasks(&self, id: &str) -> Result<InstanceTasks, StoreError> {
+        let client = self.client().await?;
+        let calls = sql::query(
+            &client,
+            "SELECT body, lease_token IS NOT NULL AND due > durable_now()
+                 FROM durable_activities WHERE instance = $1 ORDER BY task",
+            &[&id],
+        )
+        .await?;
+        let timers = sql::query(
+            &client,
+            "SELECT task, due FROM durable_timers WHERE instance = $1 ORDER BY task",
+            &[&id],
+        )
+        .await?;
+        let activities = calls
+            .iter()
+            // a call that does not decode is quarantined when it is claimed
+            .filter_map(|row| {
+                let task = codec::decode(row.get::<_, &[u8]>(0), "activity task").ok()?;
+                Some(QueuedActivity {
+                    task,
+                    claimed: row.get(1),
+                })
+            })
+            .collect();
+        let timers = timers
+            .iter()
+            .map(|row| TimerTask {
+                due: row.get::<_, i64>(1) as Millis,
+                instance: id.to_owned(),
+                task: TaskId(row.get::<_, i64>(0) as u64),
+            })
+            .collect();
+        Ok(InstanceTasks { activities, timers })
     }
 
     pub(crate) async fn send_message(&self, id: &str, message: Message) -> Result<(), StoreError> {

@@ -4,8 +4,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use durable_core::store::{
-    Committed, InstanceFilter, InstanceRecord, Lease, LockedActivity, LockedInstance, Message,
-    Millis, Page, Purge, StepCommit, Store, StoreError, Work,
+    Committed, InstanceFilter, InstanceRecord, InstanceTasks, Lease, LockedActivity,
+    LockedInstance, Message, Millis, Page, Purge, StepCommit, Store, StoreError, Work,
 };
 use durable_core::TaskResult;
 
@@ -46,6 +46,10 @@ impl Store for PostgresStore {
 
     async fn instance(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError> {
         self.read_instance(id).await
+    }
+
+    async fn tasks(&self, id: &str) -> Result<InstanceTasks, StoreError> {
+        self.instance_tasks(id).await
     }
 
     async fn lock_instance(&self, lease: Duration) -> Result<Option<LockedInstance>, StoreError> {

@@ -2,9 +2,10 @@
 
 use std::collections::HashMap;
 
+use durable_core::codec;
 use durable_core::store::{
-    admit_event, now_millis, InstanceFilter, InstanceRecord, Message, Millis, Page, Purge,
-    RuntimeStatus, StoreError,
+    admit_event, now_millis, InstanceFilter, InstanceRecord, InstanceTasks, Message, Millis, Page,
+    Purge, QueuedActivity, RuntimeStatus, StoreError,
 };
 use rocksdb::{Direction, IteratorMode, WriteBatch};
 
@@ -16,6 +17,37 @@ use crate::records::{decode_record, shown};
 use crate::RocksStore;
 
 impl RocksStore {
+    /// The calls and timers `id` has queued: the in-memory indexes say which, the
+    /// `activities` family holds what each call runs.
+    pub(crate) fn instance_tasks(&self, id: &str) -> Result<InstanceTasks, StoreError> {
+        let now = now_millis();
+        let (calls, timers) = {
+            let state = self.lock();
+            let calls: Vec<_> = state
+                .calls
+                .of_instance(id)
+                .into_iter()
+                .map(|k| {
+                    let claimed = state.calls.lease(&k).is_some_and(|l| l.expires > now);
+                    (k, claimed)
+                })
+                .collect();
+            (calls, state.timers.of_instance(id))
+        };
+        let mut activities = Vec::with_capacity(calls.len());
+        for ((instance, task), claimed) in calls {
+            let bytes = self
+                .db
+                .get_cf(self.cf(ACTIVITIES), key(&instance, task.0))
+                .map_err(backend)?;
+            // a call that does not decode is quarantined when it is claimed
+            if let Some(Ok(task)) = bytes.map(|b| codec::decode(&b, "activity task")) {
+                activities.push(QueuedActivity { task, claimed });
+            }
+        }
+        Ok(InstanceTasks { activities, timers })
+    }
+
     pub(crate) fn create_instance(&self, record: InstanceRecord) -> Result<(), StoreError> {
         let mut state = self.lock();
         if self.exists(&record.id)? {

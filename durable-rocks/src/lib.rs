@@ -21,8 +21,8 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use durable_core::store::{
-    Committed, InstanceFilter, InstanceRecord, Lease, LockedActivity, LockedInstance, Message,
-    Millis, Page, Purge, StepCommit, Store, StoreError,
+    Committed, InstanceFilter, InstanceRecord, InstanceTasks, Lease, LockedActivity,
+    LockedInstance, Message, Millis, Page, Purge, StepCommit, Store, StoreError,
 };
 use durable_core::TaskResult;
 use rocksdb::{WriteOptions, DB};
@@ -89,6 +89,10 @@ impl Store for RocksStore {
 
     async fn instance(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError> {
         self.read_instance(id)
+    }
+
+    async fn tasks(&self, id: &str) -> Result<InstanceTasks, StoreError> {
+        self.instance_tasks(id)
     }
 
     async fn lock_instance(&self, lease: Duration) -> Result<Option<LockedInstance>, StoreError> {

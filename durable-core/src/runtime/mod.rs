@@ -23,6 +23,7 @@ use step::{run_step, step_span};
 
 use crate::activity::{erase, Activity, ActivityContext, ActivityFn};
 use crate::client::Client;
+use crate::inspect::Shown;
 use crate::orchestration::{Orchestration, OrchestrationFn};
 use crate::store::{
     millis_after, now_millis, InstanceFilter, LockedActivity, Message, Page, Purge, RuntimeStatus,
@@ -51,6 +52,11 @@ pub(crate) struct Shared<S> {
 }
 
 impl<S> Shared<S> {
+    /// The code this runtime steps instances of `name` and `version` with, or why none.
+    pub(crate) fn code(&self, name: &str, version: u32) -> Result<registry::Found, String> {
+        self.registry.orchestration(name, version)
+    }
+
     fn in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<(String, TaskId), InFlight>> {
         self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -77,8 +83,9 @@ impl<S: Store> RuntimeBuilder<S> {
         let step: StepFn = <O<F> as Orchestration>::step;
         let (name, version) = (O::<F>::NAME, O::<F>::VERSION);
         let migrates_from = O::<F>::MIGRATES_FROM;
+        let show_input = Shown::payload::<<O<F> as Orchestration>::Input>;
         self.registry
-            .add_orchestration(name, version, step, migrates_from);
+            .add_orchestration(name, version, step, show_input, migrates_from);
         self
     }
 

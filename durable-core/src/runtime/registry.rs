@@ -4,14 +4,18 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::activity::ErasedActivity;
+use crate::inspect::Shown;
 use crate::orchestration::{OrchestrationContext, Step, StepError, StepInput};
 
 pub(crate) type StepFn = fn(&OrchestrationContext, StepInput<'_>) -> Result<Step, StepError>;
+/// Shows an encoded input of an orchestration as JSON, for inspection.
+pub(crate) type ShowFn = fn(&[u8]) -> Shown;
 
 /// One version of an orchestration's code.
 #[derive(Clone, Copy)]
 struct Code {
     step: StepFn,
+    show_input: ShowFn,
     /// The versions it declares migrations from.
     migrates_from: &'static [u32],
 }
@@ -20,6 +24,7 @@ struct Code {
 #[derive(Clone, Copy)]
 pub(crate) struct Found {
     pub(crate) step: StepFn,
+    pub(crate) show_input: ShowFn,
     /// The version of that code.
     pub(crate) version: u32,
     /// The instance's version, when the code is a later one that migrates from it.
@@ -40,10 +45,12 @@ impl Registry {
         name: &'static str,
         version: u32,
         step: StepFn,
+        show_input: ShowFn,
         migrates_from: &'static [u32],
     ) {
         let code = Code {
             step,
+            show_input,
             migrates_from,
         };
         self.orchestrations
@@ -65,6 +72,7 @@ impl Registry {
         if let Some(code) = versions.get(&version) {
             return Ok(Found {
                 step: code.step,
+                show_input: code.show_input,
                 version,
                 from: None,
             });
@@ -75,6 +83,7 @@ impl Registry {
         if let Some((later, code)) = later {
             return Ok(Found {
                 step: code.step,
+                show_input: code.show_input,
                 version: *later,
                 from: Some(version),
             });
