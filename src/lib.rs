@@ -15,6 +15,7 @@ pub use durable_core::{
     RuntimeBuilder, RuntimeStatus, Step, StepError, StepInput, Store, StoreError, Suspension,
     TaskId, TaskResult, TaskSet, Timer, Waiter, Wake,
 };
+pub use durable_core::runtime::trace;
 pub use durable_macros::{activity, function, migration, orchestrator};
 
 #[cfg(feature = "rocksdb")]

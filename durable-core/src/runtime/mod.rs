@@ -16,6 +16,7 @@ use tracing::{debug, info_span, warn, Instrument};
 
 mod registry;
 mod step;
+pub mod trace;
 
 use registry::{Registry, StepFn};
 pub(crate) use step::panic_message;
@@ -322,6 +323,7 @@ async fn activity_worker<S: Store>(shared: Arc<Shared<S>>, mut stopped: watch::R
                     task = task.task.0,
                     attempt = task.attempt,
                 );
+                trace::join(&span, &task.instance);
                 run_activity(&shared, locked).instrument(span).await;
             }
             Ok(None) => {

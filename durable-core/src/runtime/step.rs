@@ -37,7 +37,7 @@ struct Outbox {
 /// point it starts from (`from`); once known, the point it stops at (`to`), its status
 /// and the size of its checkpoint (`checkpoint_bytes`).
 pub(super) fn step_span(record: &InstanceRecord) -> Span {
-    info_span!(
+    let span = info_span!(
         "step",
         instance = %record.id,
         orchestration = %record.name,
@@ -46,7 +46,9 @@ pub(super) fn step_span(record: &InstanceRecord) -> Span {
         to = field::Empty,
         status = field::Empty,
         checkpoint_bytes = field::Empty,
-    )
+    );
+    super::trace::join(&span, &record.id);
+    span
 }
 
 /// Where `record`'s checkpoint waits, as the code that saved it describes the point
