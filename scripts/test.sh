@@ -12,6 +12,27 @@ if ! cargo expand --version 2>/dev/null | grep -q "$expand_version"; then
   cargo install --locked --version "$expand_version" cargo-expand
 fi
 
+# tests/durable_functions.rs drives the HTTP API with Durable Functions' Node.js client
+# (its packages from the npm registry, `npm ci` by the test): Node.js and npm, from
+# Debian's packages when the machine has no Node.js (one it has brings its own npm).
+if ! command -v node >/dev/null 2>&1; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "test: installing nodejs and npm (for Durable Functions' client in tests/durable_functions.rs)"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm \
+    || { $sudo apt-get update -q && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm; }
+fi
+
+# tests/dashboard.rs drives the dashboard in a real browser: Debian's Chromium, headless,
+# through Debian's chromedriver. Nothing downloads a browser of its own.
+if ! command -v chromedriver >/dev/null 2>&1; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "test: installing chromium and chromium-driver (for the browser test in tests/dashboard.rs)"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver \
+    || { $sudo apt-get update -q && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
+fi
+
 # A throwaway PostgreSQL for the conformance suite and the PostgreSQL tests, stopped
 # however the tests end. Its crash safety is traded for speed: the tests kill workers,
 # never the database.
@@ -23,4 +44,4 @@ trap 'scripts/postgres.sh stop' EXIT
 # doc tests) plus the benchmark, which `test = true` adds. Running doc tests on their own
 # (`--doc`) resolves features without the dev-dependencies of the other targets, and
 # that rebuilds RocksDB (about 11 minutes here). CI's clippy uses the same features.
-cargo test --workspace --features durable/postgres
+cargo test --workspace --features durable/postgres,durable/opentelemetry

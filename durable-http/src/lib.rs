@@ -34,7 +34,8 @@
 //! | `POST /instances/{id}/raiseEvent/{event}`, body = payload | `202` |
 //! | `POST /instances/{id}/terminate?reason=..`, `/suspend`, `/resume` | `202` |
 //! | `DELETE /instances/{id}` | `200` once purged; `409` while it runs |
-//! | `GET /instances?runtimeStatus=..&name=..&createdTimeFrom=..&createdTimeTo=..&top=..&continuationToken=..` | a page of statuses |
+//! | `GET /instances?runtimeStatus=..&name=..&createdTimeFrom=..&createdTimeTo=..&top=..&continuationToken=..` | a page of statuses, `{instances, continuationToken}` |
+//! | `GET /instances/?..` (Durable Functions' clients) | a page as a JSON array; the next page's token in the `x-ms-continuation-token` header, sent back in the same request header |
 //!
 //! Errors are `{"error": message}`: `400` for bad input (an instance id is 1 to 256
 //! bytes without control characters or `:`), `404` for an unknown orchestrator,
