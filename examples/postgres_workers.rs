@@ -17,6 +17,8 @@ mod async_http_api;
 #[allow(dead_code)]
 #[path = "chaining.rs"]
 mod chaining;
+// the single-process demo's hand-over (`wait_for_you`) is not used here
+#[allow(dead_code)]
 #[path = "demo/driver.rs"]
 mod driver;
 #[allow(dead_code)]

@@ -330,10 +330,13 @@ fn inspect<W: Waiter>(
         }));
     };
     let awaits = pending.describe(ctx, &Lookup::new(tasks));
+    // the macro's own slots (`__iter1`: a loop's iterator, `__v1`: a value being built)
+    // are not the user's locals
     let locals = point
         .slot_names()
         .iter()
         .zip(slots.iter())
+        .filter(|(name, _)| !name.starts_with("__"))
         .map(|(name, slot)| Local {
             name,
             type_name: slot.type_name(),

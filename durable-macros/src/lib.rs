@@ -11,6 +11,7 @@ use proc_macro::TokenStream;
 mod activity;
 mod args;
 mod assign;
+mod display;
 mod emit;
 mod function;
 mod identity;

@@ -65,7 +65,7 @@ impl Points {
         };
         PointSite {
             id,
-            text: shown(expr),
+            text: crate::display::one_line(expr),
             pinned,
             path,
             key,
@@ -200,15 +200,4 @@ fn relative(path: &Path, base: &Path) -> Option<String> {
         .iter()
         .map(|c| c.as_os_str().to_string_lossy().into_owned());
     Some(up.chain(down).collect::<Vec<_>>().join("/"))
-}
-
-/// `expr` on one line, as inspection and errors show it: tokens printed with single
-/// spaces, and paths joined (`durable::join`, not `durable :: join`).
-fn shown(expr: &TokenStream) -> String {
-    let spaced = expr
-        .to_string()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    spaced.replace(" ::", "::").replace(":: ", "::")
 }

@@ -55,6 +55,32 @@ pub async fn run(base: &str) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// The id of the verification left waiting for the person running the demo.
+pub const YOURS: &str = "demo-verify-yours";
+
+/// Starts a verification that waits for the person running the demo (or finds it
+/// started), and says how to find it and answer it.
+pub async fn wait_for_you(base: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let http = reqwest::Client::new();
+    let phone = "+1 555 0199";
+    let input = json!([phone, {"secs": 3600, "nanos": 0}]);
+    let url = format!("{base}/orchestrators/verify_phone/{YOURS}");
+    let response = http.post(url).json(&input).send().await?;
+    if !matches!(
+        response.status(),
+        StatusCode::ACCEPTED | StatusCode::CONFLICT
+    ) {
+        return Err(format!("starting {YOURS}: {}", response.status()).into());
+    }
+    let code = human_interaction::code_for(phone);
+    println!("\n`{YOURS}` waits for you: it texted {code:04} to {phone}.");
+    println!("  dashboard: {base}/dashboard/#/instances/{YOURS}");
+    println!("    (where it waits, its locals; raise event `code` with body {code})");
+    println!("  CLI:       cargo run -p durable-cli -- --url {base} inspect {YOURS}");
+    println!("             cargo run -p durable-cli -- --url {base} raise {YOURS} code {code}");
+    Ok(())
+}
+
 /// One instance the demo runs: its label, fixed id, orchestrator and JSON input.
 struct Pattern {
     label: &'static str,

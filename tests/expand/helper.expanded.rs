@@ -321,7 +321,7 @@ impl ::durable::Orchestration for checkout {
             let mut __w1 = ::durable::__private::Slot::new();
             static __P1: ::durable::__private::Point = ::durable::__private::Point::new(
                 16041608310822800578u64,
-                "pay_twice(& ctx, cents) at ../../../../tests/expand/helper.rs:17:39",
+                "pay_twice(&ctx, cents) at ../../../../tests/expand/helper.rs:17:39",
                 &[],
             );
             let mut __pc: u32 = match __step.point() {
