@@ -134,10 +134,11 @@ mod tests {
     /// What a browser test finds the page by.
     #[test]
     fn the_page_has_the_ids_tests_use() {
-        let ids = "instances status waiting-expression locals awaits event-name event-body \
-                   raise-event reason terminate suspend resume retry purge error-banner \
-                   error-text next-page first-page refresh auto-refresh filter-name \
-                   filter-from filter-to filter-top";
+        let ids = "instances instance-id status waiting-expression locals awaits output \
+                   custom-status not-waiting event-name event-body raise-event reason \
+                   terminate suspend resume retry purge error-banner error-text next-page \
+                   first-page refresh auto-refresh filter-name filter-from filter-to \
+                   filter-top";
         for id in ids.split_whitespace() {
             assert!(INDEX_HTML.contains(&format!(r#"id="{id}""#)), "no #{id}");
         }

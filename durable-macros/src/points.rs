@@ -180,12 +180,29 @@ pub fn source_file(span: Span) -> String {
     let file = span.unwrap().file();
     let path = Path::new(&file);
     if !path.is_absolute() {
-        return file;
+        return tidied(path);
     }
     std::env::current_dir()
         .ok()
         .and_then(|cwd| relative(path, &cwd))
         .unwrap_or(file)
+}
+
+/// A relative `path` without the `dir/..` detours of a `#[path]` include
+/// (`tests/../examples/x.rs` is `examples/x.rs`).
+fn tidied(path: &Path) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for part in path.components() {
+        let part = part.as_os_str().to_string_lossy().into_owned();
+        match part.as_str() {
+            "." => {}
+            ".." if parts.last().is_some_and(|p| p != "..") => {
+                parts.pop();
+            }
+            _ => parts.push(part),
+        }
+    }
+    parts.join("/")
 }
 
 /// `path` relative to `base`, both absolute.
@@ -200,4 +217,22 @@ fn relative(path: &Path, base: &Path) -> Option<String> {
         .iter()
         .map(|c| c.as_os_str().to_string_lossy().into_owned());
     Some(up.chain(down).collect::<Vec<_>>().join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_files_are_shown_without_detours_or_the_checkout_path() {
+        let tidy = |p: &str| tidied(Path::new(p));
+        assert_eq!(tidy("tests/../examples/x.rs"), "examples/x.rs");
+        assert_eq!(tidy("./src/lib.rs"), "src/lib.rs");
+        assert_eq!(tidy("../up/x.rs"), "../up/x.rs");
+        let from = |p: &str, base: &str| relative(Path::new(p), Path::new(base));
+        assert_eq!(
+            from("/work/repo/tests/expand/a.rs", "/work/repo/target/tests/t/h"),
+            Some("../../../../tests/expand/a.rs".to_owned())
+        );
+    }
 }
