@@ -4,23 +4,8 @@
 //! instance continues from its last checkpoint, and finished activities are not redone.
 //! Run with `scripts/demo.sh` or `cargo run --example demo`.
 
-#[allow(dead_code)]
-#[path = "async_http_api.rs"]
-mod async_http_api;
-#[allow(dead_code)]
-#[path = "chaining.rs"]
-mod chaining;
 #[path = "demo/driver.rs"]
 mod driver;
-#[allow(dead_code)]
-#[path = "fan_out_fan_in.rs"]
-mod fan_out_fan_in;
-#[allow(dead_code)]
-#[path = "human_interaction.rs"]
-mod human_interaction;
-#[allow(dead_code)]
-#[path = "monitor.rs"]
-mod monitor;
 
 use std::time::Duration;
 

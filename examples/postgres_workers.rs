@@ -11,25 +11,10 @@
 //!
 //! The URL may also come from `$DATABASE_URL`.
 
-#[allow(dead_code)]
-#[path = "async_http_api.rs"]
-mod async_http_api;
-#[allow(dead_code)]
-#[path = "chaining.rs"]
-mod chaining;
 // the single-process demo's hand-over (`wait_for_you`) is not used here
 #[allow(dead_code)]
 #[path = "demo/driver.rs"]
 mod driver;
-#[allow(dead_code)]
-#[path = "fan_out_fan_in.rs"]
-mod fan_out_fan_in;
-#[allow(dead_code)]
-#[path = "human_interaction.rs"]
-mod human_interaction;
-#[allow(dead_code)]
-#[path = "monitor.rs"]
-mod monitor;
 #[path = "demo/tagged.rs"]
 mod tagged;
 

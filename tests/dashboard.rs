@@ -8,10 +8,6 @@
 //! nothing here downloads a browser. `DURABLE_SCREENSHOTS=1` also writes the README's
 //! screenshots, `docs/dashboard-list.png` and `docs/dashboard-instance.png`.
 
-#[allow(dead_code)]
-#[path = "../examples/human_interaction.rs"]
-mod human_interaction;
-
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -25,7 +21,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 
-use human_interaction::{code_for, register, verify_phone};
+use durable_patterns::human_interaction::{code_for, register, verify_phone};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const INSTALL: &str = "apt-get install chromium chromium-driver";

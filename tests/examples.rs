@@ -1,26 +1,13 @@
 //! The pattern examples, run on a throwaway RocksDB store each.
 
+/// The async HTTP API example's service (its orchestration is the patterns crate's).
 #[allow(dead_code)]
 #[path = "../examples/async_http_api.rs"]
-mod async_http_api;
-#[allow(dead_code)]
-#[path = "../examples/bounded_parallelism.rs"]
-mod bounded_parallelism;
-#[allow(dead_code)]
-#[path = "../examples/chaining.rs"]
-mod chaining;
-#[allow(dead_code)]
-#[path = "../examples/fan_out_fan_in.rs"]
-mod fan_out_fan_in;
-#[allow(dead_code)]
-#[path = "../examples/human_interaction.rs"]
-mod human_interaction;
-#[allow(dead_code)]
-#[path = "../examples/monitor.rs"]
-mod monitor;
-#[allow(dead_code)]
-#[path = "../examples/saga.rs"]
-mod saga;
+mod service;
+
+use durable_patterns::{
+    async_http_api, bounded_parallelism, chaining, fan_out_fan_in, human_interaction, monitor, saga,
+};
 
 use std::time::Duration;
 
@@ -118,7 +105,7 @@ async fn async_http_api_answers_202_until_the_report_is_done() {
     let runtime = async_http_api::register(durable::Runtime::builder(store)).start();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let app = async_http_api::app(runtime.client());
+    let app = service::app(runtime.client());
     tokio::spawn(async move { axum::serve(listener, app).await });
     let http = reqwest::Client::new();
     let start = format!("http://{address}/api/orchestrators/build_report");

@@ -10,7 +10,7 @@ use durable::{Client, RuntimeBuilder, Store};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::{async_http_api, chaining, fan_out_fan_in, human_interaction, monitor};
+use durable_patterns::{async_http_api, chaining, fan_out_fan_in, human_interaction, monitor};
 
 /// Registers the orchestrations and activities of the five patterns.
 pub fn register<S: Store>(mut builder: RuntimeBuilder<S>) -> RuntimeBuilder<S> {

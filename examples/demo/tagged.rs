@@ -6,8 +6,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use durable::store::{
-    Committed, InstanceFilter, InstanceRecord, Lease, LockedActivity, LockedInstance, Message,
-    Millis, Page, Purge, StepCommit, Store, StoreError, Work,
+    Committed, InstanceFilter, InstanceRecord, InstanceTasks, Lease, LockedActivity,
+    LockedInstance, Message, Millis, Page, Purge, StepCommit, Store, StoreError, Work,
 };
 use durable::TaskResult;
 
@@ -98,6 +98,10 @@ impl<S: Store> Store for Tagged<S> {
         id: &str,
     ) -> impl Future<Output = Result<Option<InstanceRecord>, StoreError>> + Send {
         self.inner.instance(id)
+    }
+
+    fn tasks(&self, id: &str) -> impl Future<Output = Result<InstanceTasks, StoreError>> + Send {
+        self.inner.tasks(id)
     }
 
     fn lock_instance(
