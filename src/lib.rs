@@ -7,6 +7,7 @@
 //!
 //! See the README for what orchestrators may contain and the errors you get otherwise.
 
+pub use durable_core::runtime::trace;
 pub use durable_core::{
     codec, inspect, join, join_all, limits, select, store, testing, Activity, ActivityContext,
     ActivityError, ActivityFn, Call, Client, ClientError, Command, Completions, DurableOp, Either,
@@ -15,7 +16,6 @@ pub use durable_core::{
     RuntimeBuilder, RuntimeStatus, Step, StepError, StepInput, Store, StoreError, Suspension,
     TaskId, TaskResult, TaskSet, Timer, Waiter, Wake,
 };
-pub use durable_core::runtime::trace;
 pub use durable_macros::{activity, function, migration, orchestrator};
 
 #[cfg(feature = "rocksdb")]

@@ -93,7 +93,11 @@ fn write(tokens: &TokenStream, out: &mut String) {
             "!" if prev == Prev::Operand => (false, Prev::Tight),
             "|" | "||" if opening && !closure_params => {
                 closure_params = op == "|";
-                let after = if closure_params { Prev::Tight } else { Prev::Spaced };
+                let after = if closure_params {
+                    Prev::Tight
+                } else {
+                    Prev::Spaced
+                };
                 (prev != Prev::Start && prev != Prev::Tight, after)
             }
             "|" if closure_params => {

@@ -231,7 +231,10 @@ mod tests {
         assert_eq!(tidy("../up/x.rs"), "../up/x.rs");
         let from = |p: &str, base: &str| relative(Path::new(p), Path::new(base));
         assert_eq!(
-            from("/work/repo/tests/expand/a.rs", "/work/repo/target/tests/t/h"),
+            from(
+                "/work/repo/tests/expand/a.rs",
+                "/work/repo/target/tests/t/h"
+            ),
             Some("../../../../tests/expand/a.rs".to_owned())
         );
     }
