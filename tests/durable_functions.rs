@@ -177,7 +177,7 @@ async fn the_durable_functions_node_client_drives_the_api() {
         .filter_map(|(line, token)| token.as_ref().map(|_| line.as_str()))
         .collect();
     assert!(
-        paged.iter().any(|line| *line == "GET /api/instances/"),
+        paged.contains(&"GET /api/instances/"),
         "getStatusAll took its second page with the header: {paged:?}"
     );
     assert!(

@@ -133,7 +133,11 @@ async fn steps_and_activity_attempts_tell_the_story() {
         "{:?}",
         steps[0]
     );
-    assert!(steps[0].fields["to"].contains(" at tests/traces.rs:"), "{:?}", steps[0]);
+    assert!(
+        steps[0].fields["to"].contains(" at tests/traces.rs:"),
+        "{:?}",
+        steps[0]
+    );
     assert_eq!(
         steps[1].fields["from"], steps[0].fields["to"],
         "it resumes where it stopped"

@@ -89,7 +89,7 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
 mod tests {
     use super::*;
 
-    fn header<'a>(response: &'a Response, name: HeaderName) -> &'a str {
+    fn header(response: &Response, name: HeaderName) -> &str {
         response.headers()[name].to_str().unwrap()
     }
 

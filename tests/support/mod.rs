@@ -45,7 +45,7 @@ pub async fn add(pair: (u64, u64)) -> Result<u64, String> {
 
 #[activity]
 pub async fn is_even(x: u64) -> Result<bool, String> {
-    Ok(x % 2 == 0)
+    Ok(x.is_multiple_of(2))
 }
 
 #[activity]
@@ -66,7 +66,7 @@ pub async fn fail_on_13(x: u64) -> Result<u64, String> {
 /// `None` for multiples of 3.
 #[activity]
 pub async fn lookup(x: u64) -> Result<Option<u64>, String> {
-    Ok((x % 3 != 0).then_some(x * 10))
+    Ok((!x.is_multiple_of(3)).then_some(x * 10))
 }
 
 #[activity(name = "read-sensor")]
