@@ -13,6 +13,7 @@ use durable::{
     activity, orchestrator, select, Either, MemoryStore, OrchestrationContext, Runtime,
     RuntimeStatus, Store,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use support::*;
 use tokio::sync::Semaphore;
@@ -69,6 +70,24 @@ async fn parent(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError> {
     .await;
     let _ = (a, b);
     Ok(label.len() as u64)
+}
+
+/// Serializes for checkpoints, and panics when shown as JSON.
+#[derive(Debug, Deserialize)]
+struct Grumpy(u8);
+
+impl Serialize for Grumpy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        assert!(!serializer.is_human_readable(), "no JSON for me");
+        serializer.serialize_u8(self.0)
+    }
+}
+
+#[orchestrator]
+async fn grumpy(ctx: OrchestrationContext, n: u8) -> Result<u8, TestError> {
+    let held = Grumpy(n);
+    let more: u8 = ctx.event("more").await;
+    Ok(held.0 + more)
 }
 
 /// Polls until `id` is suspended (its checkpoint taken) and inspection can read it.
@@ -305,5 +324,24 @@ async fn an_ended_instance_waits_nowhere() {
     let inspection = client.inspect(&id).await.unwrap().unwrap();
     assert!(inspection.waiting.is_none());
     assert_eq!(inspection.status.status, RuntimeStatus::Completed);
+    runtime.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_panic_while_showing_a_local_is_reported_not_raised() {
+    let runtime = Runtime::builder(MemoryStore::new())
+        .orchestration(grumpy)
+        .start();
+    let client = runtime.client();
+    let id = client.start(grumpy, Some("g"), &2).await.unwrap();
+    let inspection = suspended(&client, &id).await;
+    let why = inspection.waiting.unwrap().decoded.unwrap_err();
+    assert!(
+        why.contains("panicked") && why.contains("no JSON for me"),
+        "{why}"
+    );
+    client.raise_event(&id, "more", &3u8).await.unwrap();
+    let result = client.wait(grumpy, &id, Duration::from_secs(10)).await;
+    assert_eq!(result.unwrap(), Ok(5));
     runtime.shutdown().await;
 }

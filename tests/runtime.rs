@@ -220,6 +220,9 @@ async fn an_instance_id_is_used_once() {
         "a\0x",
         "tab\tid",
         "line\nbreak",
+        // path steps in every URL an id goes into
+        ".",
+        "..",
         long.as_str(),
     ] {
         let refused = runtime.client().start(chain, Some(reserved), &1).await;

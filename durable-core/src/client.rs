@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::codec::{self, CodecError};
-use crate::inspect::{self, Inspection, Lookup};
+use crate::inspect::{self, Inspection, Lookup, Shown, Waiting};
 use crate::orchestration::{
     Orchestration, OrchestrationContext, OrchestrationFn, OrchestrationInput, OrchestrationOutput,
 };
@@ -19,7 +19,10 @@ use crate::task::Wake;
 
 /// Whether a caller may name an instance `id`.
 fn valid_id(id: &str) -> bool {
+    // `.` and `..` are path steps in every URL an id is put in, never a segment
     !id.is_empty()
+        && id != "."
+        && id != ".."
         && id.len() <= crate::limits::MAX_INSTANCE_ID_BYTES
         && !id.contains(':')
         && !id.chars().any(char::is_control)
@@ -63,8 +66,8 @@ pub enum ClientError {
     Timeout(String),
     #[error(
         "`{}` cannot be an instance id: ids are 1 to {} bytes without control characters \
-         (a NUL, a newline, a tab), and `:` is reserved for sub-orchestrations \
-         (`parent:task`)",
+         (a NUL, a newline, a tab), other than `.` and `..`, and `:` is reserved for \
+         sub-orchestrations (`parent:task`)",
         shortened(.0),
         crate::limits::MAX_INSTANCE_ID_BYTES
     )]
@@ -208,11 +211,25 @@ impl<S: Store> Client<S> {
         };
         let code = self.shared.code(&record.name, record.version);
         let ctx = OrchestrationContext::new(record.id.clone(), record.next_task, now_millis());
+        // user types' `Deserialize` and `Serialize` run here: a panic in one is shown,
+        // as a step's panic fails only its instance
+        let guarded = |f: &dyn Fn() -> Waiting| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
+                format!(
+                    "reading it panicked: {}",
+                    crate::runtime::panic_message(&*p)
+                )
+            })
+        };
         let waiting = record.state.as_deref().map(|state| {
             let step = code.as_ref().map(|c| c.step).map_err(Clone::clone);
-            inspect::read(&ctx, state, &Lookup::new(&tasks), step)
+            let read = || inspect::read(&ctx, state, &Lookup::new(&tasks), step.clone());
+            guarded(&read).unwrap_or_else(|why| inspect::unreadable(state, &why))
         });
-        let input = code.ok().map(|c| (c.show_input)(&record.input));
+        let input = code.ok().map(|c| {
+            std::panic::catch_unwind(|| (c.show_input)(&record.input))
+                .unwrap_or_else(|p| Shown::Unshowable(crate::runtime::panic_message(&*p)))
+        });
         let events = record.events.iter().map(|(n, p)| (n.clone(), p.len()));
         Ok(Some(Inspection {
             events: events.collect(),

@@ -7,6 +7,8 @@
 //! waiter says what it waits for. Nothing is written: inspecting never changes the
 //! instance.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -62,9 +64,9 @@ pub struct At {
 }
 
 impl At {
-    /// Reads a resume point's label, `expression at file:line:column`; a label in
-    /// another form (an older checkpoint's `at line L:C`) is kept whole as the
-    /// expression, with what of the place it says.
+    /// Reads a resume point's label, `expression at line L:C` (or `at file:L:C`); the
+    /// file is filled in from the code that reads the checkpoint. A label in another
+    /// form is kept whole as the expression.
     pub fn parse(label: &str) -> Self {
         let whole = || At {
             expression: label.to_owned(),
@@ -113,6 +115,8 @@ pub struct Waiting {
 pub struct Decoded {
     pub awaits: Awaited,
     pub locals: Vec<Local>,
+    /// The source file of the `.await`, which the checkpoint does not carry.
+    pub file: &'static str,
 }
 
 /// The state of an activity call an instance waits for.
@@ -175,30 +179,30 @@ pub enum Awaited {
 }
 
 /// What a waiter can look up while it describes itself: the instance's queued calls
-/// and timers.
+/// and timers, by task.
 pub struct Lookup<'a> {
     pub(crate) tasks: &'a InstanceTasks,
+    calls: HashMap<TaskId, &'a QueuedActivity>,
+    timers: HashMap<TaskId, Millis>,
 }
 
 impl<'a> Lookup<'a> {
     pub(crate) fn new(tasks: &'a InstanceTasks) -> Self {
-        Self { tasks }
+        Self {
+            tasks,
+            calls: tasks.activities.iter().map(|a| (a.task.task, a)).collect(),
+            timers: tasks.timers.iter().map(|t| (t.task, t.due)).collect(),
+        }
     }
-}
 
-impl Lookup<'_> {
     /// The queued call of `task`, if it is still queued.
     pub fn call(&self, task: TaskId) -> Option<&QueuedActivity> {
-        self.tasks.activities.iter().find(|a| a.task.task == task)
+        self.calls.get(&task).copied()
     }
 
     /// When the timer of `task` is due, if it has not fired.
     pub fn timer(&self, task: TaskId) -> Option<Millis> {
-        self.tasks
-            .timers
-            .iter()
-            .find(|t| t.task == task)
-            .map(|t| t.due)
+        self.timers.get(&task).copied()
     }
 }
 
@@ -235,8 +239,12 @@ pub(crate) fn read<T>(
             (Ok(_), None) => Err("the code did not stop at the checkpoint's point".into()),
         }
     });
+    let mut at = At::parse(header.label);
+    if let Ok(decoded) = &decoded {
+        decoded.file.clone_into(&mut at.file);
+    }
     Waiting {
-        at: At::parse(header.label),
+        at,
         point: header.id,
         fingerprint: header.fingerprint(),
         checkpoint_bytes: state.len(),
@@ -244,9 +252,15 @@ pub(crate) fn read<T>(
     }
 }
 
-fn unreadable(state: &[u8], why: &str) -> Waiting {
+/// A checkpoint whose point cannot be read, and why.
+pub(crate) fn unreadable(state: &[u8], why: &str) -> Waiting {
     Waiting {
-        at: At::parse("an unreadable point"),
+        at: At {
+            expression: "an unreadable point".into(),
+            file: String::new(),
+            line: 0,
+            column: 0,
+        },
         point: 0,
         fingerprint: String::new(),
         checkpoint_bytes: state.len(),

@@ -343,7 +343,11 @@ fn inspect<W: Waiter>(
             value: slot.show(),
         })
         .collect();
-    ctx.put_inspected(Decoded { awaits, locals });
+    ctx.put_inspected(Decoded {
+        awaits,
+        locals,
+        file: point.file(),
+    });
     Ok(None)
 }
 

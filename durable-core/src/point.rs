@@ -28,6 +28,8 @@ const MAGIC: [u8; 4] = *b"dur\x02";
 /// A resume point of a generated machine.
 pub struct Point {
     id: u64,
+    /// The source file, shown by inspection; not saved, to keep checkpoints small.
+    file: &'static str,
     label: &'static str,
     slots: &'static [&'static str],
     layout: OnceLock<Layout>,
@@ -42,11 +44,18 @@ struct Layout {
 }
 
 impl Point {
-    /// A point with identity `id`, described by `label` (the awaited expression and
-    /// where it is), that saves the locals named `slots`, in order.
-    pub const fn new(id: u64, label: &'static str, slots: &'static [&'static str]) -> Self {
+    /// A point with identity `id` in source file `file`, described by `label` (the
+    /// awaited expression and its line and column), that saves the locals named
+    /// `slots`, in order.
+    pub const fn new(
+        id: u64,
+        file: &'static str,
+        label: &'static str,
+        slots: &'static [&'static str],
+    ) -> Self {
         Self {
             id,
+            file,
             label,
             slots,
             layout: OnceLock::new(),
@@ -56,6 +65,11 @@ impl Point {
     /// The awaited expression and where it is in the source.
     pub fn label(&self) -> &'static str {
         self.label
+    }
+
+    /// The source file of the `.await`.
+    pub fn file(&self) -> &'static str {
+        self.file
     }
 
     /// The names of the locals saved here, in order.
@@ -288,7 +302,12 @@ fn part_hash(name: &str, ty: &str) -> u32 {
 mod tests {
     use super::*;
 
-    static AMOUNT: Point = Point::new(7, "ctx.event(\"approval\") at src/x.rs:3:9", &["amount"]);
+    static AMOUNT: Point = Point::new(
+        7,
+        "src/x.rs",
+        "ctx.event(\"approval\") at line 3:9",
+        &["amount"],
+    );
 
     #[test]
     fn a_header_splits_back_and_checks() {
@@ -308,20 +327,20 @@ mod tests {
 
     #[test]
     fn a_changed_type_or_operation_is_named() {
-        let other = Point::new(7, "x", &["amount"]);
+        let other = Point::new(7, "x.rs", "x", &["amount"]);
         let mut state = other.header(|| vec!["W", "u32"]).to_vec();
         state.extend_from_slice(b"..");
         let Saved::Point(saved, _) = split(&state).unwrap() else {
             panic!("not a point")
         };
-        let changed = Point::new(7, "x", &["amount"]);
+        let changed = Point::new(7, "x.rs", "x", &["amount"]);
         let why = changed.check(&saved, || vec!["W", "i64"]).unwrap_err();
         assert!(why.contains("`amount: i64`"), "{why}");
         assert!(!why.contains("operation"), "{why}");
-        let awaited = Point::new(7, "x", &["amount"]);
+        let awaited = Point::new(7, "x.rs", "x", &["amount"]);
         let why = awaited.check(&saved, || vec!["V", "u32"]).unwrap_err();
         assert!(why.contains("operation awaited there changed"), "{why}");
-        let more = Point::new(7, "x", &["amount", "n"]);
+        let more = Point::new(7, "x.rs", "x", &["amount", "n"]);
         let why = more.check(&saved, || vec!["W", "u32", "u8"]).unwrap_err();
         assert!(
             why.contains("`n: u8`") && why.contains("holds 1 locals"),

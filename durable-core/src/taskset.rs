@@ -135,8 +135,16 @@ impl<O: Combinable + 'static> Waiter for NextWaiter<O> {
     }
 
     fn describe(&self, ctx: &OrchestrationContext, lookup: &Lookup<'_>) -> Awaited {
-        let in_flight = self.set.in_flight.iter();
-        Awaited::Any(in_flight.map(|(_, w)| w.describe(ctx, lookup)).collect())
+        let in_flight = self
+            .set
+            .in_flight
+            .iter()
+            .map(|(_, w)| w.describe(ctx, lookup));
+        match self.set.in_flight.len() {
+            // as `wake` says: nothing to wait for
+            0 => Awaited::All(Vec::new()),
+            _ => Awaited::Any(in_flight.collect()),
+        }
     }
 
     fn complete(self, completions: &mut Completions) -> Result<Self::Output, StepError> {

@@ -11,9 +11,16 @@ use crate::status::{format_time, instance_json};
 /// `inspection` as JSON: the status object of `GET /instances/{id}`, with `waiting`
 /// and `events`.
 pub(crate) fn inspection_json(inspection: &Inspection, types: Option<&Conversions>) -> Value {
-    let mut body = instance_json(&inspection.status, types, true);
-    if let (Some(Value::Null), Some(Shown::Value(input))) = (body.get("input"), &inspection.input) {
-        body["input"] = input.clone();
+    // the input as the instance's code shows it (decoded once, here), else as the API's
+    // registered types do
+    let mut body = instance_json(&inspection.status, types, inspection.input.is_none());
+    if let Some(input) = &inspection.input {
+        let (key, value) = shown(input);
+        body[if key == "value" {
+            "input"
+        } else {
+            "inputUnshowable"
+        }] = value;
     }
     body["waiting"] = inspection
         .waiting
@@ -29,7 +36,7 @@ pub(crate) fn inspection_json(inspection: &Inspection, types: Option<&Conversion
 
 fn waiting_json(waiting: &Waiting) -> Value {
     let (awaits, locals, error) = match &waiting.decoded {
-        Ok(Decoded { awaits, locals }) => (
+        Ok(Decoded { awaits, locals, .. }) => (
             awaited_json(awaits),
             locals.iter().map(local_json).collect(),
             Value::Null,
@@ -83,10 +90,14 @@ fn awaited_json(awaited: &Awaited) -> Value {
             "kind": "activity",
             "task": task.0,
             "name": name,
-            "input": input.as_ref().map_or(Value::Null, |i| match i {
-                Shown::Value(v) => v.clone(),
-                Shown::Unshowable(why) => json!({ "unshowable": why }),
-            }),
+            "input": match input {
+                Some(Shown::Value(v)) => v.clone(),
+                _ => Value::Null,
+            },
+            "inputUnshowable": match input {
+                Some(Shown::Unshowable(why)) => Value::from(why.as_str()),
+                _ => Value::Null,
+            },
             "attempt": attempt,
             "state": match state {
                 CallState::Queued => "queued",

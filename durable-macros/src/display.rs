@@ -39,6 +39,7 @@ fn write(tokens: &TokenStream, out: &mut String) {
                 let (open, close) = match group.delimiter() {
                     Delimiter::Parenthesis => ("(", ")"),
                     Delimiter::Bracket => ("[", "]"),
+                    Delimiter::Brace if group.stream().is_empty() => ("{", "}"),
                     Delimiter::Brace => ("{ ", " }"),
                     Delimiter::None => ("", ""),
                 };
@@ -65,7 +66,8 @@ fn write(tokens: &TokenStream, out: &mut String) {
         // a whole operator: `::`, `==`, `&&`, `->`, `..=`
         let mut op = String::from(punct.as_char());
         let mut spacing = punct.spacing();
-        while spacing == Spacing::Joint {
+        // `::` ends at its second colon, so that `::<` opens generic arguments
+        while spacing == Spacing::Joint && op != "::" && op != "'" {
             match iter.peek() {
                 Some(TokenTree::Punct(next)) => {
                     op.push(next.as_char());
@@ -76,14 +78,26 @@ fn write(tokens: &TokenStream, out: &mut String) {
             }
         }
         let next_is_lt = matches!(iter.peek(), Some(TokenTree::Punct(p)) if p.as_char() == '<');
-        let opening = matches!(prev, Prev::Start | Prev::Spaced | Prev::Tight);
+        let opening =
+            matches!(prev, Prev::Start | Prev::Spaced | Prev::Tight) || out.ends_with("move");
         let (space_before, after) = match op.as_str() {
             "." | ".." | "..=" => (false, Prev::Tight),
             "::" => {
                 generics += usize::from(next_is_lt);
                 (false, Prev::Tight)
             }
-            "<" if generics > 0 && out.ends_with("::") => (false, Prev::Tight),
+            // `::<` (counted at the `::`) or a nested `Option<u32>` inside it
+            "<" if generics > 0 => {
+                if !out.ends_with("::") {
+                    generics += 1;
+                }
+                (false, Prev::Tight)
+            }
+            // a lifetime: `&'a str`
+            "'" => {
+                let spaced = prev == Prev::Spaced && !out.ends_with('&');
+                (prev == Prev::Operand || spaced, Prev::Tight)
+            }
             closing if generics > 0 && closing.chars().all(|c| c == '>') => {
                 generics = generics.saturating_sub(closing.len());
                 (false, Prev::Operand)
@@ -154,6 +168,18 @@ mod tests {
                 "helper(&ctx, vec![1, 2], -x)",
             ),
             (quote!(set.next()), "set.next()"),
+            (
+                quote!(ctx.event::<Option<Vec<u32>>>("x")),
+                r#"ctx.event::<Option<Vec<u32>>>("x")"#,
+            ),
+            (
+                quote!(join_all(v.iter().map(move |i| ctx.call(f, *i)))),
+                "join_all(v.iter().map(move |i| ctx.call(f, *i)))",
+            ),
+            (
+                quote!(helper(&ctx, x as &'static str, {})),
+                "helper(&ctx, x as &'static str, {})",
+            ),
             (
                 quote!(ctx.call(f, a == b && !c)),
                 "ctx.call(f, a == b && !c)",

@@ -190,7 +190,8 @@ pub fn emit(
                 points.extend(quote_spanned! {*span=>
                     static #point: ::durable::__private::Point = ::durable::__private::Point::new(
                         #id,
-                        concat!(#text, " at ", #file, ":", line!(), ":", column!()),
+                        #file,
+                        concat!(#text, " at line ", line!(), ":", column!()),
                         &[#(#names),*],
                     );
                 });

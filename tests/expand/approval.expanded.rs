@@ -180,12 +180,14 @@ impl ::durable::Orchestration for approve_and_pay {
             let mut __w2 = ::durable::__private::Slot::new();
             static __P1: ::durable::__private::Point = ::durable::__private::Point::new(
                 14119181137467417679u64,
-                "ctx.call(request_approval, amount) at ../../../../tests/expand/approval.rs:18:54",
+                "../../../../tests/expand/approval.rs",
+                "ctx.call(request_approval, amount) at line 18:54",
                 &["amount"],
             );
             static __P2: ::durable::__private::Point = ::durable::__private::Point::new(
                 12774342889168536581u64,
-                "ctx.call(pay, amount) at ../../../../tests/expand/approval.rs:19:31",
+                "../../../../tests/expand/approval.rs",
+                "ctx.call(pay, amount) at line 19:31",
                 &[],
             );
             let mut __pc: u32 = match __step.point() {

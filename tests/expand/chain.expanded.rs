@@ -118,7 +118,8 @@ impl ::durable::Orchestration for chain {
             let mut __w1 = ::durable::__private::Slot::new();
             static __P1: ::durable::__private::Point = ::durable::__private::Point::new(
                 9856025136344238846u64,
-                "ctx.call(add_one, i) at ../../../../tests/expand/chain.rs:12:39",
+                "../../../../tests/expand/chain.rs",
+                "ctx.call(add_one, i) at line 12:39",
                 &["total", "__iter1"],
             );
             let mut __pc: u32 = match __step.point() {

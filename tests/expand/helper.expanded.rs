@@ -93,12 +93,14 @@ impl ::durable::__private::Function for pay_twice {
             let mut __w2 = ::durable::__private::Slot::new();
             static __P1: ::durable::__private::Point = ::durable::__private::Point::new(
                 7878977087289505006u64,
-                "ctx.call(charge, cents) at ../../../../tests/expand/helper.rs:10:41",
+                "../../../../tests/expand/helper.rs",
+                "ctx.call(charge, cents) at line 10:41",
                 &["cents"],
             );
             static __P2: ::durable::__private::Point = ::durable::__private::Point::new(
                 7199295282788796569u64,
-                "ctx.call(charge, cents) at ../../../../tests/expand/helper.rs:11:42",
+                "../../../../tests/expand/helper.rs",
+                "ctx.call(charge, cents) at line 11:42",
                 &["first"],
             );
             let mut __pc: u32 = match __step.point() {
@@ -321,7 +323,8 @@ impl ::durable::Orchestration for checkout {
             let mut __w1 = ::durable::__private::Slot::new();
             static __P1: ::durable::__private::Point = ::durable::__private::Point::new(
                 16041608310822800578u64,
-                "pay_twice(&ctx, cents) at ../../../../tests/expand/helper.rs:17:39",
+                "../../../../tests/expand/helper.rs",
+                "pay_twice(&ctx, cents) at line 17:39",
                 &[],
             );
             let mut __pc: u32 = match __step.point() {

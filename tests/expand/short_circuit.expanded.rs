@@ -182,12 +182,14 @@ impl ::durable::Orchestration for quote {
             let mut __w2 = ::durable::__private::Slot::new();
             static __P1: ::durable::__private::Point = ::durable::__private::Point::new(
                 11776457195120555277u64,
-                "ctx.call(is_valid, item) at ../../../../tests/expand/short_circuit.rs:17:50",
+                "../../../../tests/expand/short_circuit.rs",
+                "ctx.call(is_valid, item) at line 17:50",
                 &["sum", "__iter1", "item"],
             );
             static __P2: ::durable::__private::Point = ::durable::__private::Point::new(
                 5552650429090787851u64,
-                "ctx.call(price, item) at ../../../../tests/expand/short_circuit.rs:18:42",
+                "../../../../tests/expand/short_circuit.rs",
+                "ctx.call(price, item) at line 18:42",
                 &["sum", "__iter1", "item"],
             );
             let mut __pc: u32 = match __step.point() {

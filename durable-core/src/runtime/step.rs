@@ -52,7 +52,7 @@ pub(super) fn step_span(record: &InstanceRecord) -> Span {
 }
 
 /// Where `record`'s checkpoint waits, as the code that saved it describes the point
-/// (the awaited expression and its file, line and column).
+/// (the awaited expression and its line and column).
 fn point_of(record: &InstanceRecord) -> &str {
     match record.state.as_deref().map(split) {
         None => "start",

@@ -14,7 +14,7 @@ use tracing::Span;
 /// The trace id and the parent span id of the spans of the instance tree `instance`
 /// belongs to (both nonzero, as W3C trace context requires).
 pub fn trace_of(instance: &str) -> (u128, u64) {
-    let root = instance.split(':').next().unwrap_or(instance);
+    let root = instance.split_once(':').map_or(instance, |(root, _)| root);
     let high = fnv(b"durable trace", root);
     let low = fnv(b"durable trace low", root);
     let trace = (u128::from(high) << 64 | u128::from(low)).max(1);
