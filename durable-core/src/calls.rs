@@ -147,6 +147,18 @@ impl CallQueue {
         let range = (instance.to_owned(), TaskId(0))..=(instance.to_owned(), TaskId(u64::MAX));
         self.calls.range(range).map(|(k, _)| k.clone()).collect()
     }
+
+    /// Every queued call of `instance`, and whether a worker holds a live claim on it
+    /// at `now` (what inspection shows as running).
+    pub fn of_instance_claimed(&self, instance: &str, now: Millis) -> Vec<(CallKey, bool)> {
+        let calls = self.of_instance(instance).into_iter();
+        calls
+            .map(|k| {
+                let claimed = self.lease(&k).is_some_and(|l| l.expires > now);
+                (k, claimed)
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -250,11 +250,10 @@ impl Store for MemoryStore {
         let inner = self.lock();
         let activities = inner
             .calls
-            .of_instance(id)
+            .of_instance_claimed(id, now)
             .into_iter()
-            .filter_map(|key| {
+            .filter_map(|(key, claimed)| {
                 let task = inner.activities.get(&key)?.clone();
-                let claimed = inner.calls.lease(&key).is_some_and(|l| l.expires > now);
                 Some(QueuedActivity { task, claimed })
             })
             .collect();

@@ -23,15 +23,7 @@ impl RocksStore {
         let now = now_millis();
         let (calls, timers) = {
             let state = self.lock();
-            let calls: Vec<_> = state
-                .calls
-                .of_instance(id)
-                .into_iter()
-                .map(|k| {
-                    let claimed = state.calls.lease(&k).is_some_and(|l| l.expires > now);
-                    (k, claimed)
-                })
-                .collect();
+            let calls = state.calls.of_instance_claimed(id, now);
             (calls, state.timers.of_instance(id))
         };
         let mut activities = Vec::with_capacity(calls.len());
