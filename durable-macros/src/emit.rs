@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned};
 
 use crate::args::Migrate;
@@ -19,6 +19,18 @@ use crate::verbatim::{EXIT_MARKER, STASH_MARKER};
 /// that must point at user code in errors.
 pub fn at(user: Span) -> Span {
     Span::call_site().located_at(user)
+}
+
+/// `schedule(__ctx, op)`, spanned exactly as the awaited expression is: rustc then
+/// reports an operation that is not durable once (at the argument) instead of a second
+/// time for the call's return type, whose span would otherwise differ.
+fn schedule_call(op: &TokenStream, fallback: Span) -> TokenStream {
+    let mut tokens = op.clone().into_iter().map(|t| t.span());
+    let first = tokens.next().unwrap_or(fallback);
+    let last = tokens.last().unwrap_or(first);
+    let mut args = Group::new(Delimiter::Parenthesis, quote!(__ctx, #op));
+    args.set_span(last);
+    quote_spanned!(first=> ::durable::__private::schedule #args)
 }
 
 pub struct Emitted {
@@ -443,10 +455,7 @@ impl Emitter<'_> {
             } => {
                 let point = point_static(waiter);
                 let persist = self.persist_list(&self.persisted(*resume));
-                // spanned at the awaited expression, where the one error about it goes
-                let at_op = op.clone().into_iter().next().map_or(*span, |t| t.span());
-                let schedule =
-                    quote_spanned!(at(at_op)=> ::durable::__private::schedule(__ctx, #op));
+                let schedule = schedule_call(op, *span);
                 quote!({
                     #waiter.put(::durable::__private::step_try!(#schedule));
                     #puts
