@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL for the tests and benchmarks: its own data directory, port and
-# socket directory under target/postgres, from Debian's packages (installed if missing).
+# socket directory under target/postgres (or $CARGO_TARGET_DIR/postgres), from Debian's packages (installed if missing).
 #
 #   scripts/postgres.sh start   # prints the URL to export as DURABLE_TEST_POSTGRES
 #   scripts/postgres.sh stop
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-root="$PWD/target/postgres"
+root="$(realpath -m "${CARGO_TARGET_DIR:-target}")/postgres"
 data="$root/data"
 run="$root/run"
 

@@ -734,6 +734,56 @@ async fn postgres_store_tasks() {
     tasks_of_an_instance(postgres::store().await).await;
 }
 
+/// Past the event bound a raise is refused before anything is stored, except an event
+/// the instance waits for and that nothing it holds answers yet: one per wait.
+async fn events_past_the_bound<S: Store>(store: S) {
+    let limit = durable::limits::MAX_BUFFERED_EVENTS;
+    store.create(record("e")).await.unwrap();
+    let locked = claim(&store, "e").await;
+    let mut next = locked.record.clone();
+    next.status = RuntimeStatus::Running;
+    next.wake = Some(Wake::Task(TaskId(0)));
+    next.event_waits = vec![("go".into(), TaskId(0))];
+    let step = commit(next, locked.messages.iter().map(|(s, _)| *s).collect());
+    store.commit_step(&locked.lease, step).await.unwrap();
+    let event = |name: &str| Message::Event {
+        name: name.into(),
+        payload: vec![],
+    };
+    for _ in 0..limit {
+        store.send("e", event("n")).await.unwrap();
+    }
+    let full = Err(StoreError::TooManyEvents {
+        id: "e".into(),
+        limit,
+    });
+    assert_eq!(store.send("e", event("n")).await, full);
+    assert_eq!(store.send("e", event("go")).await, Ok(()), "awaited");
+    assert_eq!(store.send("e", event("go")).await, full, "answered already");
+    assert_eq!(
+        store.send("missing", event("go")).await,
+        Err(StoreError::NotFound("missing".into()))
+    );
+    let locked = claim(&store, "e").await;
+    assert_eq!(locked.messages.len(), limit + 1, "none dropped");
+}
+
+#[tokio::test]
+async fn memory_store_events() {
+    events_past_the_bound(durable::MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn rocks_store_events() {
+    let dir = tempfile::tempdir().unwrap();
+    events_past_the_bound(RocksStore::open(dir.path()).unwrap()).await;
+}
+
+#[tokio::test]
+async fn postgres_store_events() {
+    events_past_the_bound(postgres::store().await).await;
+}
+
 /// Claims instance `id`, giving up the claims on others that come first: stores may
 /// offer runnable instances in any order.
 async fn claim<S: Store>(store: &S, id: &str) -> durable::store::LockedInstance {

@@ -9,8 +9,8 @@ use std::time::Duration;
 use crate::calls::{CallKey, CallQueue};
 use crate::inbox::InboxIndex;
 use crate::store::{
-    admit_event, descendants_prefix, millis_after, now_millis, with_direct_result, ActivityTask,
-    Committed, InstanceFilter, InstanceRecord, InstanceTasks, Lease, LockedActivity,
+    admit_event, descendants_prefix, event_names, millis_after, now_millis, with_direct_result,
+    ActivityTask, Committed, InstanceFilter, InstanceRecord, InstanceTasks, Lease, LockedActivity,
     LockedInstance, Message, Millis, Page, Purge, QueuedActivity, RuntimeStatus, StepCommit, Store,
     StoreError,
 };
@@ -234,8 +234,11 @@ impl Store for MemoryStore {
         let Some(record) = inner.instances.get(id) else {
             return Err(StoreError::NotFound(id.to_owned()));
         };
-        if matches!(message, Message::Event { .. }) {
-            admit_event(id, inner.index.untaken_events(record))?;
+        if let Message::Event { name, .. } = &message {
+            let queued = inner.inbox.get(id).into_iter().flat_map(|q| q.values());
+            admit_event(record, name, inner.index.untaken_events(record), || {
+                Ok(event_names(queued))
+            })?;
         }
         inner.enqueue(id, message);
         Ok(())

@@ -427,18 +427,50 @@ pub fn runnable<'a>(
     }
 }
 
-/// Refuses an event for instance `id` if it holds `untaken` events, queued or buffered,
-/// and that is [`MAX_BUFFERED_EVENTS`](crate::limits::MAX_BUFFERED_EVENTS) already.
+/// Refuses event `name` for instance `record` if it holds `untaken` events, queued or
+/// buffered, and that is [`MAX_BUFFERED_EVENTS`](crate::limits::MAX_BUFFERED_EVENTS)
+/// already, unless the instance waits for an event of that name that none of its
+/// untaken events answers: that one is taken by its next step, not buffered, so a full
+/// buffer cannot keep an instance from what it waits for. Past the bound, an instance
+/// therefore holds at most one event more per wait. `queued_names` reads the names of
+/// the events queued for it; it is called only past the bound.
 /// Stores call it in [`Store::send`], under the same lock or transaction as the write.
-pub fn admit_event(id: &str, untaken: usize) -> Result<(), StoreError> {
+pub fn admit_event<N>(
+    record: &InstanceRecord,
+    name: &str,
+    untaken: usize,
+    queued_names: impl FnOnce() -> Result<N, StoreError>,
+) -> Result<(), StoreError>
+where
+    N: IntoIterator<Item = String>,
+{
     let limit = crate::limits::MAX_BUFFERED_EVENTS;
-    if untaken >= limit {
-        return Err(StoreError::TooManyEvents {
-            id: id.to_owned(),
-            limit,
-        });
+    if untaken < limit {
+        return Ok(());
     }
-    Ok(())
+    let waits = record.event_waits.iter().filter(|(n, _)| n == name).count();
+    if waits > 0 {
+        let buffered = record.events.iter().filter(|(n, _)| n == name).count();
+        let queued = queued_names()?.into_iter().filter(|n| n == name).count();
+        if waits > buffered + queued {
+            return Ok(());
+        }
+    }
+    Err(StoreError::TooManyEvents {
+        id: record.id.clone(),
+        limit,
+    })
+}
+
+/// The name of each event among `messages`.
+pub fn event_names<'a>(messages: impl IntoIterator<Item = &'a Message>) -> Vec<String> {
+    messages
+        .into_iter()
+        .filter_map(|m| match m {
+            Message::Event { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The messages of a step that takes `result` of the claimed call `locked` directly

@@ -2,16 +2,15 @@
 
 use deadpool_postgres::GenericClient;
 use durable_core::codec;
-use durable_core::limits::MAX_BUFFERED_EVENTS;
 use durable_core::store::{
-    descendants_prefix, InstanceFilter, InstanceRecord, InstanceTasks, Message, Millis, Page,
-    Purge, QueuedActivity, RuntimeStatus, StoreError, TimerTask,
+    admit_event, descendants_prefix, event_names, InstanceFilter, InstanceRecord, InstanceTasks,
+    Message, Millis, Page, Purge, QueuedActivity, RuntimeStatus, StoreError, TimerTask,
 };
 use durable_core::TaskId;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-use crate::inbox::{enqueue_event_statement, enqueue_statement};
+use crate::inbox::{enqueue, enqueue_event_statement, enqueue_statement};
 use crate::pipeline::{Param, Pipeline};
 use crate::sql::{self, backend, kind_code, status_code};
 use crate::PostgresStore;
@@ -146,20 +145,45 @@ impl PostgresStore {
         if !results.map_err(backend)?.rows(queued).is_empty() {
             return Ok(());
         }
-        let client = self.client().await?;
-        let exists = sql::query_opt(
-            &client,
-            "SELECT 1 FROM durable_instances WHERE id = $1",
+        self.send_past_the_bound(id, message).await
+    }
+
+    /// Queues event `message` for `id`, which was refused at the bound, if the
+    /// instance waits for it ([`admit_event`]): decided under the row's lock.
+    async fn send_past_the_bound(&self, id: &str, message: Message) -> Result<(), StoreError> {
+        let Message::Event { name, .. } = &message else {
+            return Err(StoreError::NotFound(id.to_owned()));
+        };
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(backend)?;
+        let row = sql::query_opt(
+            &tx,
+            "SELECT id, record, quarantine, q_events + buffered_events
+             FROM durable_instances WHERE id = $1 FOR UPDATE",
             &[&id],
         )
         .await?;
-        Err(match exists {
-            None => StoreError::NotFound(id.to_owned()),
-            Some(_) => StoreError::TooManyEvents {
-                id: id.to_owned(),
-                limit: MAX_BUFFERED_EVENTS,
-            },
-        })
+        let Some(row) = row else {
+            return Err(StoreError::NotFound(id.to_owned()));
+        };
+        let record = shown(&row);
+        let untaken = usize::try_from(row.get::<_, i32>(3)).unwrap_or(0);
+        let queued = sql::query(
+            &tx,
+            "SELECT message FROM durable_inbox WHERE instance = $1 AND kind = 1",
+            &[&id],
+        )
+        .await?;
+        admit_event(&record, name, untaken, || {
+            let events: Vec<Message> = queued
+                .iter()
+                .filter_map(|row| codec::decode(row.get::<_, &[u8]>(0), "message").ok())
+                .collect();
+            Ok(event_names(&events))
+        })?;
+        enqueue(&tx, id, &message).await?;
+        sql::notify(&tx, Work::Instances, 1, self.origin).await?;
+        tx.commit().await.map_err(backend)
     }
 
     /// One page of instances matching `filter`. Each status is read from the status

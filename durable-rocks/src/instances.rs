@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use durable_core::codec;
 use durable_core::store::{
-    admit_event, now_millis, InstanceFilter, InstanceRecord, InstanceTasks, Message, Millis, Page,
-    Purge, QueuedActivity, RuntimeStatus, StoreError,
+    admit_event, event_names, now_millis, InstanceFilter, InstanceRecord, InstanceTasks, Message,
+    Millis, Page, Purge, QueuedActivity, RuntimeStatus, StoreError,
 };
 use rocksdb::{Direction, IteratorMode, WriteBatch};
 
@@ -227,8 +227,13 @@ impl RocksStore {
         let Some(record) = self.readable_record(id)? else {
             return Err(StoreError::NotFound(id.to_owned()));
         };
-        if matches!(message, Message::Event { .. }) {
-            admit_event(id, state.inbox.untaken_events(&record))?;
+        if let Message::Event { name, .. } = &message {
+            admit_event(&record, name, state.inbox.untaken_events(&record), || {
+                let queued = self
+                    .messages(id, &state.inbox.queued(id))?
+                    .map_err(StoreError::Backend)?;
+                Ok(event_names(queued.iter().map(|(_, m)| m)))
+            })?;
         }
         state.next_seq += 1;
         let seq = state.next_seq;
