@@ -784,6 +784,47 @@ async fn postgres_store_events() {
     events_past_the_bound(postgres::store().await).await;
 }
 
+/// Claims go to the instance that has waited longest, not the lowest id, so that
+/// instances that keep receiving messages cannot hold back the others.
+async fn claims_are_first_come_first_served<S: Store>(store: S) {
+    for id in ["z", "a", "m"] {
+        store.create(record(id)).await.unwrap();
+    }
+    let first = store.lock_instance(LEASE).await.unwrap().unwrap();
+    assert_eq!(first.record.id, "z");
+    let mut next = first.record.clone();
+    next.status = RuntimeStatus::Running;
+    next.wake = Some(Wake::Task(TaskId(0)));
+    let step = commit(next, first.messages.iter().map(|(s, _)| *s).collect());
+    store.commit_step(&first.lease, step).await.unwrap();
+    let result = Message::TaskCompleted {
+        task: TaskId(0),
+        result: Ok(vec![]),
+    };
+    store.send("z", result).await.unwrap();
+    let mut order = Vec::new();
+    for _ in 0..3 {
+        order.push(store.lock_instance(LEASE).await.unwrap().unwrap().record.id);
+    }
+    assert_eq!(order, ["a", "m", "z"]);
+}
+
+#[tokio::test]
+async fn memory_store_fairness() {
+    claims_are_first_come_first_served(durable::MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn rocks_store_fairness() {
+    let dir = tempfile::tempdir().unwrap();
+    claims_are_first_come_first_served(RocksStore::open(dir.path()).unwrap()).await;
+}
+
+#[tokio::test]
+async fn postgres_store_fairness() {
+    claims_are_first_come_first_served(postgres::store().await).await;
+}
+
 /// Claims instance `id`, giving up the claims on others that come first: stores may
 /// offer runnable instances in any order.
 async fn claim<S: Store>(store: &S, id: &str) -> durable::store::LockedInstance {

@@ -10,7 +10,7 @@
 //! suspended instance is read back only for a command (resume, terminate), so each
 //! message queued for it costs the same however many wait.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use crate::store::{InstanceRecord, Message, MessageKind};
 
@@ -18,8 +18,9 @@ use crate::store::{InstanceRecord, Message, MessageKind};
 #[derive(Debug, Default)]
 pub struct InboxIndex {
     queued: HashMap<String, Queued>,
-    /// Instances that received a message since they were last found not runnable.
-    pending: BTreeSet<String>,
+    /// Instances that received a message since they were last found not runnable, in
+    /// the order they became worth a look.
+    pending: Pending,
     /// The fewest task results that can make an instance runnable, as of its last
     /// checkpoint, for instances that need more than one (fan-ins) or none will do
     /// ([`SUSPENDED`]). Others are looked at on any message, so that the map does not
@@ -91,9 +92,7 @@ impl InboxIndex {
                 *n += 1;
             }
         }
-        if !self.pending.contains(id) {
-            self.pending.insert(id.to_owned());
-        }
+        self.pending.insert(id);
     }
 
     /// How many events instance `record` holds that its orchestration has not taken:
@@ -136,9 +135,9 @@ impl InboxIndex {
             }
         }
         if self.queued.contains_key(id) {
-            if !self.pending.contains(id) {
-                self.pending.insert(id.to_owned());
-            }
+            // behind every instance that waited meanwhile
+            self.pending.remove(id);
+            self.pending.insert(id);
         } else {
             self.pending.remove(id);
         }
@@ -180,14 +179,14 @@ impl InboxIndex {
         self.queued.get(id).unwrap_or(&none).may_run(needed, true)
     }
 
-    /// The first instance, in id order, that may be runnable as far as the counts
+    /// The instance waiting longest that may be runnable as far as the counts
     /// tell; it must still be read and checked with [`crate::store::runnable`] (and
     /// [`InboxIndex::not_runnable`] called if it is not). `skip` leaves out instances
     /// the caller cannot take (claimed by a worker).
     pub fn next(&mut self, mut skip: impl FnMut(&str) -> bool) -> Option<String> {
         let mut idle = Vec::new();
         let mut found = None;
-        for id in &self.pending {
+        for id in self.pending.in_order() {
             if skip(id) {
                 continue;
             }
@@ -206,6 +205,36 @@ impl InboxIndex {
             self.pending.remove(&id);
         }
         found
+    }
+}
+
+/// A first-in first-out set of instance ids: claims go to the instance that has
+/// waited longest, so no instance waits behind others that keep receiving messages.
+#[derive(Debug, Default)]
+struct Pending {
+    ticket: HashMap<String, u64>,
+    order: BTreeMap<u64, String>,
+    next: u64,
+}
+
+impl Pending {
+    /// Puts `id` last, unless it is in already.
+    fn insert(&mut self, id: &str) {
+        if !self.ticket.contains_key(id) {
+            self.next += 1;
+            self.ticket.insert(id.to_owned(), self.next);
+            self.order.insert(self.next, id.to_owned());
+        }
+    }
+
+    fn remove(&mut self, id: &str) {
+        if let Some(ticket) = self.ticket.remove(id) {
+            self.order.remove(&ticket);
+        }
+    }
+
+    fn in_order(&self) -> impl Iterator<Item = &String> {
+        self.order.values()
     }
 }
 
@@ -267,6 +296,30 @@ mod tests {
         assert_eq!(index.next(|_| false), None);
         index.arrived("e", 2, &result(9));
         assert_eq!(index.next(|_| false).as_deref(), Some("e"));
+    }
+
+    /// Claims used to go to the lowest id: instances that kept receiving messages
+    /// under a low id held back every other.
+    #[test]
+    fn the_instance_waiting_longest_is_offered_first() {
+        let mut index = InboxIndex::default();
+        for (seq, id) in ["z", "a", "m"].into_iter().enumerate() {
+            index.arrived(id, seq as u64, &Message::Start);
+        }
+        assert_eq!(index.next(|_| false).as_deref(), Some("z"));
+        let mut z = waiting("z", Wake::Task(TaskId(1)));
+        index.arrived("z", 3, &result(1));
+        index.stepped(&z, &[0]);
+        assert_eq!(
+            index.next(|_| false).as_deref(),
+            Some("a"),
+            "a step that leaves messages puts its instance behind the others"
+        );
+        assert_eq!(index.next(|id| id == "a").as_deref(), Some("m"));
+        z.wake = None;
+        index.stepped(&z, &[3]);
+        index.stepped(&waiting("a", Wake::Task(TaskId(1))), &[1]);
+        assert_eq!(index.next(|_| false).as_deref(), Some("m"));
     }
 
     #[test]
