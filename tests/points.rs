@@ -361,7 +361,18 @@ fn damaged_bytes_are_told_apart_from_changed_code() {
     let state = start::<v2_extra_local::order>(&5);
     let padded = [state.clone(), vec![7]].concat();
     let cut = &state[..state.len() - 1];
-    for bad in [&padded[..], cut, &state[..10]] {
+    // without this format's header, bytes too short for the first format's, or with
+    // its resume point 0, are damaged too
+    let headless = [
+        0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0, 0, 0, 0, 5,
+    ];
+    for bad in [
+        &padded[..],
+        cut,
+        &state[..10],
+        &headless[..],
+        &headless[..9],
+    ] {
         let err = resume::<v2_extra_local::order>(bad, 0, 10).unwrap_err();
         assert!(
             matches!(err, StepError::CorruptState { .. }),
@@ -381,6 +392,7 @@ fn damaged_bytes_are_told_apart_from_changed_code() {
             orchestrator: "order"
         }
     );
+    assert!(err.to_string().contains("damaged outside durable"), "{err}");
 }
 
 #[test]

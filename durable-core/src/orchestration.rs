@@ -147,9 +147,10 @@ pub enum StepError {
         error: String,
     },
     #[error(
-        "the checkpoint of orchestrator `{orchestrator}` was saved in the first state format, \
-         which this version of durable does not resume; finish such instances with the \
-         version that saved them"
+        "the checkpoint of orchestrator `{orchestrator}` does not start with this format's \
+         header: either it was saved in the first state format, by a durable release before \
+         resume points had identities (finish such instances with that release), or its bytes \
+         were damaged outside durable (repair or purge it)"
     )]
     LegacyState { orchestrator: &'static str },
     #[error("orchestrator `{orchestrator}` jumped to a block it does not have (a bug in durable-macros)")]

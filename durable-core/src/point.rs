@@ -239,7 +239,12 @@ pub enum Saved<'a> {
 /// Splits a checkpoint into what it says about its point and the slot bytes.
 pub fn split(state: &[u8]) -> Result<Saved<'_>, CodecError> {
     let Some(rest) = state.strip_prefix(&MAGIC) else {
-        return Ok(Saved::Legacy);
+        // the first format: an 8-byte fingerprint, then a resume point number that is
+        // never 0 (a state at the start is not saved)
+        return match state.get(8..12) {
+            Some(pc) if pc != [0; 4] => Ok(Saved::Legacy),
+            _ => Err(corrupt("header")),
+        };
     };
     let mut reader = Reader(rest);
     let id = u64::from_le_bytes(reader.array()?);
