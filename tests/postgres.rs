@@ -63,6 +63,28 @@ async fn the_schema_is_created_once_and_a_newer_one_is_refused() {
         .unwrap();
     let versions: Vec<i32> = versions.iter().map(|r| r.get(0)).collect();
     assert_eq!(versions, [schema::VERSION], "one row, the current version");
+    // a database left at version 1 gets the migrations after it
+    client
+        .batch_execute(
+            "UPDATE durable_schema SET version = 1; DROP INDEX durable_instances_created",
+        )
+        .await
+        .unwrap();
+    drop(PostgresStore::connect(&url).await.unwrap());
+    let versions = client
+        .query("SELECT version FROM durable_schema", &[])
+        .await
+        .unwrap();
+    let versions: Vec<i32> = versions.iter().map(|r| r.get(0)).collect();
+    assert_eq!(versions, [schema::VERSION], "migrated from 1");
+    let index = client
+        .query(
+            "SELECT 1 FROM pg_indexes WHERE indexname = 'durable_instances_created'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(index.len(), 1, "migration 2 applied");
     let newer = schema::VERSION + 1;
     client
         .execute("UPDATE durable_schema SET version = $1", &[&newer])

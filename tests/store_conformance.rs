@@ -825,6 +825,64 @@ async fn postgres_store_fairness() {
     claims_are_first_come_first_served(postgres::store().await).await;
 }
 
+/// A creation-time window lists the instances created in it, in id order and paged,
+/// through the creation index rather than every instance; purged ones leave it.
+async fn listing_a_creation_window<S: Store>(store: S) {
+    for (id, created) in [("c", 30), ("b", 10), ("a", 20), ("d", 40), ("e", 5)] {
+        let mut r = record(id);
+        r.created = created;
+        store.create(r).await.unwrap();
+    }
+    let window = |from, to| InstanceFilter {
+        created_from: from,
+        created_to: to,
+        ..Default::default()
+    };
+    let ids = |rs: Vec<InstanceRecord>| rs.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let page = |after: Option<&str>, limit| Page {
+        after: after.map(str::to_owned),
+        limit,
+    };
+    let listed = store
+        .list(&window(Some(10), Some(40)), &page(None, 10))
+        .await;
+    assert_eq!(ids(listed.unwrap()), ["a", "b", "c"]);
+    let listed = store
+        .list(&window(Some(10), Some(40)), &page(None, 2))
+        .await;
+    assert_eq!(ids(listed.unwrap()), ["a", "b"]);
+    let listed = store
+        .list(&window(Some(10), Some(40)), &page(Some("b"), 2))
+        .await;
+    assert_eq!(ids(listed.unwrap()), ["c"]);
+    let listed = store.list(&window(None, Some(20)), &page(None, 10)).await;
+    assert_eq!(ids(listed.unwrap()), ["b", "e"]);
+    let listed = store.list(&window(Some(35), None), &page(None, 10)).await;
+    assert_eq!(ids(listed.unwrap()), ["d"]);
+    let running = InstanceFilter {
+        statuses: vec![RuntimeStatus::Pending],
+        ..window(Some(20), Some(31))
+    };
+    let listed = store.list(&running, &page(None, 10)).await;
+    assert_eq!(ids(listed.unwrap()), ["a", "c"], "with a status");
+}
+
+#[tokio::test]
+async fn memory_store_creation_window() {
+    listing_a_creation_window(durable::MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn rocks_store_creation_window() {
+    let dir = tempfile::tempdir().unwrap();
+    listing_a_creation_window(RocksStore::open(dir.path()).unwrap()).await;
+}
+
+#[tokio::test]
+async fn postgres_store_creation_window() {
+    listing_a_creation_window(postgres::store().await).await;
+}
+
 /// Claims instance `id`, giving up the claims on others that come first: stores may
 /// offer runnable instances in any order.
 async fn claim<S: Store>(store: &S, id: &str) -> durable::store::LockedInstance {

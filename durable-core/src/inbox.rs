@@ -148,6 +148,15 @@ impl InboxIndex {
         self.waits(record);
     }
 
+    /// Records that the claim on `id` was given up without a step: it goes behind the
+    /// instances that waited meanwhile, as if its messages had just arrived.
+    pub fn released(&mut self, id: &str) {
+        if self.pending.ticket.contains_key(id) {
+            self.pending.remove(id);
+            self.pending.insert(id);
+        }
+    }
+
     /// Records that `record` was read and found not runnable with what is queued.
     pub fn not_runnable(&mut self, record: &InstanceRecord) {
         self.pending.remove(&record.id);

@@ -26,9 +26,10 @@ pub struct MemoryStore {
 struct Inner {
     /// In id order, so that an instance's descendants (`id:...`) are a range.
     instances: BTreeMap<String, InstanceRecord>,
-    /// What `list` looks up: (status, id) and (name, id).
+    /// What `list` looks up: (status, id), (name, id) and (created, id).
     by_status: BTreeSet<(RuntimeStatus, String)>,
     by_name: BTreeSet<(String, String)>,
+    by_created: BTreeSet<(Millis, String)>,
     /// Ended instances: (when they ended, id).
     ended: BTreeSet<(Millis, String)>,
     inbox: HashMap<String, BTreeMap<u64, Message>>,
@@ -63,6 +64,7 @@ impl Inner {
         let id = record.id.clone();
         self.by_status.insert((record.status, id.clone()));
         self.by_name.insert((record.name.clone(), id.clone()));
+        self.by_created.insert((record.created, id.clone()));
         if record.status.is_terminal() {
             self.ended.insert((record.updated, id.clone()));
         }
@@ -74,12 +76,14 @@ impl Inner {
         self.by_status.remove(&(record.status, record.id.clone()));
         self.by_name
             .remove(&(record.name.clone(), record.id.clone()));
+        self.by_created.remove(&(record.created, record.id.clone()));
         self.ended.remove(&(record.updated, record.id.clone()));
         Some(record)
     }
 
     /// The ids `list` considers after `after`, in id order, read lazily: one index
-    /// range per status, the name's range, or every instance.
+    /// range per status, the name's range, the ids created in the time window, or
+    /// every instance.
     fn candidates<'a>(
         &'a self,
         filter: &'a InstanceFilter,
@@ -109,6 +113,19 @@ impl Inner {
             let ids = self.by_name.range((start, Unbounded));
             let ids = ids.take_while(move |(n, _)| n == name).map(|(_, id)| id);
             return vec![Box::new(ids)];
+        }
+        if filter.created_from.is_some() || filter.created_to.is_some() {
+            // the window's ids, in id order: what the window holds, not every instance
+            let start = (filter.created_from.unwrap_or(0), String::new());
+            let to = filter.created_to.unwrap_or(Millis::MAX);
+            let window = self.by_created.range(start..);
+            let mut ids: Vec<&String> = window
+                .take_while(|(at, _)| *at < to)
+                .map(|(_, id)| id)
+                .filter(|id| after.is_none_or(|a| *id > a))
+                .collect();
+            ids.sort_unstable();
+            return vec![Box::new(ids.into_iter())];
         }
         let ids = self.instances.range((from(String::new()), Unbounded));
         vec![Box::new(ids.map(|(id, _)| id))]
@@ -368,6 +385,7 @@ impl Store for MemoryStore {
         let mut inner = self.lock();
         if inner.instance_leases.get(id) == Some(lease) {
             inner.instance_leases.remove(id);
+            inner.index.released(id);
         }
         Ok(())
     }

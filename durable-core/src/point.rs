@@ -327,7 +327,12 @@ mod tests {
         assert_eq!(slots, b"slots");
         assert_eq!(AMOUNT.check(&saved, || unreachable!()), Ok(()));
         assert!(split(&header[..header.len() - 1]).is_err());
-        assert_eq!(split(b"\x01\x02legacy").unwrap(), Saved::Legacy);
+        assert_eq!(split(b"fingerpr\x01\0\0\0slots").unwrap(), Saved::Legacy);
+        assert!(split(b"fingerpr\0\0\0\0slots").is_err(), "resume point 0");
+        assert!(
+            split(b"\x01\x02legacy").is_err(),
+            "too short for a first-format one"
+        );
     }
 
     #[test]

@@ -11,7 +11,10 @@ use durable_core::StoreError;
 use crate::sql::{self, backend};
 
 /// The migrations, in order: migration `n` (from 1) brings the schema to version `n`.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_schema.sql"),
+    include_str!("../migrations/0002_created_index.sql"),
+];
 
 /// The schema version this code reads and writes.
 pub const VERSION: i32 = MIGRATIONS.len() as i32;

@@ -84,6 +84,7 @@ impl RocksStore {
         let mut state = self.lock();
         if state.instance_leases.get(id) == Some(lease) {
             state.release(id, None);
+            state.inbox.released(id);
         }
     }
 

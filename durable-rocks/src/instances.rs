@@ -10,8 +10,9 @@ use durable_core::store::{
 use rocksdb::{Direction, IteratorMode, WriteBatch};
 
 use crate::keys::{
-    backend, encode, index_entries, instance_range, key, name_key, split_ended_key, status_key,
-    timer_key, ACTIVITIES, BY_NAME, BY_STATUS, ENDED, INBOX, INSTANCES, TIMERS,
+    backend, encode, index_entries, instance_range, key, name_key, split_time_key, status_key,
+    time_key, timer_key, ACTIVITIES, BY_CREATED, BY_NAME, BY_STATUS, ENDED, INBOX, INSTANCES,
+    TIMERS,
 };
 use crate::records::{decode_record, shown};
 use crate::RocksStore;
@@ -118,6 +119,9 @@ impl RocksStore {
         if let Some(name) = &filter.name {
             return scan.index(BY_NAME, &name_key(name, ""), after);
         }
+        if filter.created_from.is_some() || filter.created_to.is_some() {
+            return scan.window(after);
+        }
         scan.index(INSTANCES, &[], after)
     }
 
@@ -128,7 +132,7 @@ impl RocksStore {
         let mut stale = WriteBatch::default();
         for item in self.db.iterator_cf(self.cf(ENDED), IteratorMode::Start) {
             let (k, _) = item.map_err(backend)?;
-            let Some((at, id)) = split_ended_key(&k) else {
+            let Some((at, id)) = split_time_key(&k) else {
                 continue;
             };
             if at >= before || found.len() >= limit {
@@ -286,13 +290,44 @@ impl Scan<'_> {
                     None => continue, // purged since it was indexed
                 }
             };
-            let record = match (stored, self.quarantined.get(&id)) {
-                (Ok(record), None) => record,
-                (Ok(record), Some(reason)) => {
-                    InstanceRecord::blocked(id, Some(record), reason.clone())
+            let record = shown(&id, stored, self.quarantined);
+            if self.filter.matches(&record) {
+                found.push(record);
+                if found.len() >= self.limit {
+                    break;
                 }
-                (Err(reason), _) => InstanceRecord::blocked(id, None, reason),
+            }
+        }
+        Ok(found)
+    }
+
+    /// The matching instances created in the filter's time window, after id `after`,
+    /// in id order: the window's entries of the creation index are read, not every
+    /// instance, then the records up to the page.
+    fn window(&self, after: Option<&str>) -> Result<Vec<InstanceRecord>, StoreError> {
+        let from = time_key(self.filter.created_from.unwrap_or(0), "");
+        let to = self.filter.created_to.unwrap_or(Millis::MAX);
+        let mode = IteratorMode::From(&from, Direction::Forward);
+        let mut ids = Vec::new();
+        for item in self.store.db.iterator_cf(self.store.cf(BY_CREATED), mode) {
+            let (k, _) = item.map_err(backend)?;
+            let Some((at, id)) = split_time_key(&k) else {
+                continue;
             };
+            if at >= to {
+                break;
+            }
+            if after.is_none_or(|a| id.as_str() > a) {
+                ids.push(id);
+            }
+        }
+        ids.sort_unstable();
+        let mut found = Vec::new();
+        for id in ids {
+            let Some(stored) = self.store.record(&id)? else {
+                continue; // purged since it was indexed
+            };
+            let record = shown(&id, stored, self.quarantined);
             if self.filter.matches(&record) {
                 found.push(record);
                 if found.len() >= self.limit {

@@ -11,6 +11,7 @@
 //!
 //! - `by_status`: status (one byte), instance id -> `()`;
 //! - `by_name`: orchestration name, 0, instance id -> `()`;
+//! - `by_created`: when it was created (big-endian), instance id -> `()`;
 //! - `ended`: when it ended (big-endian), instance id -> `()`, for ended instances:
 //!   the indexes that `list` and retention read, so neither scans every instance;
 //! - `meta`: `format` -> the on-disk format ([`crate::FORMAT`]).
@@ -28,12 +29,13 @@ pub(crate) const ACTIVITIES: &str = "activities";
 pub(crate) const TIMERS: &str = "timers";
 pub(crate) const BY_STATUS: &str = "by_status";
 pub(crate) const BY_NAME: &str = "by_name";
+pub(crate) const BY_CREATED: &str = "by_created";
 pub(crate) const ENDED: &str = "ended";
 pub(crate) const META: &str = "meta";
 
 /// Every column family, created on open.
-pub(crate) const FAMILIES: [&str; 8] = [
-    INSTANCES, INBOX, ACTIVITIES, TIMERS, BY_STATUS, BY_NAME, ENDED, META,
+pub(crate) const FAMILIES: [&str; 9] = [
+    INSTANCES, INBOX, ACTIVITIES, TIMERS, BY_STATUS, BY_NAME, BY_CREATED, ENDED, META,
 ];
 
 /// The key of `id` in the status index.
@@ -53,14 +55,14 @@ pub(crate) fn name_key(name: &str, id: &str) -> Vec<u8> {
     k
 }
 
-/// The key of `id`, which ended at `at`, in the index of ended instances.
-pub(crate) fn ended_key(at: Millis, id: &str) -> Vec<u8> {
+/// The key of `id` at time `at` in a time index: when it was created or ended.
+pub(crate) fn time_key(at: Millis, id: &str) -> Vec<u8> {
     let mut k = at.to_be_bytes().to_vec();
     k.extend_from_slice(id.as_bytes());
     k
 }
 
-pub(crate) fn split_ended_key(k: &[u8]) -> Option<(Millis, String)> {
+pub(crate) fn split_time_key(k: &[u8]) -> Option<(Millis, String)> {
     let (at, id) = k.split_first_chunk::<8>()?;
     Some((
         Millis::from_be_bytes(*at),
@@ -73,9 +75,10 @@ pub(crate) fn index_entries(record: &InstanceRecord) -> Vec<(&'static str, Vec<u
     let mut entries = vec![
         (BY_STATUS, status_key(record.status, &record.id)),
         (BY_NAME, name_key(&record.name, &record.id)),
+        (BY_CREATED, time_key(record.created, &record.id)),
     ];
     if record.status.is_terminal() {
-        entries.push((ENDED, ended_key(record.updated, &record.id)));
+        entries.push((ENDED, time_key(record.updated, &record.id)));
     }
     entries
 }
@@ -169,10 +172,10 @@ mod tests {
             "a name ends at its 0"
         );
         assert_eq!(
-            split_ended_key(&ended_key(42, "x:1")),
+            split_time_key(&time_key(42, "x:1")),
             Some((42, "x:1".into()))
         );
-        assert!(ended_key(1, "z") < ended_key(2, "a"));
+        assert!(time_key(1, "z") < time_key(2, "a"));
     }
 
     #[test]

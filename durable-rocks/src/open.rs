@@ -77,7 +77,7 @@ impl RocksStore {
     }
 
     /// Refuses a store written in a format it cannot read, before anything of it is
-    /// read; upgrades one of format 2; marks a new one with [`FORMAT`].
+    /// read; upgrades one of format 2 or 3; marks a new one with [`FORMAT`].
     fn check_format(&self, path: &Path) -> Result<(), StoreError> {
         let meta = self.cf(META);
         match self
@@ -87,7 +87,7 @@ impl RocksStore {
             .as_deref()
         {
             Some(&[FORMAT]) => Ok(()),
-            Some(&[2]) => self.upgrade_from_2(),
+            Some(&[found @ (2 | 3)]) => self.upgrade_from(found),
             Some(&[found]) => Err(wrong_format(path, found)),
             Some(_) => Err(wrong_format(path, 0)),
             None => self
@@ -107,7 +107,7 @@ fn wrong_format(path: &Path, found: u8) -> StoreError {
     };
     StoreError::Backend(format!(
         "{} holds a store in format {found}, and this version of durable reads formats 2 \
-         (upgrading it in place) and {FORMAT} only ({why}); nothing in it was read or \
+         and 3 (upgrading them in place) and {FORMAT} only ({why}); nothing in it was read or \
          changed. Finish or purge its \
          instances with the version that wrote it, or move it away to start a new store",
         path.display()
@@ -116,8 +116,9 @@ fn wrong_format(path: &Path, found: u8) -> StoreError {
 
 /// The on-disk format this version reads and writes, recorded in the store on creation.
 /// 2: payloads start with their type tag; instances are indexed by status, name and end.
-/// 3: records hold their orchestration's version (a store of format 2 is upgraded when
-/// opened).
-pub const FORMAT: u8 = 3;
+/// 3: records hold their orchestration's version.
+/// 4: instances are indexed by creation time.
+/// A store of format 2 or 3 is upgraded when opened.
+pub const FORMAT: u8 = 4;
 
 pub(crate) const FORMAT_KEY: &[u8] = b"format";

@@ -7,7 +7,7 @@ use rocksdb::{IteratorMode, WriteBatch};
 use serde::Deserialize;
 use tracing::info;
 
-use crate::keys::{backend, INSTANCES, META};
+use crate::keys::{backend, time_key, BY_CREATED, INSTANCES, META};
 use crate::open::{FORMAT, FORMAT_KEY};
 use crate::RocksStore;
 
@@ -55,30 +55,47 @@ impl From<RecordV2> for InstanceRecord {
 }
 
 impl RocksStore {
-    /// Format 2 to 3: every record gets version 1 (the default of `#[orchestrator]`).
-    /// A record that cannot be decoded is left as it is (its instance is blocked, as it
-    /// was). Checkpoints of format 2 are kept; the code of this version does not
-    /// resume them (their instances are blocked, with the reason), the version that
-    /// wrote them does.
-    pub(crate) fn upgrade_from_2(&self) -> Result<(), StoreError> {
+    /// Format 2 or 3 to [`FORMAT`]: from 2, every record gets version 1 (the default
+    /// of `#[orchestrator]`); from 2 and 3, every instance gets its entry in the
+    /// creation-time index. A record that cannot be decoded is left as it is (its
+    /// instance is blocked, as it was). Checkpoints of format 2 are kept; the code of
+    /// this version does not resume them (their instances are blocked, with the
+    /// reason), the version that wrote them does.
+    pub(crate) fn upgrade_from(&self, found: u8) -> Result<(), StoreError> {
         let cf = self.cf(INSTANCES);
         let mut batch = WriteBatch::default();
         let mut upgraded = 0usize;
         for item in self.db.iterator_cf(cf, IteratorMode::Start) {
             let (k, v) = item.map_err(backend)?;
-            let Ok(old) = codec::decode::<RecordV2>(&v, "instance record") else {
-                continue;
+            let record = if found == 2 {
+                let Ok(old) = codec::decode::<RecordV2>(&v, "instance record") else {
+                    continue;
+                };
+                let record = InstanceRecord::from(old);
+                let bytes = codec::encode(&record, "instance record").map_err(|e| {
+                    StoreError::Backend(format!("upgrading instance `{}`: {e}", record.id))
+                })?;
+                batch.put_cf(cf, k, bytes);
+                record
+            } else {
+                let Ok(record) = codec::decode::<InstanceRecord>(&v, "instance record") else {
+                    continue;
+                };
+                record
             };
-            let record = InstanceRecord::from(old);
-            let bytes = codec::encode(&record, "instance record").map_err(|e| {
-                StoreError::Backend(format!("upgrading instance `{}`: {e}", record.id))
-            })?;
-            batch.put_cf(cf, k, bytes);
+            batch.put_cf(
+                self.cf(BY_CREATED),
+                time_key(record.created, &record.id),
+                [],
+            );
             upgraded += 1;
         }
         batch.put_cf(self.cf(META), FORMAT_KEY, [FORMAT]);
         self.db.write_opt(batch, &self.write).map_err(backend)?;
-        info!(upgraded, "upgraded the store from format 2 to {FORMAT}");
+        info!(
+            upgraded,
+            "upgraded the store from format {found} to {FORMAT}"
+        );
         Ok(())
     }
 }
