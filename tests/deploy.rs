@@ -3,13 +3,19 @@
 //! 1. `v1` starts instances and lets them reach their resume points: half wait at the
 //!    first timer (`p1-*`), half at the second (`p2-*`).
 //! 2. `v2` is the same orchestration edited in place (same name and version): it keeps
-//!    one more local (`bonus`) across the second timer. Killed at random moments, then
-//!    run until it has settled: the `p1-*` instances resume under v2 and complete with
-//!    v2's output; the `p2-*` instances are blocked, naming `bonus`, checkpoint kept.
+//!    one more local (`bonus`) across the second timer. Killed in the middle of the
+//!    switch, then run until it has settled: the `p1-*` instances resume under v2 and
+//!    complete with v2's output; the `p2-*` instances are blocked, naming `bonus`,
+//!    checkpoint kept.
 //! 3. `both` registers the old code as version 1 beside the new as version 2, and starts
-//!    new instances on version 2. Killed at random moments, then run to the end: the
-//!    blocked instances continue by themselves on version 1 with v1's output, the new
-//!    ones complete on version 2.
+//!    new instances on version 2. Killed in the middle of the switch, then run to the
+//!    end: the blocked instances continue by themselves on version 1 with v1's output,
+//!    the new ones complete on version 2.
+//!
+//! The timers the switches happen on fall due one after another, `STAGGER_MS` apart, and
+//! each worker prints how many instances have switched whenever that changes. A killed
+//! run is SIGKILLed as soon as it reports `STEP` switches of its own, and the store is
+//! then checked to hold a switch partly done: some instances switched, not all.
 //!
 //! Each phase is this test binary re-run with `DURABLE_DEPLOY_ROLE` set, which is why
 //! the test has its own `main` (`harness = false`).
@@ -19,7 +25,8 @@ mod support;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use durable::rocks::RocksStore;
 use durable::{
@@ -30,10 +37,18 @@ use support::{double, TestError};
 const ROLE: &str = "DURABLE_DEPLOY_ROLE";
 const DIR: &str = "DURABLE_DEPLOY_DIR";
 const EACH: u64 = 20;
-/// How long the `p1-*` instances wait at their first point, the `p2-*` at their second:
-/// long enough for the v1 process to have stopped and the v2 one to be killed a few
-/// times before their timers fire.
+/// How long the first `p1-*` instance waits at its first point, the first `p2-*` at its
+/// second: long enough for the v1 process to have stopped before any timer fires.
 const WAIT_MS: u64 = 3_000;
+/// The time between two timers of a switch falling due: `p1-i` waits
+/// `WAIT_MS + i * STAGGER_MS`, `p2-i` half a stagger more, `new-i` (third phase)
+/// `i * STAGGER_MS`. A switch of 40 instances takes 5 s.
+const STAGGER_MS: u64 = 250;
+/// How many switches a killed run must report of its own before it is killed.
+const STEP: u64 = 4;
+/// The longest a worker may take to reach what the parent waits for: beyond it the test
+/// fails (an instance lost or stuck) instead of hanging.
+const TIMEOUT: Duration = Duration::from_secs(30);
 
 fn status(ctx: &OrchestrationContext, point: u8) -> Result<(), TestError> {
     ctx.set_custom_status(&point)
@@ -128,16 +143,41 @@ async fn start<O: durable::OrchestrationFn>(
     }
 }
 
-/// Polls until `settled` holds, then says so on stdout and waits to be killed.
-async fn report_when(
+/// Polls how many instances have switched, prints `progress N` whenever it changes, and
+/// `settled` once all `2 * EACH` have; then waits to be killed.
+async fn report_progress(
     client: &durable::Client<RocksStore>,
-    settled: impl AsyncFn(&durable::Client<RocksStore>) -> bool,
+    switched: impl AsyncFn(&durable::Client<RocksStore>) -> u64,
 ) {
-    while !settled(client).await {
+    let mut last = None;
+    loop {
+        let now = switched(client).await;
+        if last != Some(now) {
+            println!("progress {now}");
+            last = Some(now);
+        }
+        if now == 2 * EACH {
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     println!("settled");
     std::future::pending::<()>().await;
+}
+
+/// How many of `p1-*` have status `p1` and of `p2-*` status `p2` (`None`: not counted).
+async fn count(
+    client: &durable::Client<RocksStore>,
+    p1: (&str, RuntimeStatus),
+    p2: (&str, RuntimeStatus),
+) -> u64 {
+    let mut n = 0;
+    for (prefix, wanted) in [p1, p2] {
+        for (id, _) in ids(prefix) {
+            n += u64::from(has_status(client, &id, wanted).await);
+        }
+    }
+    n
 }
 
 async fn point_of(client: &durable::Client<RocksStore>, id: &str) -> Option<u8> {
@@ -168,53 +208,46 @@ async fn worker(role: &str, dir: &Path) {
     match role {
         "v1" => {
             for (id, i) in ids("p1") {
-                start(&client, v1::order, &id, &(i, WAIT_MS, 0)).await;
+                let wait = WAIT_MS + i * STAGGER_MS;
+                start(&client, v1::order, &id, &(i, wait, 0)).await;
             }
             for (id, i) in ids("p2") {
-                start(&client, v1::order, &id, &(i, 0, WAIT_MS)).await;
+                let wait = WAIT_MS + i * STAGGER_MS + STAGGER_MS / 2;
+                start(&client, v1::order, &id, &(i, 0, wait)).await;
             }
-            report_when(&client, async |client| {
-                for (id, _) in ids("p1") {
-                    if point_of(client, &id).await != Some(1) {
-                        return false;
+            report_progress(&client, async |client| {
+                let mut n = 0;
+                for (prefix, point) in [("p1", 1), ("p2", 2)] {
+                    for (id, _) in ids(prefix) {
+                        n += u64::from(point_of(client, &id).await == Some(point));
                     }
                 }
-                for (id, _) in ids("p2") {
-                    if point_of(client, &id).await != Some(2) {
-                        return false;
-                    }
-                }
-                true
+                n
             })
             .await
         }
         "v2" => {
-            report_when(&client, async |client| {
-                for (id, _) in ids("p1") {
-                    if !has_status(client, &id, RuntimeStatus::Completed).await {
-                        return false;
-                    }
-                }
-                for (id, _) in ids("p2") {
-                    if !has_status(client, &id, RuntimeStatus::Blocked).await {
-                        return false;
-                    }
-                }
-                true
+            report_progress(&client, async |client| {
+                count(
+                    client,
+                    ("p1", RuntimeStatus::Completed),
+                    ("p2", RuntimeStatus::Blocked),
+                )
+                .await
             })
             .await
         }
         _ => {
             for (id, i) in ids("new") {
-                start(&client, both::order_v2, &id, &(i, 0, 0)).await;
+                start(&client, both::order_v2, &id, &(i, 0, i * STAGGER_MS)).await;
             }
-            report_when(&client, async |client| {
-                for (id, _) in ids("p2").chain(ids("new")) {
-                    if !has_status(client, &id, RuntimeStatus::Completed).await {
-                        return false;
-                    }
-                }
-                true
+            report_progress(&client, async |client| {
+                count(
+                    client,
+                    ("p2", RuntimeStatus::Completed),
+                    ("new", RuntimeStatus::Completed),
+                )
+                .await
             })
             .await
         }
@@ -240,29 +273,93 @@ fn spawn(role: &str, dir: &Path) -> Child {
         .expect("the worker starts")
 }
 
-/// Runs `role` until it reports that it settled, then kills it.
-fn run_until_settled(role: &str, dir: &Path) {
+/// Runs `role` until one of its lines satisfies `enough`, then SIGKILLs it. Fails the
+/// test if the worker ends, or prints no such line within `TIMEOUT`.
+fn run_until(role: &str, dir: &Path, what: &str, mut enough: impl FnMut(&str) -> bool) {
     let mut child = spawn(role, dir);
     let stdout = child.stdout.take().expect("piped");
-    let settled = BufReader::new(stdout)
-        .lines()
-        .any(|line| line.is_ok_and(|l| l == "settled"));
+    let (lines, from_worker) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + TIMEOUT;
+    let mut last = String::new();
+    let outcome = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match from_worker.recv_timeout(left) {
+            Ok(line) if enough(&line) => break Ok(()),
+            Ok(line) => last = line,
+            Err(mpsc::RecvTimeoutError::Timeout) => break Err("timed out"),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break Err("ended"),
+        }
+    };
     child.kill().expect("SIGKILL");
     child.wait().unwrap();
-    assert!(settled, "the `{role}` worker ended without settling");
+    reader.join().unwrap();
+    if let Err(why) = outcome {
+        panic!("the `{role}` worker {why} before {what} (its last line: {last:?})");
+    }
 }
 
-/// Starts `role` and SIGKILLs it after a random while, `kills` times.
-fn kill_repeatedly(role: &str, dir: &Path, kills: usize, seed: &mut u64) {
+/// Runs `role` until it reports that it settled, then kills it.
+fn run_until_settled(role: &str, dir: &Path) {
+    run_until(role, dir, "settling", |line| line == "settled");
+}
+
+/// The number `progress N` reports.
+fn progress(line: &str) -> Option<u64> {
+    line.strip_prefix("progress ")?.parse().ok()
+}
+
+/// Starts `role` `kills` times, and SIGKILLs each run as soon as it reports `STEP`
+/// switches more than the store held when it started. Asserts that each kill left the
+/// switch partly done (more switched than before the run, fewer than all), and returns
+/// the counts after each kill.
+fn kill_during_switch(
+    role: &str,
+    dir: &Path,
+    kills: usize,
+    switched: impl Fn(&RocksStore) -> u64,
+) -> Vec<u64> {
+    let in_store = || switched(&RocksStore::open(dir).expect("the store opens"));
+    let mut after = Vec::new();
     for _ in 0..kills {
-        let mut child = spawn(role, dir);
-        *seed ^= *seed << 13;
-        *seed ^= *seed >> 7;
-        *seed ^= *seed << 17;
-        std::thread::sleep(Duration::from_millis(100 + *seed % 600));
-        child.kill().expect("SIGKILL");
-        child.wait().unwrap();
+        let before = in_store();
+        let what = format!("{STEP} switches past {before}");
+        run_until(role, dir, &what, |line| {
+            progress(line).is_some_and(|n| n >= before + STEP)
+        });
+        let now = in_store();
+        assert!(
+            before + STEP <= now && now < 2 * EACH,
+            "a `{role}` run killed in the switch left {now} of {} switched (was {before})",
+            2 * EACH
+        );
+        after.push(now);
     }
+    after
+}
+
+/// How many of `p1-*` have status `p1` and of `p2-*` status `p2`, read from the store.
+fn in_store(
+    store: &RocksStore,
+    rt: &tokio::runtime::Runtime,
+    p1: (&str, RuntimeStatus),
+    p2: (&str, RuntimeStatus),
+) -> u64 {
+    let mut n = 0;
+    for (prefix, wanted) in [p1, p2] {
+        for (id, _) in ids(prefix) {
+            let record = rt.block_on(store.instance(&id)).unwrap();
+            n += u64::from(record.is_some_and(|r| r.status == wanted));
+        }
+    }
+    n
 }
 
 fn output(store: &RocksStore, rt: &tokio::runtime::Runtime, id: &str) -> (u64, u32) {
@@ -281,16 +378,15 @@ fn output(store: &RocksStore, rt: &tokio::runtime::Runtime, id: &str) -> (u64, u
 fn deploys_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("db");
-    let mut seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
     let rt = tokio::runtime::Runtime::new().unwrap();
+    let began = Instant::now();
 
     run_until_settled("v1", &db);
 
-    kill_repeatedly("v2", &db, 4, &mut seed);
+    let v2_kills = kill_during_switch("v2", &db, 3, |store| {
+        let p1 = ("p1", RuntimeStatus::Completed);
+        in_store(store, &rt, p1, ("p2", RuntimeStatus::Blocked))
+    });
     run_until_settled("v2", &db);
     {
         let store = RocksStore::open(&db).unwrap();
@@ -306,7 +402,10 @@ fn deploys_lose_nothing() {
         }
     }
 
-    kill_repeatedly("both", &db, 3, &mut seed);
+    let both_kills = kill_during_switch("both", &db, 3, |store| {
+        let p2 = ("p2", RuntimeStatus::Completed);
+        in_store(store, &rt, p2, ("new", RuntimeStatus::Completed))
+    });
     run_until_settled("both", &db);
     let store = RocksStore::open(&db).unwrap();
     for (id, i) in ids("p2") {
@@ -317,6 +416,9 @@ fn deploys_lose_nothing() {
     }
     println!(
         "deploy test: {EACH} instances resumed across an edit, {EACH} blocked then resumed by \
-         the old code side by side, {EACH} new on version 2; 7 SIGKILLs during the switches"
+         the old code side by side, {EACH} new on version 2; 6 SIGKILLs during the switches, \
+         which left {v2_kills:?} and {both_kills:?} of {} switched; {:.1} s",
+        2 * EACH,
+        began.elapsed().as_secs_f64()
     );
 }

@@ -591,3 +591,218 @@ fn migrate_free<O: Orchestration>(state: &[u8], event: bool) -> Result<Step, Ste
         },
     )
 }
+
+// Differential tests for more compatible edits. Each compares an instance suspended
+// under the old code and resumed under the new one with a fresh run of the new code
+// whose awaits return the same values from that point on; the task ids differ where the
+// new code awaits more or less before the point, so each run passes its own.
+
+/// The first of v1's awaits is gone: `a` is computed instead of called for. v1's second
+/// point (`ctx.call(add, (a, 1))`, saving `a`) is unchanged.
+mod v2_removed_before {
+    use super::*;
+
+    #[orchestrator(name = "order")]
+    pub async fn order(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        let a = x * 2;
+        let b = ctx.call(add, (a, 1)).await?;
+        Ok(a + b * 10)
+    }
+}
+
+/// An unconditional await of another expression before v1's first point, in the same
+/// construct (the function's body); its result is not kept past it.
+mod v2_other_call_before {
+    use super::*;
+
+    #[orchestrator(name = "order")]
+    pub async fn order(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        let seven = ctx.call(constant, ()).await?;
+        if seven != 7 {
+            return Err(TestError::Rejected(format!("constant gave {seven}")));
+        }
+        let a = ctx.call(double, x).await?;
+        let b = ctx.call(add, (a, 1)).await?;
+        Ok(a + b * 10)
+    }
+}
+
+mod labelled_v1 {
+    use super::*;
+
+    #[orchestrator(name = "labelled")]
+    pub async fn labelled(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        let a = ctx.call(double, x).await?;
+        let label = format!("n{a}");
+        let len = label.len() as u64;
+        let b = ctx.call(add, (a, len)).await?;
+        let note = format!("{b}!");
+        Ok(a + b + note.len() as u64)
+    }
+}
+
+/// `label` and `note`, saved at no point, are renamed; the code after both points changed.
+mod labelled_v2 {
+    use super::*;
+
+    #[orchestrator(name = "labelled")]
+    pub async fn labelled(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        let a = ctx.call(double, x).await?;
+        let text = format!("n{a}");
+        let len = text.len() as u64;
+        let b = ctx.call(add, (a, len)).await?;
+        let shout = format!("{b}!!");
+        Ok(a + b * 10 + shout.len() as u64)
+    }
+}
+
+mod looped_v1 {
+    use super::*;
+
+    #[orchestrator(name = "looped")]
+    pub async fn looped(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError> {
+        let mut total = 0;
+        for i in 0..n {
+            total += ctx.call(add, (i, 1)).await?;
+        }
+        let mut k = 0;
+        while k < 2 {
+            k += 1;
+            total = ctx.call(double, total).await?;
+        }
+        Ok(total)
+    }
+}
+
+/// The same loops, with code edited around them: an await and a local before the
+/// `for` loop, code between the loops and after them changed.
+mod looped_v2 {
+    use super::*;
+
+    #[orchestrator(name = "looped")]
+    pub async fn looped(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError> {
+        let seven = ctx.call(constant, ()).await?;
+        let zero = seven - 7;
+        let mut total = zero;
+        for i in 0..n {
+            total += ctx.call(add, (i, 1)).await?;
+        }
+        let mut k = 0;
+        total += 1;
+        while k < 2 {
+            k += 1;
+            total = ctx.call(double, total).await?;
+        }
+        Ok(total * 3 + 1)
+    }
+}
+
+#[test]
+fn an_await_removed_before_the_point_keeps_it_resumable() {
+    type New = v2_removed_before::order;
+    // fresh v2: its only await, `add`, is task 0 and gives 11
+    let expected = completed(resume::<New>(&start::<New>(&5), 0, 11));
+    assert_eq!(expected, 10 + 110);
+    // v1 suspended at its second point, where `double` had given 10 (what v2 computes)
+    let at_second = suspended(resume::<v1::order>(&start::<v1::order>(&5), 0, 10));
+    assert_eq!(completed(resume::<New>(&at_second, 1, 11)), expected);
+    // v1 suspended at the removed await: blocked, not misread
+    let err = resume::<New>(&start::<v1::order>(&5), 0, 10).unwrap_err();
+    assert!(matches!(err, StepError::UnknownPoint { .. }), "{err:?}");
+}
+
+#[test]
+fn an_await_of_another_expression_added_before_the_point_keeps_it_resumable() {
+    type New = v2_other_call_before::order;
+    // fresh v2: `constant` (task 0) gives 7, `double` (1) 10, `add` (2) 11
+    let fresh = suspended(resume::<New>(&start::<New>(&5), 0, 7));
+    let fresh = suspended(resume::<New>(&fresh, 1, 10));
+    let expected = completed(resume::<New>(&fresh, 2, 11));
+    assert_eq!(expected, 10 + 110);
+
+    // v1 suspended at its first point: v2 takes it there, past the new await
+    let at_first = start::<v1::order>(&5);
+    let next = suspended(resume::<New>(&at_first, 0, 10));
+    assert_eq!(completed(resume::<New>(&next, 1, 11)), expected);
+
+    // v1 suspended at its second point
+    let at_second = suspended(resume::<v1::order>(&at_first, 0, 10));
+    assert_eq!(completed(resume::<New>(&at_second, 1, 11)), expected);
+}
+
+#[test]
+fn a_renamed_local_saved_at_no_point_keeps_both_resumable() {
+    type New = labelled_v2::labelled;
+    // fresh v2: `double` gives 10, `add` gives 13; "13!!" has 4 bytes
+    let fresh = suspended(resume::<New>(&start::<New>(&5), 0, 10));
+    let expected = completed(resume::<New>(&fresh, 1, 13));
+    assert_eq!(expected, 10 + 130 + 4);
+
+    let at_first = start::<labelled_v1::labelled>(&5);
+    let next = suspended(resume::<New>(&at_first, 0, 10));
+    assert_eq!(completed(resume::<New>(&next, 1, 13)), expected);
+
+    let at_second = suspended(resume::<labelled_v1::labelled>(&at_first, 0, 10));
+    assert_eq!(completed(resume::<New>(&at_second, 1, 13)), expected);
+    // v1 itself would have given 10 + 13 + 3
+    assert_eq!(
+        completed(resume::<labelled_v1::labelled>(&at_second, 1, 13)),
+        26
+    );
+}
+
+#[test]
+fn a_point_in_a_loop_resumes_after_edits_outside_the_loop() {
+    type Old = looped_v1::looped;
+    type New = looped_v2::looped;
+    let n = 3;
+    // the results of the awaits from the `for` loop on, as a v2 run gets them: `add`
+    // gives 1, 2, 3 (total 6, then v2's `+= 1`), `double` 14 and 28
+    let results = [1, 2, 3, 14, 28];
+
+    // fresh v2: `constant` is task 0, then the loops' awaits
+    let mut fresh = suspended(resume::<New>(&start::<New>(&n), 0, 7));
+    for (k, r) in results[..results.len() - 1].iter().enumerate() {
+        fresh = suspended(resume::<New>(&fresh, k as u64 + 1, *r));
+    }
+    let expected = completed(resume::<New>(&fresh, results.len() as u64, results[4]));
+    assert_eq!(expected, 28 * 3 + 1);
+
+    // v1 suspended at each iteration of the `for` loop (after `skip` of its awaits, all
+    // run by v1), then resumed by v2 with the same results from there on
+    for skip in 0..n as usize {
+        let mut state = start::<Old>(&n);
+        for (task, r) in results[..skip].iter().enumerate() {
+            state = suspended(resume::<Old>(&state, task as u64, *r));
+        }
+        for (k, r) in results[skip..results.len() - 1].iter().enumerate() {
+            state = suspended(resume::<New>(&state, (skip + k) as u64, *r));
+        }
+        let out = completed(resume::<New>(
+            &state,
+            results.len() as u64 - 1,
+            results[results.len() - 1],
+        ));
+        assert_eq!(
+            out, expected,
+            "suspended in iteration {skip} of the for loop"
+        );
+    }
+
+    // v1 suspended in the `while` loop's first iteration: v1 ran the `for` loop without
+    // v2's `total += 1`, so the `while` loop's awaits double 6, not 7 (from here on the
+    // awaits return what v1's state leads to: 12, then 24)
+    let mut state = start::<Old>(&n);
+    for (task, r) in [1, 2, 3].iter().enumerate() {
+        state = suspended(resume::<Old>(&state, task as u64, *r));
+    }
+    let state = suspended(resume::<New>(&state, 3, 12));
+    let out = completed(resume::<New>(&state, 4, 24));
+    // a fresh v2 run whose second `double` gives 24 ends the same way
+    let mut fresh = suspended(resume::<New>(&start::<New>(&n), 0, 7));
+    for (k, r) in [1, 2, 3, 12].iter().enumerate() {
+        fresh = suspended(resume::<New>(&fresh, k as u64 + 1, *r));
+    }
+    assert_eq!(out, completed(resume::<New>(&fresh, 5, 24)));
+    assert_eq!(out, 24 * 3 + 1);
+}
