@@ -190,6 +190,7 @@ on_every_store!(
     no_retry_policy_kills_a_worker,
     a_raise_past_the_event_bound_is_refused_and_none_is_dropped,
     a_suspended_instance_holds_events_up_to_the_bound,
+    an_ended_instance_drops_its_untaken_events,
     a_child_that_loses_a_race_is_terminated,
     purge_takes_the_tree_and_the_id_can_be_used_again,
     a_payload_of_another_type_fails_by_name,
@@ -292,6 +293,23 @@ async fn a_raise_past_the_event_bound_is_refused_and_none_is_dropped<S: Store>(s
     client.raise_event(&id, "go", &()).await.unwrap();
     let sum = client.wait(sum_events, &id, WAIT).await.unwrap();
     assert_eq!(sum, Ok(n * (n - 1) / 2), "every accepted event, none twice");
+    runtime.shutdown().await;
+}
+
+/// Events nobody took are dropped when the instance ends: an ended record does not
+/// keep (and a store does not keep rewriting) payloads no code will read.
+async fn an_ended_instance_drops_its_untaken_events<S: Store>(store: S, _: &str) {
+    let runtime = runtime(store, Duration::from_secs(30));
+    let client = runtime.client();
+    let id = client.start(sum_events, None, &1).await.unwrap();
+    for _ in 0..3 {
+        client.raise_event(&id, "unawaited", &7u64).await.unwrap();
+    }
+    client.raise_event(&id, "go", &()).await.unwrap();
+    client.raise_event(&id, "n", &5u64).await.unwrap();
+    assert_eq!(client.wait(sum_events, &id, WAIT).await.unwrap(), Ok(5));
+    let record = runtime.store().instance(&id).await.unwrap().unwrap();
+    assert!(record.events.is_empty(), "{:?}", record.events);
     runtime.shutdown().await;
 }
 

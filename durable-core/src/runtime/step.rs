@@ -87,6 +87,10 @@ pub(super) async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstanc
         out.messages.push((record.id.clone(), message));
     }
     let ended = record.status.is_terminal();
+    if ended {
+        // nothing takes them any more: an ended record does not carry them along
+        record.events.clear();
+    }
     if !ended || !was_ended {
         // an ended instance that only drops late messages keeps the time it ended
         record.updated = now_millis();
