@@ -674,14 +674,19 @@ mod looped_v1 {
     }
 }
 
-/// The same loops, with code edited around them: an await and a local before the
-/// `for` loop, code between the loops and after them changed.
+/// The same loops, with code edited around them: a loop with an await and a local
+/// before the `for` loop, code between the loops and after them changed. (The loop
+/// added before used to renumber the `for` loop's hidden iterator, which blocked every
+/// instance waiting in it.)
 mod looped_v2 {
     use super::*;
 
     #[orchestrator(name = "looped")]
     pub async fn looped(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError> {
-        let seven = ctx.call(constant, ()).await?;
+        let mut seven = 0;
+        for j in 0..1u64 {
+            seven += ctx.call(constant, ()).await? + j;
+        }
         let zero = seven - 7;
         let mut total = zero;
         for i in 0..n {

@@ -25,6 +25,19 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     hash
 }
 
+/// The name of a temporary holding `content` inside `path`, the `rank`th such there:
+/// `__{prefix}_{hash}`, then `_{rank}` after the first. What it holds and where, not a
+/// running count, so that code added before it leaves its name (and so the layout of a
+/// checkpoint that saves it) alone.
+pub fn temporary(prefix: &str, path: &str, content: &str, rank: u32) -> String {
+    let hash = fnv1a(format!("durable-temp-v1;{prefix};{path};{content}").as_bytes());
+    let short = (hash >> 32) as u32 ^ hash as u32;
+    match rank {
+        0 => format!("__{prefix}_{short:08x}"),
+        _ => format!("__{prefix}_{short:08x}_{rank}"),
+    }
+}
+
 /// The identity of a pinned point.
 pub fn pinned(name: &str) -> u64 {
     fnv1a(format!("durable-point-v1;pin;{name}").as_bytes())
@@ -88,6 +101,16 @@ impl Ranks {
 mod tests {
     use super::*;
     use quote::quote;
+
+    #[test]
+    fn a_temporary_is_named_by_what_it_holds_and_where() {
+        let name = temporary("iter", "", "0 .. n", 0);
+        assert!(name.starts_with("__iter_") && name.len() == "__iter_".len() + 8);
+        assert_eq!(name, temporary("iter", "", "0 .. n", 0), "stable");
+        assert_ne!(name, temporary("iter", "for", "0 .. n", 0));
+        assert_ne!(name, temporary("iter", "", "0 .. m", 0));
+        assert_eq!(temporary("iter", "", "0 .. n", 1), format!("{name}_1"));
+    }
 
     #[test]
     fn depends_on_the_expression_the_surroundings_and_the_siblings_only() {

@@ -36,6 +36,8 @@ pub struct Points {
     /// The lowered constructs around the code being lowered, outermost first.
     path: Vec<String>,
     ranks: Ranks,
+    /// Temporaries named so far, by what they hold and where.
+    temporaries: Ranks,
     pin: Option<Pin>,
     /// Pinned names, with where each was pinned.
     pinned: HashMap<String, Span>,
@@ -49,6 +51,14 @@ impl Points {
 
     pub fn leave(&mut self) {
         self.path.pop();
+    }
+
+    /// The name of the next temporary holding `content` (see [`identity::temporary`]).
+    pub fn temporary(&mut self, prefix: &str, content: TokenStream) -> String {
+        let path = self.path.join("/");
+        let key = identity::normalized(content);
+        let rank = self.temporaries.next(&path, &format!("{prefix};{key}"));
+        identity::temporary(prefix, &path, &key, rank)
     }
 
     /// The next `.await`, of `expr`.

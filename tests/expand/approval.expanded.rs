@@ -175,7 +175,7 @@ impl ::durable::Orchestration for approve_and_pay {
         ) -> <Result<u64, ActivityError> as ::durable::__private::Outcome>::Machine {
             let ctx: OrchestrationContext = ::core::clone::Clone::clone(__ctx);
             let mut __s_amount = ::durable::__private::Slot::new();
-            let mut __s_v1 = ::durable::__private::Slot::new();
+            let mut __s_v_3e8600f8 = ::durable::__private::Slot::new();
             let mut __w1 = ::durable::__private::Slot::new();
             let mut __w2 = ::durable::__private::Slot::new();
             static __P1: ::durable::__private::Point = ::durable::__private::Point::new(
@@ -244,7 +244,7 @@ impl ::durable::Orchestration for approve_and_pay {
                         }
                     }
                     1u32 => {
-                        let __r1 = match match __step
+                        let __r_91c223bb = match match __step
                             .resume(
                                 __ctx,
                                 &__P1,
@@ -274,8 +274,8 @@ impl ::durable::Orchestration for approve_and_pay {
                             }
                         };
                         let amount = __s_amount.take();
-                        let __v1;
-                        if __r1? {
+                        let __v_3e8600f8;
+                        if __r_91c223bb? {
                             {
                                 __w2.put(
                                     match ::durable::__private::schedule(
@@ -297,16 +297,16 @@ impl ::durable::Orchestration for approve_and_pay {
                                 );
                             }
                         } else {
-                            __v1 = 0;
+                            __v_3e8600f8 = 0;
                             {
-                                __s_v1.put(__v1);
+                                __s_v_3e8600f8.put(__v_3e8600f8);
                                 __pc = 3u32;
                                 continue '__durable;
                             }
                         }
                     }
                     2u32 => {
-                        let __r2 = match match __step
+                        let __r_24faa66f = match match __step
                             .resume(__ctx, &__P2, &mut __w2, &mut [])
                         {
                             ::core::result::Result::Ok(value) => value,
@@ -325,17 +325,17 @@ impl ::durable::Orchestration for approve_and_pay {
                                 );
                             }
                         };
-                        let __v1;
-                        __v1 = __r2?;
+                        let __v_3e8600f8;
+                        __v_3e8600f8 = __r_24faa66f?;
                         {
-                            __s_v1.put(__v1);
+                            __s_v_3e8600f8.put(__v_3e8600f8);
                             __pc = 3u32;
                             continue '__durable;
                         }
                     }
                     3u32 => {
-                        let __v1 = __s_v1.take();
-                        let paid = __v1;
+                        let __v_3e8600f8 = __s_v_3e8600f8.take();
+                        let paid = __v_3e8600f8;
                         return ::durable::__private::done(Ok(paid));
                     }
                     _ => {

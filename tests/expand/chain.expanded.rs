@@ -114,13 +114,13 @@ impl ::durable::Orchestration for chain {
         ) -> <Result<u64, ActivityError> as ::durable::__private::Outcome>::Machine {
             let ctx: OrchestrationContext = ::core::clone::Clone::clone(__ctx);
             let mut __s_total = ::durable::__private::Slot::new();
-            let mut __s_iter1 = ::durable::__private::Slot::new();
+            let mut __s_iter_dd1d62a9 = ::durable::__private::Slot::new();
             let mut __w1 = ::durable::__private::Slot::new();
             static __P1: ::durable::__private::Point = ::durable::__private::Point::new(
                 9856025136344238846u64,
                 "../../../../tests/expand/chain.rs",
                 "ctx.call(add_one, i) at line 12:39",
-                &["total", "__iter1"],
+                &["total", "__iter_dd1d62a9"],
             );
             let mut __pc: u32 = match __step.point() {
                 ::core::option::Option::None => 0u32,
@@ -145,7 +145,7 @@ impl ::durable::Orchestration for chain {
                             }
                         };
                         let mut total = 0;
-                        let mut __iter1 = {
+                        let mut __iter_dd1d62a9 = {
                             #[allow(unused_imports)]
                             use ::durable::__private::iter::{
                                 CollectKind as _, LazyKind as _,
@@ -162,14 +162,14 @@ impl ::durable::Orchestration for chain {
                         };
                         {
                             __s_total.put(total);
-                            __s_iter1.put(__iter1);
+                            __s_iter_dd1d62a9.put(__iter_dd1d62a9);
                             __pc = 1u32;
                             continue '__durable;
                         }
                     }
                     1u32 => {
-                        let mut __iter1 = __s_iter1.take();
-                        match ::core::iter::Iterator::next(&mut __iter1) {
+                        let mut __iter_dd1d62a9 = __s_iter_dd1d62a9.take();
+                        match ::core::iter::Iterator::next(&mut __iter_dd1d62a9) {
                             ::core::option::Option::Some(i) => {
                                 __w1.put(
                                     match ::durable::__private::schedule(
@@ -186,7 +186,7 @@ impl ::durable::Orchestration for chain {
                                         }
                                     },
                                 );
-                                __s_iter1.put(__iter1);
+                                __s_iter_dd1d62a9.put(__iter_dd1d62a9);
                                 return ::core::result::Result::Ok(
                                     __step
                                         .suspend(
@@ -194,7 +194,7 @@ impl ::durable::Orchestration for chain {
                                             &__w1,
                                             &mut [
                                                 ::durable::__private::persist(&mut __s_total),
-                                                ::durable::__private::persist(&mut __s_iter1),
+                                                ::durable::__private::persist(&mut __s_iter_dd1d62a9),
                                             ],
                                         ),
                                 );
@@ -206,14 +206,14 @@ impl ::durable::Orchestration for chain {
                         }
                     }
                     2u32 => {
-                        let __r1 = match match __step
+                        let __r_ad5b6325 = match match __step
                             .resume(
                                 __ctx,
                                 &__P1,
                                 &mut __w1,
                                 &mut [
                                     ::durable::__private::persist(&mut __s_total),
-                                    ::durable::__private::persist(&mut __s_iter1),
+                                    ::durable::__private::persist(&mut __s_iter_dd1d62a9),
                                 ],
                             )
                         {
@@ -235,14 +235,14 @@ impl ::durable::Orchestration for chain {
                                             &__w1,
                                             &mut [
                                                 ::durable::__private::persist(&mut __s_total),
-                                                ::durable::__private::persist(&mut __s_iter1),
+                                                ::durable::__private::persist(&mut __s_iter_dd1d62a9),
                                             ],
                                         ),
                                 );
                             }
                         };
                         let mut total = __s_total.take();
-                        total += __r1?;
+                        total += __r_ad5b6325?;
                         {
                             __s_total.put(total);
                             __pc = 1u32;

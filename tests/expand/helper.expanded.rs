@@ -154,7 +154,7 @@ impl ::durable::__private::Function for pay_twice {
                         }
                     }
                     1u32 => {
-                        let __r1 = match match __step
+                        let __r_3ddb2b9b = match match __step
                             .resume(
                                 __ctx,
                                 &__P1,
@@ -184,7 +184,7 @@ impl ::durable::__private::Function for pay_twice {
                             }
                         };
                         let cents = __s_cents.take();
-                        let first = __r1?;
+                        let first = __r_3ddb2b9b?;
                         {
                             __w2.put(
                                 match ::durable::__private::schedule(
@@ -213,7 +213,7 @@ impl ::durable::__private::Function for pay_twice {
                         }
                     }
                     2u32 => {
-                        let __r2 = match match __step
+                        let __r_3ddb2b9b_1 = match match __step
                             .resume(
                                 __ctx,
                                 &__P2,
@@ -243,7 +243,7 @@ impl ::durable::__private::Function for pay_twice {
                             }
                         };
                         let first = __s_first.take();
-                        let second = __r2?;
+                        let second = __r_3ddb2b9b_1?;
                         return ::durable::__private::done(Ok(first + second));
                     }
                     _ => {
@@ -371,7 +371,7 @@ impl ::durable::Orchestration for checkout {
                         }
                     }
                     1u32 => {
-                        let __r1 = match match __step
+                        let __r_35867d50 = match match __step
                             .resume(__ctx, &__P1, &mut __w1, &mut [])
                         {
                             ::core::result::Result::Ok(value) => value,
@@ -390,7 +390,7 @@ impl ::durable::Orchestration for checkout {
                                 );
                             }
                         };
-                        let paid = __r1?;
+                        let paid = __r_35867d50?;
                         return ::durable::__private::done(Ok(paid));
                     }
                     _ => {

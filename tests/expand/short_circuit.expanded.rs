@@ -175,22 +175,22 @@ impl ::durable::Orchestration for quote {
         ) -> <Result<u64, ActivityError> as ::durable::__private::Outcome>::Machine {
             let ctx: OrchestrationContext = ::core::clone::Clone::clone(__ctx);
             let mut __s_sum = ::durable::__private::Slot::new();
-            let mut __s_iter1 = ::durable::__private::Slot::new();
+            let mut __s_iter_866b6a09 = ::durable::__private::Slot::new();
             let mut __s_item = ::durable::__private::Slot::new();
-            let mut __s_v2 = ::durable::__private::Slot::new();
+            let mut __s_v_8b9a41b8 = ::durable::__private::Slot::new();
             let mut __w1 = ::durable::__private::Slot::new();
             let mut __w2 = ::durable::__private::Slot::new();
             static __P1: ::durable::__private::Point = ::durable::__private::Point::new(
                 11776457195120555277u64,
                 "../../../../tests/expand/short_circuit.rs",
                 "ctx.call(is_valid, item) at line 17:50",
-                &["sum", "__iter1", "item"],
+                &["sum", "__iter_866b6a09", "item"],
             );
             static __P2: ::durable::__private::Point = ::durable::__private::Point::new(
                 5552650429090787851u64,
                 "../../../../tests/expand/short_circuit.rs",
                 "ctx.call(price, item) at line 18:42",
-                &["sum", "__iter1", "item"],
+                &["sum", "__iter_866b6a09", "item"],
             );
             let mut __pc: u32 = match __step.point() {
                 ::core::option::Option::None => 0u32,
@@ -216,7 +216,7 @@ impl ::durable::Orchestration for quote {
                             }
                         };
                         let mut sum = 0;
-                        let mut __iter1 = {
+                        let mut __iter_866b6a09 = {
                             #[allow(unused_imports)]
                             use ::durable::__private::iter::{
                                 CollectKind as _, LazyKind as _,
@@ -233,15 +233,15 @@ impl ::durable::Orchestration for quote {
                         };
                         {
                             __s_sum.put(sum);
-                            __s_iter1.put(__iter1);
+                            __s_iter_866b6a09.put(__iter_866b6a09);
                             __pc = 1u32;
                             continue '__durable;
                         }
                     }
                     1u32 => {
-                        let mut __iter1 = __s_iter1.take();
-                        let __v2;
-                        match ::core::iter::Iterator::next(&mut __iter1) {
+                        let mut __iter_866b6a09 = __s_iter_866b6a09.take();
+                        let __v_8b9a41b8;
+                        match ::core::iter::Iterator::next(&mut __iter_866b6a09) {
                             ::core::option::Option::Some(item) => {
                                 if item > 10 {
                                     {
@@ -260,7 +260,7 @@ impl ::durable::Orchestration for quote {
                                                 }
                                             },
                                         );
-                                        __s_iter1.put(__iter1);
+                                        __s_iter_866b6a09.put(__iter_866b6a09);
                                         __s_item.put(item);
                                         return ::core::result::Result::Ok(
                                             __step
@@ -269,18 +269,18 @@ impl ::durable::Orchestration for quote {
                                                     &__w1,
                                                     &mut [
                                                         ::durable::__private::persist(&mut __s_sum),
-                                                        ::durable::__private::persist(&mut __s_iter1),
+                                                        ::durable::__private::persist(&mut __s_iter_866b6a09),
                                                         ::durable::__private::persist(&mut __s_item),
                                                     ],
                                                 ),
                                         );
                                     }
                                 } else {
-                                    __v2 = false;
+                                    __v_8b9a41b8 = false;
                                     {
-                                        __s_iter1.put(__iter1);
+                                        __s_iter_866b6a09.put(__iter_866b6a09);
                                         __s_item.put(item);
-                                        __s_v2.put(__v2);
+                                        __s_v_8b9a41b8.put(__v_8b9a41b8);
                                         __pc = 3u32;
                                         continue '__durable;
                                     }
@@ -293,14 +293,14 @@ impl ::durable::Orchestration for quote {
                         }
                     }
                     2u32 => {
-                        let __r1 = match match __step
+                        let __r_0bcd7934 = match match __step
                             .resume(
                                 __ctx,
                                 &__P1,
                                 &mut __w1,
                                 &mut [
                                     ::durable::__private::persist(&mut __s_sum),
-                                    ::durable::__private::persist(&mut __s_iter1),
+                                    ::durable::__private::persist(&mut __s_iter_866b6a09),
                                     ::durable::__private::persist(&mut __s_item),
                                 ],
                             )
@@ -323,25 +323,25 @@ impl ::durable::Orchestration for quote {
                                             &__w1,
                                             &mut [
                                                 ::durable::__private::persist(&mut __s_sum),
-                                                ::durable::__private::persist(&mut __s_iter1),
+                                                ::durable::__private::persist(&mut __s_iter_866b6a09),
                                                 ::durable::__private::persist(&mut __s_item),
                                             ],
                                         ),
                                 );
                             }
                         };
-                        let __v2;
-                        __v2 = __r1?;
+                        let __v_8b9a41b8;
+                        __v_8b9a41b8 = __r_0bcd7934?;
                         {
-                            __s_v2.put(__v2);
+                            __s_v_8b9a41b8.put(__v_8b9a41b8);
                             __pc = 3u32;
                             continue '__durable;
                         }
                     }
                     3u32 => {
-                        let __v2 = __s_v2.take();
+                        let __v_8b9a41b8 = __s_v_8b9a41b8.take();
                         let item = __s_item.take();
-                        if __v2 {
+                        if __v_8b9a41b8 {
                             {
                                 __w2.put(
                                     match ::durable::__private::schedule(
@@ -366,7 +366,7 @@ impl ::durable::Orchestration for quote {
                                             &__w2,
                                             &mut [
                                                 ::durable::__private::persist(&mut __s_sum),
-                                                ::durable::__private::persist(&mut __s_iter1),
+                                                ::durable::__private::persist(&mut __s_iter_866b6a09),
                                                 ::durable::__private::persist(&mut __s_item),
                                             ],
                                         ),
@@ -380,14 +380,14 @@ impl ::durable::Orchestration for quote {
                         }
                     }
                     4u32 => {
-                        let __r2 = match match __step
+                        let __r_058e64e7 = match match __step
                             .resume(
                                 __ctx,
                                 &__P2,
                                 &mut __w2,
                                 &mut [
                                     ::durable::__private::persist(&mut __s_sum),
-                                    ::durable::__private::persist(&mut __s_iter1),
+                                    ::durable::__private::persist(&mut __s_iter_866b6a09),
                                     ::durable::__private::persist(&mut __s_item),
                                 ],
                             )
@@ -410,7 +410,7 @@ impl ::durable::Orchestration for quote {
                                             &__w2,
                                             &mut [
                                                 ::durable::__private::persist(&mut __s_sum),
-                                                ::durable::__private::persist(&mut __s_iter1),
+                                                ::durable::__private::persist(&mut __s_iter_866b6a09),
                                                 ::durable::__private::persist(&mut __s_item),
                                             ],
                                         ),
@@ -419,7 +419,7 @@ impl ::durable::Orchestration for quote {
                         };
                         let mut sum = __s_sum.take();
                         let item = __s_item.take();
-                        sum += __r2? + item;
+                        sum += __r_058e64e7? + item;
                         {
                             __s_sum.put(sum);
                             __pc = 5u32;

@@ -162,7 +162,7 @@ impl Lowerer {
     /// The temporary is declared (`let __vN;`) at the top of each block that assigns or
     /// reads it, so no block declares it without a value.
     pub(super) fn value_of(&mut self, e: Expr) -> Expr {
-        let t = self.temp("v", e.span(), false);
+        let t = self.temp("v", e.to_token_stream(), e.span(), false);
         self.m.blocks[self.cursor.block]
             .declared
             .retain(|d| *d != t);
@@ -206,7 +206,7 @@ impl Lowerer {
 
     pub(super) fn hoist(&mut self, mut e: Expr) -> Expr {
         self.visit_expr(&mut e);
-        let t = self.temp("t", e.span(), false);
+        let t = self.temp("t", e.to_token_stream(), e.span(), false);
         let ident = self.ident_of(t);
         self.push(Code::Let {
             head: quote!(let #ident),
@@ -223,6 +223,7 @@ impl Lowerer {
     pub(super) fn suspend(&mut self, op: Expr, span: Span, site: PointSite) -> Expr {
         self.awaits += 1;
         let waiter = format_ident!("__w{}", self.awaits);
+        let result = Ident::new(&self.points.temporary("r", op.to_token_stream()), span);
         let resume = self.new_block(BlockKind::Join);
         let exit = self.exit(Target::Suspend {
             op: op.into_token_stream(),
@@ -234,7 +235,6 @@ impl Lowerer {
         self.m.blocks[resume].kind = BlockKind::Resume(exit);
         self.push(Code::Exit(exit));
         self.switch_to(resume);
-        let result = Ident::new(&format!("__r{}", self.awaits), span);
         self.define(result.clone(), false, false);
         syn::parse_quote!(#result)
     }

@@ -270,6 +270,7 @@ impl Lowerer {
             return self.lower_saved_for(f, dest);
         }
         let span = f.expr.span();
+        let source = f.expr.to_token_stream();
         let (inner, adapters) = peel(*f.expr);
         let inner = match inner {
             Expr::Paren(p) => *p.expr,
@@ -305,7 +306,7 @@ impl Lowerer {
                 ),
             ));
         }
-        let cursor = self.temp("n", span, true);
+        let cursor = self.temp("n", source, span, true);
         let cursor_ident = self.ident_of(cursor);
         self.push(Code::Let {
             head: quote!(let mut #cursor_ident),
@@ -409,8 +410,9 @@ impl Lowerer {
     /// (saved as it is).
     fn lower_saved_for(&mut self, f: syn::ExprForLoop, dest: Dest) {
         let span = f.expr.span();
+        let source = f.expr.to_token_stream();
         let iterable = self.residual(*f.expr);
-        let iter = self.temp("iter", span, true);
+        let iter = self.temp("iter", source, span, true);
         let iter_ident = self.ident_of(iter);
         self.push(Code::Let {
             head: quote!(let mut #iter_ident),

@@ -99,7 +99,6 @@ pub struct Lowerer {
     cursor: Cursor,
     parked: Vec<Cursor>,
     next_order: usize,
-    temps: usize,
     awaits: usize,
     pub points: Points,
     /// The functions, constants and imports of the nested blocks being lowered,
@@ -124,7 +123,6 @@ impl Lowerer {
             cursor: Cursor::new(0),
             parked: Vec::new(),
             next_order: 0,
-            temps: 0,
             awaits: 0,
             points: Points::default(),
             item_scopes: Vec::new(),
@@ -322,9 +320,10 @@ impl Lowerer {
         self.scope.add(ident.to_string(), Entry::Ambient);
     }
 
-    fn temp(&mut self, prefix: &str, span: Span, mutable: bool) -> BindingId {
-        self.temps += 1;
-        let ident = Ident::new(&format!("__{prefix}{}", self.temps), span);
+    /// A temporary holding `content`, named by what it holds and where (a checkpoint
+    /// that saves it still fits after edits elsewhere).
+    fn temp(&mut self, prefix: &str, content: TokenStream, span: Span, mutable: bool) -> BindingId {
+        let ident = Ident::new(&self.points.temporary(prefix, content), span);
         self.define(ident, mutable, false)
     }
 
