@@ -48,6 +48,13 @@ async fn approve(ctx: OrchestrationContext, expense: Expense) -> Result<String, 
     }
 }
 
+/// `approve` as a later deploy has it, and it alone: version 2, which files nothing.
+#[orchestrator(name = "approve", version = 2)]
+async fn approve_v2(ctx: OrchestrationContext, expense: Expense) -> Result<String, String> {
+    let decision: Decision = ctx.event("decision").await;
+    Ok(format!("v2: {} cents, {}", expense.cents, decision.by))
+}
+
 /// A runtime and the API on an ephemeral port; the base URL includes `prefix`.
 async fn serve(prefix: &str) -> (Runtime<MemoryStore>, String) {
     let runtime = Runtime::builder(MemoryStore::new())
@@ -854,4 +861,160 @@ async fn state_shows_where_an_instance_waits_and_the_dashboard_is_served() {
     assert!(bare.status().is_redirection());
     assert_eq!(bare.headers()["location"], "dashboard/");
     runtime.shutdown().await;
+}
+
+/// A deploy that dropped version 1 of `approve` blocks its instances; over HTTP they are
+/// listed as `Blocked` with the reason in `error`, retried (202: a retry steps a blocked
+/// instance again with the code registered now, and blocks it again with the reason if
+/// that still cannot run it), terminated and purged; events raised meanwhile wait, and
+/// the instance continues by itself once a runtime with version 1 starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_instance_is_listed_retried_terminated_and_purged() {
+    let store = std::sync::Arc::new(MemoryStore::new());
+    // the API stays up across the deploys: a client with no workers of its own
+    let api = Api::new(Runtime::builder(store.clone()).client_only())
+        .orchestration(approve)
+        .event::<Decision>(approve, "decision")
+        .custom_status::<String>(approve)
+        .router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, api).await });
+    let http = Client::new();
+    let url = |id: &str| format!("{base}/instances/{id}");
+    let ids = ["b1", "b2", "b3"];
+
+    // version 1 starts them; they wait for a decision
+    let v1 = Runtime::builder(store.clone())
+        .orchestration(approve)
+        .activity(file)
+        .start();
+    for id in ids {
+        let started = http
+            .post(format!("{base}/orchestrators/approve/{id}"))
+            .json(&expense(1200))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(started.status(), StatusCode::ACCEPTED, "{id}");
+        let waiting = reaches(&http, &url(id), "Running").await;
+        assert_eq!(waiting["customStatus"], "waiting for a manager: 1200 cents");
+    }
+    v1.shutdown().await;
+
+    // a deploy with version 2 only: the decision reaches code that cannot resume them
+    let v2 = Runtime::builder(store.clone())
+        .orchestration(approve_v2)
+        .activity(file)
+        .start();
+    let decision = json!({"approved": true, "by": "bob"});
+    for id in ids {
+        let raised = http
+            .post(format!("{}/raiseEvent/decision", url(id)))
+            .json(&decision)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(raised.status(), StatusCode::ACCEPTED, "{id}");
+        let blocked = reaches(&http, &url(id), "Blocked").await;
+        assert_eq!(blocked["version"], 1, "{id}");
+    }
+    let reason = "version 1 is not registered with this runtime (registered: 2)";
+
+    let listed = body(
+        http.get(format!("{base}/instances?runtimeStatus=Blocked"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let listed = listed["instances"].as_array().unwrap();
+    let listed_ids: Vec<_> = listed.iter().map(|i| &i["instanceId"]).collect();
+    assert_eq!(listed_ids, ids);
+    for instance in listed {
+        assert_eq!(instance["runtimeStatus"], "Blocked");
+        assert_eq!(instance["version"], 1);
+        let error = instance["error"].as_str().unwrap();
+        assert!(error.contains(reason), "{error}");
+        assert!(error.contains("`approve`"), "{error}");
+    }
+    for query in [
+        "runtimeStatus=Running,Completed",
+        "runtimeStatus=Blocked&version=2",
+    ] {
+        let page = body(
+            http.get(format!("{base}/instances?{query}"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(page["instances"], json!([]), "{query}");
+    }
+    // not ended: polled with 202, like a waiting instance
+    let polled = http.get(url("b1")).send().await.unwrap();
+    assert_eq!(polled.status(), StatusCode::ACCEPTED);
+
+    // retried with code that still cannot run it: accepted, and blocked again
+    let retried = http
+        .post(format!("{}/retry", url("b1")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.status(), StatusCode::ACCEPTED);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let again = reaches(&http, &url("b1"), "Blocked").await;
+    assert!(again["error"].as_str().unwrap().contains(reason), "{again}");
+
+    // terminated, then purged
+    let terminated = http
+        .post(format!(
+            "{}/terminate?reason=dropped%20with%20v1",
+            url("b2")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(terminated.status(), StatusCode::ACCEPTED);
+    let ended = finished(&http, &url("b2")).await;
+    assert_eq!(ended["runtimeStatus"], "Terminated");
+    assert_eq!(ended["error"], "dropped with v1");
+    // purged as it is: a blocked instance can be deleted without terminating it first
+    for id in ["b2", "b3"] {
+        let deleted = http.delete(url(id)).send().await.unwrap();
+        assert_eq!(deleted.status(), StatusCode::OK, "{id}");
+        assert_eq!(body(deleted).await["instancesDeleted"], 1, "{id}");
+        let gone = http.get(url(id)).send().await.unwrap();
+        assert_eq!(gone.status(), StatusCode::NOT_FOUND, "{id}");
+    }
+    v2.shutdown().await;
+
+    // version 1 side by side: a runtime that has its code retries it as it starts, and
+    // it takes the decision raised while it was blocked
+    let both = Runtime::builder(store.clone())
+        .orchestration(approve)
+        .orchestration(approve_v2)
+        .activity(file)
+        .start();
+    let done = finished(&http, &url("b1")).await;
+    assert_eq!(done["runtimeStatus"], "Completed", "{done}");
+    assert_eq!(done["output"], "filed 1200 cents for ann, approved by bob");
+    assert_eq!(done["version"], 1);
+    assert_eq!(done["error"], Value::Null);
+    // no longer blocked: a retry is refused
+    let retried = http
+        .post(format!("{}/retry", url("b1")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.status(), StatusCode::CONFLICT);
+    let listed = body(
+        http.get(format!("{base}/instances?runtimeStatus=Blocked"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(listed["instances"], json!([]));
+    both.shutdown().await;
 }
