@@ -39,6 +39,17 @@ async fn chain(ctx: OrchestrationContext, n: u64) -> Result<u64, ActivityError> 
     Ok(sum)
 }
 
+/// A loop over an owned collection: `for item in items`.
+#[orchestrator]
+async fn for_vec(ctx: OrchestrationContext, n: u64) -> Result<u64, ActivityError> {
+    let items: Vec<u64> = (0..n).collect();
+    let mut sum = 0;
+    for item in items {
+        sum += ctx.call(noop, item).await?;
+    }
+    Ok(sum)
+}
+
 #[orchestrator]
 async fn fanout(ctx: OrchestrationContext, n: u64) -> Result<u64, ActivityError> {
     let results = join_all((0..n).map(|i| ctx.call(noop, i))).await;
@@ -172,6 +183,7 @@ impl Options {
 const USAGE: &str = "usage: cargo bench --bench workloads -- <workload> [options]
 workloads: chain (--n, --idle I: with I instances waiting on hour-long timers),
            many (--m --n), fanout (--n), pool (--n calls, --k in flight),
+           for-vec (--n: a loop over an owned Vec of n items),
            latency (--n samples),
            suspended (--m --sample), list (--m instances, one of them failed),
            events (--m raises into one suspended instance), rocks-ceiling,
@@ -306,6 +318,7 @@ fn register<S: Store>(builder: RuntimeBuilder<S>) -> RuntimeBuilder<S> {
     builder
         .orchestration(chain)
         .orchestration(fanout)
+        .orchestration(for_vec)
         .orchestration(pool)
         .orchestration(waiter)
         .orchestration(sleeper)
@@ -342,6 +355,7 @@ async fn drive<S: Store>(options: &Options, client: &Client<S>) -> Result<Value,
         "events" => run_events(client, options.m.unwrap_or(100_000)).await,
         "many" => run_many(client, options.m.unwrap_or(10_000), options.n.unwrap_or(5)).await,
         "fanout" => run_fanout(client, options.n.unwrap_or(10_000)).await,
+        "for-vec" => run_for_vec(client, options.n.unwrap_or(10_000)).await,
         "pool" => {
             let (n, k) = (options.n.unwrap_or(10_000), options.k.unwrap_or(20));
             run_pool(client, n, k).await
@@ -536,6 +550,25 @@ async fn run_pool<S: Store>(client: &Client<S>, n: u64, k: u64) -> Result<Value,
     line["checkpoint_bytes_max"] = json!(sizes.last().copied().unwrap_or(0));
     line["checkpoint_bytes_median"] = json!(sizes.get(sizes.len() / 2).copied().unwrap_or(0));
     line["checkpoints"] = json!(sizes.len());
+    Ok(line)
+}
+
+/// A `for item in items` loop over `n` items, one call each: time per step, and the
+/// bytes of each checkpoint, measured by the in-process runner on the same
+/// orchestration (what each step writes besides the record).
+async fn run_for_vec<S: Store>(client: &Client<S>, n: u64) -> Result<Value, BoxError> {
+    let started = Instant::now();
+    let id = client.start(for_vec, None, &n).await?;
+    let sum = client.wait(for_vec, &id, WAIT).await??;
+    let wall = started.elapsed();
+    expect("for-vec sum", sum, sum_below(n))?;
+    let mut line = measured(n, 1, n, wall);
+    line["us_per_step"] = json!(round3(wall.as_secs_f64() * 1e6 / n as f64));
+    let runner = durable::testing::InlineRunner::new().activity(noop);
+    let mut sizes = runner.run(for_vec, &n).await?.checkpoints;
+    sizes.sort_unstable();
+    line["checkpoint_bytes_max"] = json!(sizes.last().copied().unwrap_or(0));
+    line["checkpoint_bytes_median"] = json!(sizes.get(sizes.len() / 2).copied().unwrap_or(0));
     Ok(line)
 }
 
@@ -772,6 +805,7 @@ async fn smoke() -> Result<Vec<Value>, BoxError> {
             ("many", 3, 20),
             ("fanout", 50, 0),
             ("pool", 60, 0),
+            ("for-vec", 30, 0),
             ("latency", 5, 0),
             ("suspended", 0, 50),
             ("list", 0, 30),
