@@ -7,6 +7,7 @@ mod support;
 
 use std::collections::{BTreeMap, VecDeque};
 
+use durable::{orchestrator, OrchestrationContext};
 use support::*;
 
 twins!(mapped_endless / mapped_endless_plain(ctx, limit: u64) -> (u64, u64) {
@@ -218,4 +219,60 @@ twins!(literal_arrays / literal_arrays_plain(ctx, x: u64) -> Vec<String> {
 #[tokio::test]
 async fn literal_arrays_are_iterated_without_saving_their_items() {
     same(literal_arrays, literal_arrays_plain, 7).await;
+}
+
+/// An endless iterator held in a local: durable cannot re-create it, so it would be
+/// collected when the loop starts, which used to hang every worker that claimed the
+/// instance. Now the step fails and says what to write instead.
+#[orchestrator]
+async fn endless_in_a_local(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+    let forever = std::iter::repeat(x);
+    let mut sum = 0;
+    for v in forever {
+        sum += ctx.call(double, v).await?;
+        if sum > 10 {
+            break;
+        }
+    }
+    Ok(sum)
+}
+
+/// Unbounded as far as `size_hint` tells, and too long to collect.
+#[orchestrator]
+async fn unbounded_in_a_local(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+    let counting = std::iter::successors(Some(x), |n| Some(n.wrapping_add(1)));
+    let mut sum = 0;
+    for v in counting {
+        sum += ctx.call(double, v).await?;
+        if sum > 10 {
+            break;
+        }
+    }
+    Ok(sum)
+}
+
+/// Bounded by `.take(n)`, the same iterator is collected and runs as in Rust.
+#[orchestrator]
+async fn bounded_in_a_local(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+    let counting = std::iter::successors(Some(x), |n| Some(n + 1)).take(3);
+    let mut sum = 0;
+    for v in counting {
+        sum += ctx.call(double, v).await?;
+    }
+    Ok(sum)
+}
+
+#[tokio::test]
+async fn an_endless_iterator_durable_would_collect_fails_the_step_instead_of_hanging() {
+    let runner = runner();
+    for outcome in [
+        runner.run(endless_in_a_local, &1).await,
+        runner.run(unbounded_in_a_local, &1).await,
+    ] {
+        let error = outcome.map(|run| run.result).unwrap_err().to_string();
+        assert!(error.contains("has no end durable can see"), "{error}");
+        assert!(error.contains(".take(n)"), "{error}");
+    }
+    let run = runner.run(bounded_in_a_local, &1).await.unwrap();
+    assert_eq!(run.result, Ok(12));
 }

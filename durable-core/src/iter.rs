@@ -10,7 +10,9 @@
 //!   is decoded again (`HashMap`, `HashSet`) is refused at compile time ([`Order`]).
 //! - Ranges (also the endless `1..`) are stored as they are.
 //! - Any other iterator (an owned collection moved into the loop) is collected into a
-//!   `VecDeque` when the loop starts and drained from the front.
+//!   `VecDeque` when the loop starts and drained from the front; one that says it never
+//!   ends, or yields more than [`MAX_COLLECTED_ITEMS`] with no upper bound, fails the
+//!   step ([`StepError::EndlessLoop`]) instead of hanging it.
 //!
 //! The choice between the last two is made at compile time by autoref specialization:
 //! the generated code calls `(&&IterKind(iter)).durable_iter_kind()`, which finds
@@ -21,6 +23,9 @@ use std::collections::VecDeque;
 use std::ops::{Range, RangeFrom, RangeInclusive};
 
 use serde::{Deserialize, Serialize};
+
+use crate::limits::MAX_COLLECTED_ITEMS;
+use crate::StepError;
 
 /// An iterator whose own state is small and serializable.
 pub trait LazyIter: Iterator {
@@ -121,20 +126,76 @@ impl LazyTag {
 }
 
 impl CollectTag {
+    /// Collects `iter`, unless it says it never ends or yields more than
+    /// [`MAX_COLLECTED_ITEMS`] without an upper bound: then the loop does not start
+    /// ([`started`] says why).
     pub fn saved<I: Iterator>(self, iter: I) -> Collected<I::Item> {
-        Collected(iter.collect())
+        let limit = MAX_COLLECTED_ITEMS;
+        let (items, endless) = match iter.size_hint() {
+            (usize::MAX, _) => (VecDeque::new(), Some("it says it never ends".into())),
+            (_, Some(_)) => (iter.collect(), None),
+            (_, None) => {
+                let items: VecDeque<I::Item> = iter.take(limit + 1).collect();
+                match items.len() > limit {
+                    true => (
+                        VecDeque::new(),
+                        Some(format!("it yielded more than {limit} items")),
+                    ),
+                    false => (items, None),
+                }
+            }
+        };
+        Collected { items, endless }
     }
+}
+
+/// A loop's saved iterator, as it starts: whether it could be saved.
+pub trait Started {
+    fn started(&self) -> Result<(), StepError>;
+}
+
+/// The saved forms of the [`LazyIter`]s always start.
+macro_rules! always_started {
+    ($($saved:ident)*) => {$(
+        impl<A> Started for $saved<A> {
+            fn started(&self) -> Result<(), StepError> {
+                Ok(())
+            }
+        }
+    )*};
+}
+
+always_started!(Range RangeFrom InclusiveRange);
+
+impl<T> Started for Collected<T> {
+    fn started(&self) -> Result<(), StepError> {
+        match &self.endless {
+            Some(why) => Err(StepError::EndlessLoop { why: why.clone() }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Fails the step if a loop's iterator could not be collected (see [`CollectTag`]):
+/// called by the generated code right after the loop's iterator is saved.
+pub fn started<I: Started>(iter: &I) -> Result<(), StepError> {
+    iter.started()
 }
 
 /// The items of a `for` loop's iterator, collected when the loop starts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Collected<T>(VecDeque<T>);
+pub struct Collected<T> {
+    items: VecDeque<T>,
+    /// Why it was not collected, if it was not: the step fails before the loop runs.
+    #[serde(skip)]
+    endless: Option<String>,
+}
 
 impl<T> Iterator for Collected<T> {
     type Item = T;
     fn next(&mut self) -> Option<T> {
-        self.0.pop_front()
+        self.items.pop_front()
     }
 }
 

@@ -14,3 +14,11 @@ pub const MAX_BUFFERED_EVENTS: usize = 1024;
 /// than any name a person reads is a mistake, refused with
 /// [`ClientError::InvalidId`](crate::ClientError::InvalidId) before anything is stored.
 pub const MAX_INSTANCE_ID_BYTES: usize = 256;
+
+/// Items a `for` loop collects at most when it starts, from an iterator with no upper
+/// bound it can see (`size_hint`) and that durable cannot resume lazily (one held in a
+/// local, or of a user's type). Collecting happens inside a step: an endless iterator
+/// would otherwise hang every worker that claims the instance. Past it the step fails
+/// with [`StepError::EndlessLoop`](crate::StepError::EndlessLoop) and the instance is
+/// blocked, with the reason, until fixed code retries it.
+pub const MAX_COLLECTED_ITEMS: usize = 1_000_000;

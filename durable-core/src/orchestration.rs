@@ -156,6 +156,14 @@ pub enum StepError {
     #[error("orchestrator `{orchestrator}` jumped to a block it does not have (a bug in durable-macros)")]
     BadResumePoint { orchestrator: &'static str },
     #[error(
+        "a `for` loop's iterator has no end durable can see: {why}. Such an iterator (one \
+         held in a local, or of your own type) is collected when the loop starts; bound it \
+         with `.take(n)`, or write the loop over the iterator's expression itself \
+         (`for d in (1..).map(f)`, `iter::successors(..)`, `iter::repeat(..)`), which \
+         durable resumes item by item without collecting"
+    )]
+    EndlessLoop { why: String },
+    #[error(
         "the migration `{migration}` of orchestrator `{orchestrator}` does not fit the \
          checkpoint at `{point}`: {why}"
     )]

@@ -160,6 +160,16 @@ impl ::durable::Orchestration for chain {
                                 }
                             }
                         };
+                        match ::durable::__private::iter::started(&__iter_dd1d62a9) {
+                            ::core::result::Result::Ok(value) => value,
+                            ::core::result::Result::Err(fault) => {
+                                return ::core::result::Result::Ok(
+                                    ::durable_core::__private::Flow::Fault(
+                                        ::core::convert::From::from(fault),
+                                    ),
+                                );
+                            }
+                        };
                         {
                             __s_total.put(total);
                             __s_iter_dd1d62a9.put(__iter_dd1d62a9);

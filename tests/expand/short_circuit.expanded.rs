@@ -231,6 +231,16 @@ impl ::durable::Orchestration for quote {
                                 }
                             }
                         };
+                        match ::durable::__private::iter::started(&__iter_866b6a09) {
+                            ::core::result::Result::Ok(value) => value,
+                            ::core::result::Result::Err(fault) => {
+                                return ::core::result::Result::Ok(
+                                    ::durable_core::__private::Flow::Fault(
+                                        ::core::convert::From::from(fault),
+                                    ),
+                                );
+                            }
+                        };
                         {
                             __s_sum.put(sum);
                             __s_iter_866b6a09.put(__iter_866b6a09);

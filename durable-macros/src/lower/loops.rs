@@ -435,6 +435,10 @@ impl Lowerer {
             stashes: Vec::new(),
             bindings: Vec::new(),
         });
+        self.use_binding(iter);
+        self.tokens(quote_spanned! {span=>
+            ::durable::__private::step_try!(::durable::__private::iter::started(&#iter_ident));
+        });
         let (head, exit) = self.open_loop(f.label.as_ref());
         self.use_binding(iter);
         self.tokens(quote!(match ::core::iter::Iterator::next(&mut #iter_ident)));
