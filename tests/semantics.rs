@@ -58,20 +58,34 @@ async fn indexed(ctx: durable::OrchestrationContext, i: usize) -> Result<u64, Te
     Ok(sum)
 }
 
+/// The same with the indexed place as a method's receiver.
+#[durable::orchestrator]
+async fn indexed_receiver(ctx: durable::OrchestrationContext, i: usize) -> Result<u64, TestError> {
+    let items = [1u64, 2, 3];
+    // out of bounds: Rust panics before `counted` is called
+    let larger = items[i].max(ctx.call(counted, 2).await?);
+    Ok(larger)
+}
+
 #[tokio::test]
 async fn an_index_out_of_bounds_panics_before_the_call() {
     let runner = durable::testing::InlineRunner::new().activity(counted);
     let run = runner.run(indexed, &1).await.unwrap();
     assert_eq!(run.result, Ok(9));
+    let run = runner.run(indexed_receiver, &2).await.unwrap();
+    assert_eq!(run.result, Ok(3));
     let calls = COUNTED.load(std::sync::atomic::Ordering::SeqCst);
-    let runner = durable::testing::InlineRunner::new().activity(counted);
-    let run = runner.run(indexed, &5).await.unwrap();
-    let error = run.result.expect_err("the machine panics");
-    assert!(error.contains("index out of bounds"), "{error}");
+    for outcome in [
+        runner.run(indexed, &5).await.unwrap().result,
+        runner.run(indexed_receiver, &5).await.unwrap().result,
+    ] {
+        let error = outcome.expect_err("the machine panics");
+        assert!(error.contains("index out of bounds"), "{error}");
+    }
     assert_eq!(
         COUNTED.load(std::sync::atomic::Ordering::SeqCst),
         calls,
-        "the call was not made"
+        "no call was made"
     );
 }
 

@@ -43,12 +43,12 @@ impl Lowerer {
             Expr::MethodCall(mut m) => {
                 // Rust evaluates the receiver first. A receiver that is a place stays
                 // in place (a method takes it by reference: moving it to a temporary
-                // would move the local); any other is evaluated before the arguments'
-                // `.await` (its value must then be savable: await into a local first
-                // where it is a borrow, such as `map.entry(k)`).
+                // would move the local), its index checked before the arguments'
+                // `.await`; any other is evaluated before it (its value must then be
+                // savable: await into a local first where it is a borrow, such as
+                // `map.entry(k)`).
                 let mut ops: Vec<&mut Expr> = Vec::new();
-                let args_await = m.args.iter().any(has_await);
-                if has_await(&m.receiver) || (args_await && !is_place(&m.receiver)) {
+                if has_await(&m.receiver) || m.args.iter().any(has_await) {
                     ops.push(&mut *m.receiver);
                 }
                 ops.extend(m.args.iter_mut());
