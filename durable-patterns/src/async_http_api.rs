@@ -37,7 +37,7 @@ pub enum ReportError {
 const RENDER_TIME: Duration = Duration::from_millis(800);
 
 #[activity]
-async fn render_section(section: String) -> Result<(String, u32), String> {
+pub async fn render_section(section: String) -> Result<(String, u32), String> {
     tokio::time::sleep(RENDER_TIME).await;
     let pages = section.len() as u32 % 4 + 1;
     println!("  [report] rendered section `{section}`: {pages} pages");

@@ -11,7 +11,7 @@ use durable::{
 const STEP_TIME: Duration = Duration::from_millis(300);
 
 #[activity]
-async fn normalize(text: String) -> Result<String, String> {
+pub async fn normalize(text: String) -> Result<String, String> {
     tokio::time::sleep(STEP_TIME).await;
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     println!("  [chaining] normalized: {text:?}");
@@ -19,7 +19,7 @@ async fn normalize(text: String) -> Result<String, String> {
 }
 
 #[activity]
-async fn capitalize(text: String) -> Result<String, String> {
+pub async fn capitalize(text: String) -> Result<String, String> {
     tokio::time::sleep(STEP_TIME).await;
     let mut chars = text.chars();
     let text: String = chars
@@ -31,7 +31,7 @@ async fn capitalize(text: String) -> Result<String, String> {
 }
 
 #[activity]
-async fn punctuate(text: String) -> Result<String, String> {
+pub async fn punctuate(text: String) -> Result<String, String> {
     tokio::time::sleep(STEP_TIME).await;
     let text = if text.ends_with('.') {
         text

@@ -9,7 +9,7 @@ use durable::{
 };
 
 #[activity]
-async fn count_words(document: String) -> Result<u64, String> {
+pub async fn count_words(document: String) -> Result<u64, String> {
     tokio::time::sleep(Duration::from_millis(40)).await; // stands in for fetching it
     Ok(document.split_whitespace().count() as u64)
 }

@@ -19,7 +19,7 @@ pub enum VerifyError {
 }
 
 #[activity]
-async fn send_code(phone: String) -> Result<u32, String> {
+pub async fn send_code(phone: String) -> Result<u32, String> {
     // A real service would text a random code; the demo derives it from the number.
     let code = code_for(&phone);
     println!("  [verify] texted code {code:04} to {phone}");
