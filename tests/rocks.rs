@@ -216,6 +216,54 @@ async fn an_undecodable_record_or_message_blocks_only_its_instance() {
     second.shutdown().await;
 }
 
+/// An activity call whose stored bytes cannot be decoded blocks its instance, named,
+/// with the bytes kept and purged with it; other calls are still claimed (the store
+/// used to stop claiming past it).
+#[tokio::test]
+async fn an_undecodable_call_blocks_its_instance() {
+    use durable::store::{InstanceRecord, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let store = RocksStore::open(dir.path()).unwrap();
+    store
+        .create(InstanceRecord::new("i".into(), "o", 1, vec![], None))
+        .await
+        .unwrap();
+    drop(store);
+    let garbage = [0xff, 0xfe, 0x00];
+    {
+        let options = rocksdb::Options::default();
+        let families = rocksdb::DB::list_cf(&options, dir.path()).unwrap();
+        let db = rocksdb::DB::open_cf(&options, dir.path(), families).unwrap();
+        let mut key = b"i\0".to_vec();
+        key.extend_from_slice(&7u64.to_be_bytes());
+        db.put_cf(db.cf_handle("activities").unwrap(), &key, garbage)
+            .unwrap();
+    }
+    let store = RocksStore::open(dir.path()).expect("one bad call does not fail the open");
+    let lease = Duration::from_secs(30);
+    assert!(store.lock_activity(lease).await.unwrap().is_none());
+    let shown = store.instance("i").await.unwrap().unwrap();
+    assert_eq!(shown.status, RuntimeStatus::Blocked);
+    let reason = shown.error.unwrap();
+    assert!(
+        reason.contains("activity call 7 cannot be decoded"),
+        "{reason}"
+    );
+    assert_eq!(
+        store.purge("i").await.unwrap(),
+        Purge::Deleted { descendants: 0 }
+    );
+    drop(store);
+    let options = rocksdb::Options::default();
+    let families = rocksdb::DB::list_cf(&options, dir.path()).unwrap();
+    let db = rocksdb::DB::open_cf(&options, dir.path(), families).unwrap();
+    let left = db.iterator_cf(
+        db.cf_handle("activities").unwrap(),
+        rocksdb::IteratorMode::Start,
+    );
+    assert_eq!(left.count(), 0, "purged with its instance");
+}
+
 /// A store written before payloads carried type tags (format 1) would decode every
 /// payload as another type: it is refused when opened, untouched, with what to do.
 #[test]

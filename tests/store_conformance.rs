@@ -883,6 +883,57 @@ async fn postgres_store_creation_window() {
     listing_a_creation_window(postgres::store().await).await;
 }
 
+/// A purge and a create of the same id at once: whichever comes first, a create that
+/// succeeded leaves its new instance in the store (the purge's "has it ended?" check
+/// and its delete are one atomic act, so it never deletes the new live instance).
+async fn purge_racing_a_create<S: Store>(store: S) {
+    for round in 0..40 {
+        let id = format!("race{round}");
+        store.create(record(&id)).await.unwrap();
+        let locked = claim(&store, &id).await;
+        let mut done = locked.record.clone();
+        done.status = RuntimeStatus::Completed;
+        let step = commit(done, locked.messages.iter().map(|(s, _)| *s).collect());
+        store.commit_step(&locked.lease, step).await.unwrap();
+        let (purged, created) = tokio::join!(store.purge(&id), store.create(record(&id)));
+        let now = store.instance(&id).await.unwrap();
+        match created {
+            Ok(()) => {
+                assert_eq!(purged, Ok(Purge::Deleted { descendants: 0 }), "{id}");
+                let now = now.unwrap_or_else(|| panic!("{id}: the new instance was deleted"));
+                assert_eq!(now.status, RuntimeStatus::Pending, "{id}");
+                // end it, so that it does not stand before the next round's claims
+                let locked = claim(&store, &id).await;
+                let mut done = locked.record.clone();
+                done.status = RuntimeStatus::Completed;
+                let step = commit(done, locked.messages.iter().map(|(s, _)| *s).collect());
+                store.commit_step(&locked.lease, step).await.unwrap();
+            }
+            Err(e) => {
+                assert_eq!(e, StoreError::AlreadyExists(id.clone()));
+                assert_eq!(purged, Ok(Purge::Deleted { descendants: 0 }), "{id}");
+                assert!(now.is_none(), "{id}: the old instance was purged");
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_store_purge_race() {
+    purge_racing_a_create(durable::MemoryStore::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rocks_store_purge_race() {
+    let dir = tempfile::tempdir().unwrap();
+    purge_racing_a_create(RocksStore::open(dir.path()).unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_store_purge_race() {
+    purge_racing_a_create(postgres::store().await).await;
+}
+
 /// Claims instance `id`, giving up the claims on others that come first: stores may
 /// offer runnable instances in any order.
 async fn claim<S: Store>(store: &S, id: &str) -> durable::store::LockedInstance {
