@@ -13,10 +13,13 @@ run() {
 }
 run rocks-ceiling
 run rocks-ceiling --sync
-for n in 10 100 1000 10000; do run chain --n "$n"; done
+for n in 10 100 1000 2000 10000; do run chain --n "$n"; done
 run many --m 10000 --n 5
 run fanout --n 10000
 run latency --n 2000
+run latency --n 1000
+run for-vec --n 100
+run for-vec --n 10000 --runs 3
 run chain --n 1000 --sync
 run many --m 2000 --n 5 --sync
 run many --m 2000 --n 5 --sync --workers 64
