@@ -17,7 +17,8 @@ use crate::inspect::Shown;
     label = "this is still used after an `.await`, so it is saved in the orchestration's state",
     note = "values that live across an `.await` must be owned and serializable: `Serialize + DeserializeOwned + 'static`",
     note = "a borrow (`&T`) cannot be saved: keep an owned value (`.clone()`, `.to_owned()`) or end the borrow before the `.await`",
-    note = "a method's receiver is evaluated before an `.await` in its arguments, as in Rust: where the receiver is a borrow (`map.entry(k).or_default().push(op.await)`), await into a local first"
+    note = "a method's receiver is evaluated before an `.await` in its arguments, as in Rust: where the receiver is a borrow (`map.entry(k).or_default().push(op.await)`), await into a local first",
+    note = "`Collected<T>` is what a `for` loop over an owned collection saves: its remaining items. Items that are borrows (`v.iter().collect::<Vec<_>>()`) cannot be saved: loop over `&v` or `v.iter()` itself (re-derived after each `.await`), or collect owned items (`.cloned()`)"
 )]
 pub trait Persist: Serialize + DeserializeOwned + 'static {}
 
