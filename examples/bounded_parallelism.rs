@@ -21,7 +21,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         job.items, job.in_flight
     );
     let started = std::time::Instant::now();
-    let progress = run(store, &job).await?;
+    let (progress, published) = run(store, &job).await?;
     println!("result: {progress:?} in {:.1?}", started.elapsed());
+    println!("last progress published as custom status: {published:?}");
     Ok(())
 }

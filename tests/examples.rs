@@ -178,11 +178,16 @@ async fn bounded_parallelism_processes_everything_with_a_constant_checkpoint() {
         in_flight: 20,
     };
     let (_dir, store) = fresh_store();
-    let progress = bounded_parallelism::run(store, &job).await.unwrap();
+    let (progress, published) = bounded_parallelism::run(store, &job).await.unwrap();
     let total: u64 = (0..1_000u64).map(|i| i % 7).sum();
     assert_eq!(
         (progress.done, progress.of, progress.total),
         (1_000, 1_000, total)
+    );
+    assert_eq!(
+        published,
+        Some(progress),
+        "the last progress published is the end"
     );
 
     // the checkpoint holds the calls in flight, not the items done: twice the items,

@@ -59,6 +59,8 @@ pub async fn process_all(ctx: OrchestrationContext, job: Job) -> Result<Progress
             progress.total += result.map_err(|e| e.to_string())?;
             progress.done += 1;
         }
+        ctx.set_custom_status(&progress)
+            .map_err(|e| e.to_string())?;
     }
     Ok(progress)
 }
@@ -68,14 +70,22 @@ pub fn register<S: Store>(builder: RuntimeBuilder<S>) -> RuntimeBuilder<S> {
     builder.orchestration(process_all).activity(process)
 }
 
-/// Runs `job` on `store` and returns the final progress.
-pub async fn run<S: Store>(store: S, job: &Job) -> Result<Progress, Box<dyn std::error::Error>> {
+/// Runs `job` on `store` and returns the final progress, as the result and as the last
+/// custom status published.
+pub async fn run<S: Store>(
+    store: S,
+    job: &Job,
+) -> Result<(Progress, Option<Progress>), Box<dyn std::error::Error>> {
     let runtime = register(Runtime::builder(store)).concurrency(2, 32).start();
     let client = runtime.client();
     let id = client.start(process_all, None, job).await?;
     let result = client
         .wait(process_all, &id, Duration::from_secs(300))
         .await?;
+    let published = client.status(&id).await?.and_then(|s| s.custom_status);
+    let published = published
+        .map(|bytes| durable::codec::decode_payload::<Progress>(&bytes, "custom status"))
+        .transpose()?;
     runtime.shutdown().await;
-    Ok(result?)
+    Ok((result?, published))
 }
