@@ -785,10 +785,13 @@ async fn postgres_store_events() {
 }
 
 /// Claims go to the instance that has waited longest, not the lowest id, so that
-/// instances that keep receiving messages cannot hold back the others.
+/// instances that keep receiving messages cannot hold back the others. (A store may
+/// order by a clock of a millisecond's resolution: the arrivals here are further apart.)
 async fn claims_are_first_come_first_served<S: Store>(store: S) {
+    let apart = Duration::from_millis(5);
     for id in ["z", "a", "m"] {
         store.create(record(id)).await.unwrap();
+        tokio::time::sleep(apart).await;
     }
     let first = store.lock_instance(LEASE).await.unwrap().unwrap();
     assert_eq!(first.record.id, "z");
@@ -797,6 +800,7 @@ async fn claims_are_first_come_first_served<S: Store>(store: S) {
     next.wake = Some(Wake::Task(TaskId(0)));
     let step = commit(next, first.messages.iter().map(|(s, _)| *s).collect());
     store.commit_step(&first.lease, step).await.unwrap();
+    tokio::time::sleep(apart).await;
     let result = Message::TaskCompleted {
         task: TaskId(0),
         result: Ok(vec![]),

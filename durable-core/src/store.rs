@@ -600,8 +600,9 @@ pub trait Store: Send + Sync + 'static {
     fn tasks(&self, id: &str) -> impl Future<Output = Result<InstanceTasks, StoreError>> + Send;
 
     /// Claims an instance that has messages and no live lease: of those that may run,
-    /// the one that has waited longest (first come, first served), so that instances
-    /// that keep receiving messages cannot hold back the others.
+    /// the one that has waited longest (first come, first served, as far as the
+    /// store's clock tells: PostgreSQL's is a millisecond's), so that instances that
+    /// keep receiving messages cannot hold back the others.
     fn lock_instance(
         &self,
         lease: Duration,
