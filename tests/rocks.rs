@@ -38,6 +38,14 @@ async fn waits(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
     Ok(ctx.call(double, x + y).await?)
 }
 
+/// The store's RocksDB opened directly, with every column family it has: to write
+/// what durable never would (damaged bytes, an older format).
+fn raw(path: &std::path::Path) -> rocksdb::DB {
+    let options = rocksdb::Options::default();
+    let families = rocksdb::DB::list_cf(&options, path).unwrap();
+    rocksdb::DB::open_cf(&options, path, families).unwrap()
+}
+
 fn runtime(store: RocksStore) -> Runtime<RocksStore> {
     Runtime::builder(store)
         .orchestration(waits)
@@ -141,9 +149,7 @@ async fn an_undecodable_record_or_message_blocks_only_its_instance() {
     drop(client);
 
     {
-        let options = rocksdb::Options::default();
-        let families = rocksdb::DB::list_cf(&options, dir.path()).unwrap();
-        let db = rocksdb::DB::open_cf(&options, dir.path(), families).unwrap();
+        let db = raw(dir.path());
         let instances = db.cf_handle("instances").unwrap();
         db.put_cf(instances, "m", [0xff, 0xfe, 0x01]).unwrap();
         let inbox = db.cf_handle("inbox").unwrap();
@@ -231,9 +237,7 @@ async fn an_undecodable_call_blocks_its_instance() {
     drop(store);
     let garbage = [0xff, 0xfe, 0x00];
     {
-        let options = rocksdb::Options::default();
-        let families = rocksdb::DB::list_cf(&options, dir.path()).unwrap();
-        let db = rocksdb::DB::open_cf(&options, dir.path(), families).unwrap();
+        let db = raw(dir.path());
         let mut key = b"i\0".to_vec();
         key.extend_from_slice(&7u64.to_be_bytes());
         db.put_cf(db.cf_handle("activities").unwrap(), &key, garbage)
@@ -254,9 +258,7 @@ async fn an_undecodable_call_blocks_its_instance() {
         Purge::Deleted { descendants: 0 }
     );
     drop(store);
-    let options = rocksdb::Options::default();
-    let families = rocksdb::DB::list_cf(&options, dir.path()).unwrap();
-    let db = rocksdb::DB::open_cf(&options, dir.path(), families).unwrap();
+    let db = raw(dir.path());
     let left = db.iterator_cf(
         db.cf_handle("activities").unwrap(),
         rocksdb::IteratorMode::Start,
@@ -333,18 +335,7 @@ async fn a_format_2_store_is_upgraded_in_place() {
     let dir = tempfile::tempdir().unwrap();
     drop(RocksStore::open(dir.path()).unwrap());
     {
-        let families = [
-            "instances",
-            "inbox",
-            "activities",
-            "timers",
-            "by_status",
-            "by_name",
-            "by_created",
-            "ended",
-            "meta",
-        ];
-        let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), dir.path(), families).unwrap();
+        let db = raw(dir.path());
         let output = durable::codec::encode_payload(&42u64, "output").unwrap();
         let old = RecordV2 {
             id: "old".into(),
@@ -408,18 +399,7 @@ async fn a_format_3_store_gets_its_creation_index() {
     let dir = tempfile::tempdir().unwrap();
     drop(RocksStore::open(dir.path()).unwrap());
     {
-        let families = [
-            "instances",
-            "inbox",
-            "activities",
-            "timers",
-            "by_status",
-            "by_name",
-            "by_created",
-            "ended",
-            "meta",
-        ];
-        let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), dir.path(), families).unwrap();
+        let db = raw(dir.path());
         for (id, created) in [("b", 5), ("a", 7), ("late", 20)] {
             let mut record = InstanceRecord::new(id.into(), "chain", 1, Vec::new(), None);
             record.created = created;

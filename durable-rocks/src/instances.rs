@@ -290,15 +290,26 @@ impl Scan<'_> {
                     None => continue, // purged since it was indexed
                 }
             };
-            let record = shown(&id, stored, self.quarantined);
-            if self.filter.matches(&record) {
-                found.push(record);
-                if found.len() >= self.limit {
-                    break;
-                }
+            if self.keep(&mut found, &id, stored) {
+                break;
             }
         }
         Ok(found)
+    }
+
+    /// Adds the record stored under `id` to `found` if it matches; says whether the
+    /// page is full.
+    fn keep(
+        &self,
+        found: &mut Vec<InstanceRecord>,
+        id: &str,
+        stored: Result<InstanceRecord, String>,
+    ) -> bool {
+        let record = shown(id, stored, self.quarantined);
+        if self.filter.matches(&record) {
+            found.push(record);
+        }
+        found.len() >= self.limit
     }
 
     /// The matching instances created in the filter's time window, after id `after`,
@@ -327,12 +338,8 @@ impl Scan<'_> {
             let Some(stored) = self.store.record(&id)? else {
                 continue; // purged since it was indexed
             };
-            let record = shown(&id, stored, self.quarantined);
-            if self.filter.matches(&record) {
-                found.push(record);
-                if found.len() >= self.limit {
-                    break;
-                }
+            if self.keep(&mut found, &id, stored) {
+                break;
             }
         }
         Ok(found)
