@@ -229,3 +229,28 @@ twins!(nested_items / nested_items_plain(ctx, x: u64) -> (u64, u64) {
 async fn nested_items_of_the_same_name_resolve_to_the_innermost() {
     same(nested_items, nested_items_plain, 3).await;
 }
+
+twins!(operands_read_first / operands_read_first_plain(ctx, x: u64) -> (u64, u64, bool) {
+    let mut n = x;
+    // Rust reads `n` (a copy) before the block changes it
+    let sum = n + {
+        n += 10;
+        ctx.call(double, n).await?
+    };
+    let mut m = x;
+    let shifted = m * 2 + {
+        m = 0;
+        ctx.call(double, m + 1).await?
+    };
+    let name = format!("n{x}");
+    // a comparison borrows its operands: `name` is not moved, and is read after
+    let same = name == ctx.call(echo, format!("n{x}")).await?;
+    Ok((sum + shifted, n + m, same && name.len() > 1))
+});
+
+#[tokio::test]
+async fn an_operand_is_read_before_a_later_operand_changes_it() {
+    for x in [0, 3, 10] {
+        same(operands_read_first, operands_read_first_plain, x).await;
+    }
+}

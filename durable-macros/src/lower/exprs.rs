@@ -77,7 +77,14 @@ impl Lowerer {
                 self.operands(vec![&mut *b.right, &mut *b.left]);
                 Expr::Binary(b)
             }
+            Expr::Binary(mut b) if takes_by_value(&b.op) => {
+                // `+`, `*`, `<<`, ...: Rust reads (copies or moves) the left operand
+                // before it evaluates the right one, even where the left is a place
+                self.hoisted_operands(vec![&mut *b.left, &mut *b.right]);
+                Expr::Binary(b)
+            }
             Expr::Binary(mut b) => {
+                // a comparison borrows its operands: a place stays where it is
                 self.operands(vec![&mut *b.left, &mut *b.right]);
                 Expr::Binary(b)
             }
@@ -179,6 +186,16 @@ impl Lowerer {
     /// into a temporary would move the local), except that an index is checked: its
     /// bounds check runs before the `.await`, as in Rust.
     pub(super) fn operands(&mut self, ops: Vec<&mut Expr>) {
+        self.lower_operands(ops, false);
+    }
+
+    /// [`Lowerer::operands`] of an operator that takes them by value: a place before
+    /// the last `.await` is read into a temporary there too, as Rust reads it.
+    fn hoisted_operands(&mut self, ops: Vec<&mut Expr>) {
+        self.lower_operands(ops, true);
+    }
+
+    fn lower_operands(&mut self, ops: Vec<&mut Expr>, by_value: bool) {
         let Some(last) = ops.iter().rposition(|e| has_await(e)) else {
             return;
         };
@@ -189,7 +206,7 @@ impl Lowerer {
             } else {
                 taken
             };
-            *op = match (i < last, is_place(&lowered)) {
+            *op = match (i < last, is_place(&lowered) && !by_value) {
                 (false, _) => lowered,
                 (true, false) => self.hoist(lowered),
                 (true, true) => {
@@ -238,6 +255,25 @@ impl Lowerer {
         self.define(result.clone(), false, false);
         syn::parse_quote!(#result)
     }
+}
+
+/// Whether binary operator `op` takes its operands by value (arithmetic, bitwise and
+/// shifts), rather than by reference (comparisons).
+fn takes_by_value(op: &syn::BinOp) -> bool {
+    use syn::BinOp::*;
+    matches!(
+        op,
+        Add(_)
+            | Sub(_)
+            | Mul(_)
+            | Div(_)
+            | Rem(_)
+            | BitXor(_)
+            | BitAnd(_)
+            | BitOr(_)
+            | Shl(_)
+            | Shr(_)
+    )
 }
 
 /// Whether `op` is a compound assignment (`+=`, `<<=`, ...).
