@@ -254,3 +254,63 @@ async fn an_operand_is_read_before_a_later_operand_changes_it() {
         same(operands_read_first, operands_read_first_plain, x).await;
     }
 }
+
+/// A type of the module, which blocks below declare again under the same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Row(u64);
+
+impl Row {
+    fn total(&self) -> u64 {
+        self.0 * 1000
+    }
+}
+
+twins!(scoped_types / scoped_types_plain(ctx, x: u64) -> (u64, u64, u64, u64) {
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Weight(u64);
+    fn unit() -> u64 {
+        3
+    }
+    impl Weight {
+        fn of(&self) -> u64 {
+            self.0 * unit()
+        }
+    }
+    let w = Weight(x);
+    let first = {
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct Row {
+            v: u64,
+            w: Weight,
+        }
+        impl Row {
+            fn total(&self) -> u64 {
+                self.v + self.w.of()
+            }
+        }
+        // saved across the `.await`: the block's own `Row`, holding the body's type
+        let r = Row { v: x, w: Weight(2) };
+        let d = ctx.call(double, r.v).await?;
+        d + r.total()
+    };
+    let second = {
+        struct Row(u64, u64);
+        impl Row {
+            fn total(&self) -> u64 {
+                self.0 + self.1
+            }
+        }
+        let r = Row(x, 2);
+        ctx.call(double, r.total()).await?
+    };
+    // outside those blocks, `Row` is the module's again
+    let outer = Row(x).total();
+    Ok((first, second, outer, w.of()))
+});
+
+#[tokio::test]
+async fn types_declared_in_blocks_are_visible_only_there() {
+    for x in [0, 4] {
+        same(scoped_types, scoped_types_plain, x).await;
+    }
+}

@@ -116,7 +116,7 @@ pub fn compile(
         None => (quote!(()), TokenStream::new()),
     };
     let end = item.block.brace_token.span.close();
-    lowerer.lower_stmts(item.block.stmts.clone(), Dest::Return, end);
+    lowerer.lower_body(item.block.stmts.clone(), Dest::Return, end);
     let checked = check_migrations(migrations, version, &lowerer.points);
     let machine = match (lowerer.finish(), checked) {
         (Ok(m), Ok(())) => m,

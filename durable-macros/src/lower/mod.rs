@@ -19,6 +19,7 @@ use std::collections::BTreeSet;
 
 mod branches;
 mod exprs;
+mod items;
 mod loops;
 mod stmts;
 
@@ -104,6 +105,10 @@ pub struct Lowerer {
     /// The functions, constants and imports of the nested blocks being lowered,
     /// outermost first, each with its name (imports: none).
     item_scopes: Vec<Vec<(Option<String>, TokenStream)>>,
+    /// The modules of the blocks being lowered that declare type items, outermost
+    /// first, and how many there are so far (see [`items`]).
+    item_modules: Vec<items::ItemModule>,
+    item_module_count: usize,
     errors: Option<syn::Error>,
 }
 
@@ -126,6 +131,8 @@ impl Lowerer {
             awaits: 0,
             points: Points::default(),
             item_scopes: Vec::new(),
+            item_modules: Vec::new(),
+            item_module_count: 0,
             errors: None,
         };
         let start = l.new_block(BlockKind::Start);
@@ -139,6 +146,20 @@ impl Lowerer {
         match &mut self.errors {
             Some(first) => first.combine(e),
             None => self.errors = Some(e),
+        }
+    }
+
+    /// Lowers an orchestrator's or durable function's body. Its type items go into a
+    /// module that the whole machine imports; its other items stay at the top.
+    pub fn lower_body(&mut self, stmts: Vec<Stmt>, dest: Dest, end: Span) {
+        let typed = items::have_type_items(&stmts);
+        if typed {
+            let import = self.open_item_module(&stmts);
+            self.m.items.push(import);
+        }
+        self.lower_stmts(stmts, dest, end);
+        if typed {
+            self.close_item_module();
         }
     }
 

@@ -6,7 +6,7 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Expr, Local, Pat, Stmt};
 
-use super::{Dest, Lowerer};
+use super::{items, Dest, Lowerer};
 use crate::ir::Code;
 use crate::points::{self};
 use crate::verbatim::{has_await, stmts_have_await};
@@ -47,9 +47,14 @@ impl Lowerer {
             };
             match stmt {
                 Stmt::Local(local) => self.lower_local(local),
-                // a nested block's items were declared where it starts (`lower_block`)
-                Stmt::Item(item) if self.item_scopes.is_empty() => {
-                    self.m.items.push(item.into_token_stream())
+                // a nested block's items were declared where it starts (`lower_block`),
+                // the body's type items in its module (`lower_body`)
+                Stmt::Item(item) if self.item_scopes.is_empty() && items::stays_flat(&item) => {
+                    // with the body's module, which has a copy for its types, this one
+                    // may go unused
+                    let copied = !self.item_modules.is_empty();
+                    let allow = copied.then(|| quote!(#[allow(dead_code, unused_imports)]));
+                    self.m.items.push(quote!(#allow #item))
                 }
                 Stmt::Item(_) => {}
                 mut stmt @ Stmt::Macro(_) => {
@@ -95,9 +100,11 @@ impl Lowerer {
         // Rust makes a block's items visible in all of it. Its code may end up in
         // several blocks of the machine: functions, constants and imports are declared
         // again in each (here, and at the top of blocks that start inside it); types,
-        // traits and impls once, for the whole machine.
+        // traits and impls once, in the block's module, imported in each (`items`).
         let mut local = Vec::new();
-        let mut hoisted = false;
+        if items::have_type_items(&block.stmts) {
+            local.push((None, self.open_item_module(&block.stmts)));
+        }
         for stmt in &block.stmts {
             let Stmt::Item(item) = stmt else { continue };
             // a copy may go unused in the block it is declared again in
@@ -106,24 +113,21 @@ impl Lowerer {
                 syn::Item::Fn(f) => local.push((Some(f.sig.ident.to_string()), copy)),
                 syn::Item::Const(c) => local.push((Some(c.ident.to_string()), copy)),
                 syn::Item::Use(_) => local.push((None, copy)),
-                _ => {
-                    hoisted = true;
-                    self.m.items.push(item.to_token_stream());
+                // item macros (`macro_rules!` too) as before: once, at the machine's top
+                syn::Item::Macro(_) | syn::Item::ExternCrate(_) => {
+                    self.m.items.push(item.to_token_stream())
                 }
-            }
-        }
-        if hoisted {
-            // the types hoisted to the top may name what the block imports
-            for stmt in &block.stmts {
-                if let Stmt::Item(item @ syn::Item::Use(_)) = stmt {
-                    self.m.items.push(item.to_token_stream());
-                }
+                _ => {}
             }
         }
         self.tokens(local.iter().map(|(_, item)| item.clone()).collect());
+        let typed = items::have_type_items(&block.stmts);
         self.item_scopes.push(local);
         self.lower_stmts(block.stmts, dest, end);
         self.item_scopes.pop();
+        if typed {
+            self.close_item_module();
+        }
         self.scope.pop();
     }
 
