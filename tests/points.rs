@@ -811,3 +811,54 @@ fn a_point_in_a_loop_resumes_after_edits_outside_the_loop() {
     assert_eq!(out, completed(resume::<New>(&fresh, 5, 24)));
     assert_eq!(out, 24 * 3 + 1);
 }
+
+/// A durable function as one deploy has it: its point saves nothing of its own.
+mod helper_v1 {
+    use super::*;
+
+    #[durable::function]
+    pub async fn pick(ctx: &OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        let a = ctx.call(double, x).await?;
+        Ok(a + 1)
+    }
+
+    #[orchestrator(name = "picker")]
+    pub async fn picker(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        Ok(pick(&ctx, x).await? * 10)
+    }
+}
+
+/// The next deploy changed the durable function where instances wait inside it: its
+/// point now saves `bonus`. The orchestrator itself is unchanged.
+mod helper_v2 {
+    use super::*;
+
+    #[durable::function]
+    pub async fn pick(ctx: &OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        let bonus = x + 5;
+        let a = ctx.call(double, x).await?;
+        Ok(a + bonus)
+    }
+
+    #[orchestrator(name = "picker")]
+    pub async fn picker(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
+        Ok(pick(&ctx, x).await? * 10)
+    }
+}
+
+#[test]
+fn a_changed_durable_function_blocks_the_instances_waiting_inside_it() {
+    let state = start::<helper_v1::picker>(&3);
+    assert_eq!(completed(resume::<helper_v1::picker>(&state, 0, 6)), 70);
+    let err = resume::<helper_v2::picker>(&state, 0, 6).unwrap_err();
+    assert!(err.blocks(), "blocked, not failed: {err:?}");
+    let StepError::InFunction { function, error } = &err else {
+        panic!("expected the error inside the function, got {err:?}")
+    };
+    assert_eq!(*function, "pick");
+    assert!(
+        matches!(**error, StepError::PointChanged { .. }),
+        "{error:?}"
+    );
+    assert!(err.to_string().contains("`bonus: u64`"), "{err}");
+}
