@@ -67,10 +67,19 @@ async fn helpers_nested_two_deep_agree_with_plain_rust() {
     assert_eq!(failed.result, Ok((0, message.len() as u64)));
 }
 
+static PRICED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Doubles, counting its runs.
+#[durable::activity]
+async fn price(x: u64) -> Result<u64, String> {
+    PRICED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    Ok(x * 2)
+}
+
 /// Waits for an approval inside a helper.
 #[durable::function]
 async fn approval(ctx: &OrchestrationContext, amount: u64) -> Result<u64, TestError> {
-    let doubled = ctx.call(double, amount).await?;
+    let doubled = ctx.call(price, amount).await?;
     let approved: bool = ctx.event("approve").await;
     Ok(if approved { doubled } else { 0 })
 }
@@ -87,7 +96,7 @@ async fn a_restart_inside_a_helper_resumes_inside_it() {
     let dir = tempfile::tempdir().unwrap();
     let first = Runtime::builder(RocksStore::open(dir.path()).unwrap())
         .orchestration(pay)
-        .activity(double)
+        .activity(price)
         .start();
     let client = first.client();
     let id = client.start(pay, Some("p"), &21).await.unwrap();
@@ -106,7 +115,7 @@ async fn a_restart_inside_a_helper_resumes_inside_it() {
 
     let second = Runtime::builder(RocksStore::open(dir.path()).unwrap())
         .orchestration(pay)
-        .activity(double)
+        .activity(price)
         .start();
     let client = second.client();
     client.raise_event(&id, "approve", &true).await.unwrap();
@@ -115,6 +124,8 @@ async fn a_restart_inside_a_helper_resumes_inside_it() {
         .await
         .unwrap();
     assert_eq!(out, Ok(42 + 10));
+    // resumed at the helper's event, not from the helper's top: its call ran once
+    assert_eq!(PRICED.load(std::sync::atomic::Ordering::SeqCst), 1);
     second.shutdown().await;
 }
 
