@@ -136,12 +136,11 @@ impl CollectTag {
             (_, Some(_)) => (iter.collect(), None),
             (_, None) => {
                 let items: VecDeque<I::Item> = iter.take(limit + 1).collect();
-                match items.len() > limit {
-                    true => (
-                        VecDeque::new(),
-                        Some(format!("it yielded more than {limit} items")),
-                    ),
-                    false => (items, None),
+                if items.len() > limit {
+                    let why = format!("it yielded more than {limit} items");
+                    (VecDeque::new(), Some(why))
+                } else {
+                    (items, None)
                 }
             }
         };

@@ -582,7 +582,7 @@ pub trait Store: Send + Sync + 'static {
     /// An [`Message::Event`] is refused with [`StoreError::TooManyEvents`] when the
     /// instance holds [`MAX_BUFFERED_EVENTS`](crate::limits::MAX_BUFFERED_EVENTS)
     /// events not yet taken (queued, or buffered in its record), checked atomically
-    /// with the write.
+    /// with the write, unless the instance waits for it ([`admit_event`]).
     fn send(
         &self,
         id: &str,
