@@ -276,3 +276,42 @@ async fn an_endless_iterator_durable_would_collect_fails_the_step_instead_of_han
     let run = runner.run(bounded_in_a_local, &1).await.unwrap();
     assert_eq!(run.result, Ok(12));
 }
+
+twins!(owned_items / owned_items_plain(ctx, n: u64) -> (u64, usize) {
+    let items: Vec<u64> = (0..n).collect();
+    let mut sum = 0;
+    let mut skipped = 0;
+    for item in items {
+        // some items take no step: several are taken in one step
+        if item % 3 == 1 {
+            skipped += 1;
+            continue;
+        }
+        sum += ctx.call(double, item).await?;
+    }
+    Ok((sum, skipped))
+});
+
+/// A loop over an owned collection keeps its items beside its checkpoints (each written
+/// once), so a checkpoint is the same size however many items remain (its counters
+/// aside, a few bytes of varints), and the loop
+/// agrees with the plain `async fn`, also when a step takes several items.
+#[tokio::test]
+async fn an_owned_collection_is_kept_beside_its_checkpoints() {
+    for n in [0, 3, 7, 8, 30] {
+        same(owned_items, owned_items_plain, n).await;
+    }
+    let small = runner().run(owned_items, &100).await.unwrap().checkpoints;
+    let large = runner()
+        .run(owned_items, &10_000)
+        .await
+        .unwrap()
+        .checkpoints;
+    let largest = |c: &[usize]| c.iter().copied().max().unwrap_or(0);
+    assert!(
+        largest(&large) <= largest(&small) + 16,
+        "checkpoints grew with the items: {} bytes at 100, {} at 10,000",
+        largest(&small),
+        largest(&large)
+    );
+}

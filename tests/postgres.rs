@@ -171,6 +171,7 @@ async fn timers_fire_once_across_processes() {
                 .collect(),
             messages: vec![],
             cancelled: vec![],
+            parts: vec![],
             children: vec![],
             activity: None,
         };
@@ -198,6 +199,7 @@ async fn timers_fire_once_across_processes() {
             timers: vec![],
             messages: vec![],
             cancelled: vec![],
+            parts: vec![],
             children: vec![],
             activity: None,
         };

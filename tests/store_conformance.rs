@@ -44,6 +44,7 @@ fn commit(record: InstanceRecord, consumed: Vec<u64>) -> StepCommit {
         messages: vec![],
         children: vec![],
         cancelled: vec![],
+        parts: vec![],
         activity: None,
     }
 }
@@ -106,6 +107,7 @@ async fn conformance<S: Store>(store: S) {
                 messages: vec![],
                 children: vec![record("child")],
                 cancelled: vec![],
+                parts: vec![],
                 activity: None,
             },
         )
@@ -284,6 +286,7 @@ async fn messages_between_instances<S: Store>(store: S) {
                 messages: vec![("y".into(), note.clone())],
                 children: vec![],
                 cancelled: vec![],
+                parts: vec![],
                 activity: None,
             },
         )
@@ -936,6 +939,64 @@ async fn rocks_store_purge_race() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_store_purge_race() {
     purge_racing_a_create(postgres::store().await).await;
+}
+
+/// A store that gives a part reader keeps the parts a step writes beside the
+/// checkpoint, deletes those it deletes, and purges them with the instance; one that
+/// gives none refuses a step that writes parts rather than drop them.
+async fn parts_beside_checkpoints<S: Store>(store: S) {
+    store.create(record("k")).await.unwrap();
+    let locked = claim(&store, "k").await;
+    let mut next = locked.record.clone();
+    next.status = RuntimeStatus::Running;
+    let mut step = commit(next, locked.messages.iter().map(|(s, _)| *s).collect());
+    step.parts = vec![(7, Some(vec![1, 2])), (8, Some(vec![3]))];
+    let Some(reader) = store.part_reader() else {
+        assert!(
+            matches!(
+                store.commit_step(&locked.lease, step).await,
+                Err(StoreError::Backend(_))
+            ),
+            "refused"
+        );
+        return;
+    };
+    store.commit_step(&locked.lease, step).await.unwrap();
+    let read = |key| (reader.0)("k", key).unwrap();
+    assert_eq!(
+        (read(7), read(8), read(9)),
+        (Some(vec![1, 2]), Some(vec![3]), None)
+    );
+    assert_eq!((reader.0)("other", 7).unwrap(), None, "per instance");
+    store.send("k", Message::Resume).await.unwrap();
+    let locked = claim(&store, "k").await;
+    let mut done = locked.record.clone();
+    done.status = RuntimeStatus::Completed;
+    let mut step = commit(done, locked.messages.iter().map(|(s, _)| *s).collect());
+    step.parts = vec![(7, None)];
+    store.commit_step(&locked.lease, step).await.unwrap();
+    assert_eq!((read(7), read(8)), (None, Some(vec![3])));
+    assert_eq!(
+        store.purge("k").await,
+        Ok(Purge::Deleted { descendants: 0 })
+    );
+    assert_eq!(read(8), None, "purged with the instance");
+}
+
+#[tokio::test]
+async fn memory_store_parts() {
+    parts_beside_checkpoints(durable::MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn rocks_store_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    parts_beside_checkpoints(RocksStore::open(dir.path()).unwrap()).await;
+}
+
+#[tokio::test]
+async fn postgres_store_parts() {
+    parts_beside_checkpoints(postgres::store().await).await;
 }
 
 /// Claims instance `id`, giving up the claims on others that come first: stores may

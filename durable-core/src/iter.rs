@@ -24,8 +24,10 @@ use std::ops::{Range, RangeFrom, RangeInclusive};
 
 use serde::{Deserialize, Serialize};
 
+use crate::codec;
 use crate::limits::MAX_COLLECTED_ITEMS;
-use crate::StepError;
+use crate::slot::Persist;
+use crate::{OrchestrationContext, StepError};
 
 /// An iterator whose own state is small and serializable.
 pub trait LazyIter: Iterator {
@@ -144,57 +146,162 @@ impl CollectTag {
                 }
             }
         };
-        Collected { items, endless }
+        Collected {
+            items,
+            kept: None,
+            endless,
+        }
     }
 }
 
-/// A loop's saved iterator, as it starts: whether it could be saved.
-pub trait Started {
-    fn started(&self) -> Result<(), StepError>;
+/// A loop's saved iterator, as the generated code drives it: whether it could start,
+/// its next item, and what it does before a checkpoint is taken.
+pub trait LoopIter {
+    type Item;
+    fn started(&self) -> Result<(), StepError> {
+        Ok(())
+    }
+    fn next_item(&mut self, ctx: &OrchestrationContext) -> Result<Option<Self::Item>, StepError>;
+    fn park(&mut self, _ctx: &OrchestrationContext) -> Result<(), StepError> {
+        Ok(())
+    }
 }
 
-/// The saved forms of the [`LazyIter`]s always start.
-macro_rules! always_started {
+/// The saved forms of the [`LazyIter`]s are iterators whose state is their own.
+macro_rules! plain_loop_iters {
     ($($saved:ident)*) => {$(
-        impl<A> Started for $saved<A> {
-            fn started(&self) -> Result<(), StepError> {
-                Ok(())
+        impl<A> LoopIter for $saved<A> where $saved<A>: Iterator {
+            type Item = <$saved<A> as Iterator>::Item;
+            fn next_item(&mut self, _: &OrchestrationContext) -> Result<Option<Self::Item>, StepError> {
+                Ok(self.next())
             }
         }
     )*};
 }
 
-always_started!(Range RangeFrom InclusiveRange);
+plain_loop_iters!(Range RangeFrom InclusiveRange);
 
-impl<T> Started for Collected<T> {
+/// Fails the step if a loop's iterator could not be collected (see [`CollectTag`]):
+/// called by the generated code right after the loop's iterator is saved.
+pub fn started<I: LoopIter>(iter: &I) -> Result<(), StepError> {
+    iter.started()
+}
+
+/// The loop's next item.
+pub fn next<I: LoopIter>(
+    iter: &mut I,
+    ctx: &OrchestrationContext,
+) -> Result<Option<I::Item>, StepError> {
+    iter.next_item(ctx)
+}
+
+/// Before a checkpoint: a collected loop's remaining items go beside it, if the store
+/// keeps parts and there are enough of them.
+pub fn park<I: LoopIter>(iter: &mut I, ctx: &OrchestrationContext) -> Result<(), StepError> {
+    iter.park(ctx)
+}
+
+/// How many remaining items make a collected loop keep them beside its checkpoints
+/// rather than in them: below it, carrying them costs less than a write per item.
+pub const KEPT_BESIDE: usize = 8;
+
+/// The items of a `for` loop's iterator, collected when the loop starts. While few
+/// remain, or where the store keeps no parts, the remaining items are in each
+/// checkpoint; otherwise, at the first checkpoint, each is written once beside it (a
+/// part of the instance's state, under a key of its own), the checkpoint keeps where
+/// they are and how many are taken, and each step reads the one it takes: a step's
+/// cost does not depend on how many remain.
+#[derive(Debug)]
+pub struct Collected<T> {
+    items: VecDeque<T>,
+    kept: Option<Kept>,
+    /// Why it was not collected, if it was not: the step fails before the loop runs.
+    endless: Option<String>,
+}
+
+/// Where a collected loop's items are kept beside its checkpoints.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Kept {
+    /// The key of the first item.
+    first: u64,
+    len: u64,
+    /// How many are taken.
+    taken: u64,
+}
+
+/// How a [`Collected`] is saved.
+#[derive(Serialize, Deserialize)]
+enum Saved<T> {
+    Items(VecDeque<T>),
+    Kept(Kept),
+}
+
+impl<T: Serialize> Serialize for Collected<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.kept {
+            Some(kept) => Saved::<&T>::Kept(kept).serialize(serializer),
+            None => Saved::Items(self.items.iter().collect()).serialize(serializer),
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Collected<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let (items, kept) = match Saved::deserialize(deserializer)? {
+            Saved::Items(items) => (items, None),
+            Saved::Kept(kept) => (VecDeque::new(), Some(kept)),
+        };
+        Ok(Collected {
+            items,
+            kept,
+            endless: None,
+        })
+    }
+}
+
+impl<T: Persist> LoopIter for Collected<T> {
+    type Item = T;
+
     fn started(&self) -> Result<(), StepError> {
         match &self.endless {
             Some(why) => Err(StepError::EndlessLoop { why: why.clone() }),
             None => Ok(()),
         }
     }
-}
 
-/// Fails the step if a loop's iterator could not be collected (see [`CollectTag`]):
-/// called by the generated code right after the loop's iterator is saved.
-pub fn started<I: Started>(iter: &I) -> Result<(), StepError> {
-    iter.started()
-}
+    fn next_item(&mut self, ctx: &OrchestrationContext) -> Result<Option<T>, StepError> {
+        let Some(kept) = &mut self.kept else {
+            return Ok(self.items.pop_front());
+        };
+        if kept.taken >= kept.len {
+            return Ok(None);
+        }
+        let key = kept.first + kept.taken;
+        kept.taken += 1;
+        let Some(bytes) = ctx.read_part(key)? else {
+            return Err(StepError::Part(key, "it is missing".into()));
+        };
+        ctx.write_part(key, None);
+        codec::decode(&bytes, "loop item")
+            .map(Some)
+            .map_err(|e| StepError::Part(key, e.to_string()))
+    }
 
-/// The items of a `for` loop's iterator, collected when the loop starts.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Collected<T> {
-    items: VecDeque<T>,
-    /// Why it was not collected, if it was not: the step fails before the loop runs.
-    #[serde(skip)]
-    endless: Option<String>,
-}
-
-impl<T> Iterator for Collected<T> {
-    type Item = T;
-    fn next(&mut self) -> Option<T> {
-        self.items.pop_front()
+    fn park(&mut self, ctx: &OrchestrationContext) -> Result<(), StepError> {
+        if self.kept.is_some() || self.items.len() < KEPT_BESIDE || !ctx.keeps_parts() {
+            return Ok(());
+        }
+        let len = self.items.len() as u64;
+        let first = ctx.reserve(len);
+        for (key, item) in (first..).zip(self.items.drain(..)) {
+            ctx.write_part(key, Some(codec::encode(&item, "loop item")?));
+        }
+        self.kept = Some(Kept {
+            first,
+            len,
+            taken: 0,
+        });
+        Ok(())
     }
 }
 
@@ -274,6 +381,7 @@ unordered_owned!(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::PartReader;
 
     #[test]
     fn inclusive_range_survives_a_round_trip_at_its_last_element() {
@@ -307,9 +415,49 @@ mod tests {
         let lazy = (&&IterKind(1u64..)).durable_iter_kind().saved(1u64..);
         let _: RangeFrom<u64> = lazy;
         let v = vec![1, 2, 3];
-        let collected = (&&IterKind(v.clone().into_iter()))
+        let mut collected = (&&IterKind(v.clone().into_iter()))
             .durable_iter_kind()
             .saved(v.into_iter());
-        assert_eq!(collected.collect::<Vec<i32>>(), [1, 2, 3]);
+        let ctx = OrchestrationContext::new("i", 0, 0);
+        let mut items = Vec::new();
+        while let Some(item) = next(&mut collected, &ctx).unwrap() {
+            items.push(item);
+        }
+        assert_eq!(items, [1u64, 2, 3]);
+    }
+
+    #[test]
+    fn a_long_collection_is_kept_beside_the_checkpoint_and_read_back_an_item_a_step() {
+        let ctx = OrchestrationContext::new("i", 5, 0);
+        let mut collected = CollectTag.saved(0..20u64);
+        assert_eq!(next(&mut collected, &ctx).unwrap(), Some(0));
+        park(&mut collected, &ctx).unwrap();
+        let parked = ctx.take_part_writes();
+        assert!(
+            parked.is_empty(),
+            "no reader: the items stay in the checkpoint"
+        );
+        let reader = PartReader(std::sync::Arc::new(|_: &str, _: u64| Ok(None)));
+        let ctx = OrchestrationContext::new("i", 5, 0).with_parts(Some(reader));
+        park(&mut collected, &ctx).unwrap();
+        let parked = ctx.take_part_writes();
+        assert_eq!(parked.len(), 19, "each remaining item, once");
+        assert_eq!(ctx.next_task(), 5 + 19, "their keys are reserved");
+        let saved = codec::encode(&collected, "loop").unwrap();
+        assert!(saved.len() < 8, "{} bytes", saved.len());
+        let mut restored: Collected<u64> = codec::decode(&saved, "loop").unwrap();
+        let kept: std::collections::HashMap<u64, Vec<u8>> =
+            parked.into_iter().map(|(k, v)| (k, v.unwrap())).collect();
+        let reader = PartReader(std::sync::Arc::new(move |_: &str, k: u64| {
+            Ok(kept.get(&k).cloned())
+        }));
+        let ctx = OrchestrationContext::new("i", 24, 0).with_parts(Some(reader));
+        assert_eq!(next(&mut restored, &ctx).unwrap(), Some(1));
+        assert_eq!(next(&mut restored, &ctx).unwrap(), Some(2));
+        assert_eq!(
+            ctx.take_part_writes(),
+            [(5, None), (6, None)],
+            "taken, deleted"
+        );
     }
 }

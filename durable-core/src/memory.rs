@@ -3,7 +3,7 @@
 //! commit per step), so the runtime behaves the same on it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::calls::{CallKey, CallQueue};
@@ -11,8 +11,8 @@ use crate::inbox::InboxIndex;
 use crate::store::{
     admit_event, descendants_prefix, event_names, millis_after, now_millis, with_direct_result,
     ActivityTask, Committed, InstanceFilter, InstanceRecord, InstanceTasks, Lease, LockedActivity,
-    LockedInstance, Message, Millis, Page, Purge, QueuedActivity, RuntimeStatus, StepCommit, Store,
-    StoreError,
+    LockedInstance, Message, Millis, Page, PartReader, Purge, QueuedActivity, RuntimeStatus,
+    StepCommit, Store, StoreError,
 };
 use crate::task::TaskResult;
 use crate::timers::TimerIndex;
@@ -20,7 +20,13 @@ use crate::timers::TimerIndex;
 #[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    /// What instances keep beside their checkpoints, by instance and key: apart from
+    /// `inner`, so that a step reads it while a commit holds the other lock.
+    parts: Arc<Mutex<Parts>>,
 }
+
+/// Parts of instances' states, by instance and key.
+type Parts = BTreeMap<(String, u64), Vec<u8>>;
 
 #[derive(Default)]
 struct Inner {
@@ -164,9 +170,21 @@ impl MemoryStore {
         // a poisoned lock only means a panic elsewhere mid-update of plain maps
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    fn parts(&self) -> MutexGuard<'_, Parts> {
+        self.parts.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl Store for MemoryStore {
+    fn part_reader(&self) -> Option<PartReader> {
+        let parts = self.parts.clone();
+        Some(PartReader(Arc::new(move |instance: &str, key: u64| {
+            let parts = parts.lock().unwrap_or_else(|p| p.into_inner());
+            Ok(parts.get(&(instance.to_owned(), key)).cloned())
+        })))
+    }
+
     async fn create(&self, record: InstanceRecord) -> Result<(), StoreError> {
         let mut inner = self.lock();
         if inner.instances.contains_key(&record.id) {
@@ -229,6 +247,19 @@ impl Store for MemoryStore {
         if tree.iter().any(stepping) {
             return Ok(Purge::Busy);
         }
+        let mut parts = self.parts();
+        for i in &tree {
+            let start = (i.clone(), 0);
+            let kept: Vec<_> = parts
+                .range(start..)
+                .take_while(|((owner, _), _)| owner == i)
+                .map(|(k, _)| k.clone())
+                .collect();
+            for key in kept {
+                parts.remove(&key);
+            }
+        }
+        drop(parts);
         for i in &tree {
             inner.remove_record(i);
             inner.inbox.remove(i);
@@ -336,6 +367,14 @@ impl Store for MemoryStore {
             let key = (activity.task.instance.clone(), activity.task.task);
             inner.remove_call(&key);
         }
+        let mut parts = self.parts();
+        for (key, bytes) in commit.parts {
+            match bytes {
+                Some(bytes) => parts.insert((id.clone(), key), bytes),
+                None => parts.remove(&(id.clone(), key)),
+            };
+        }
+        drop(parts);
         inner.index.stepped(&commit.record, &commit.consumed);
         if let Some(inbox) = inner.inbox.get_mut(&id) {
             for seq in &commit.consumed {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::activity::{ActivityFn, InputOf};
 use crate::codec::CodecError;
 use crate::inspect::Decoded;
-use crate::store::InstanceTasks;
+use crate::store::{InstanceTasks, PartReader};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::op::{Call, Event, SubOrchestration, Timer};
@@ -163,6 +163,8 @@ pub enum StepError {
          durable resumes item by item without collecting"
     )]
     EndlessLoop { why: String },
+    #[error("part {0} of the instance's state, kept beside its checkpoint, cannot be read: {1}")]
+    Part(u64, String),
     #[error(
         "the migration `{migration}` of orchestrator `{orchestrator}` does not fit the \
          checkpoint at `{point}`: {why}"
@@ -224,6 +226,10 @@ struct StepState {
     custom_status: RefCell<Option<Vec<u8>>>,
     /// What an inspecting step read at its resume point.
     inspected: RefCell<Option<Decoded>>,
+    /// How to read the parts of the instance's state kept beside its checkpoint, if
+    /// the store keeps any, and what the step writes there.
+    parts: Option<PartReader>,
+    part_writes: RefCell<Vec<(u64, Option<Vec<u8>>)>>,
 }
 
 impl OrchestrationContext {
@@ -238,8 +244,50 @@ impl OrchestrationContext {
                 commands: RefCell::new(Vec::new()),
                 custom_status: RefCell::new(None),
                 inspected: RefCell::new(None),
+                parts: None,
+                part_writes: RefCell::new(Vec::new()),
             }),
         }
+    }
+
+    /// The context reads the parts of the instance's state through `reader` (see
+    /// [`Store::part_reader`](crate::Store::part_reader)). Call it on a new context.
+    pub fn with_parts(mut self, reader: Option<PartReader>) -> Self {
+        if let Some(state) = Rc::get_mut(&mut self.inner) {
+            state.parts = reader;
+        }
+        self
+    }
+
+    /// Whether this step can keep parts of the state beside its checkpoint.
+    pub(crate) fn keeps_parts(&self) -> bool {
+        self.inner.parts.is_some()
+    }
+
+    /// Reads part `key` of the instance's state.
+    pub(crate) fn read_part(&self, key: u64) -> Result<Option<Vec<u8>>, StepError> {
+        match &self.inner.parts {
+            Some(reader) => (reader.0)(&self.inner.instance_id, key)
+                .map_err(|e| StepError::Part(key, e.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes (`Some`) or deletes (`None`) part `key` with this step's commit.
+    pub(crate) fn write_part(&self, key: u64, bytes: Option<Vec<u8>>) {
+        self.inner.part_writes.borrow_mut().push((key, bytes));
+    }
+
+    /// `n` task ids that no task will take, the first of them returned: keys of parts.
+    pub(crate) fn reserve(&self, n: u64) -> u64 {
+        let first = self.inner.next_task.get();
+        self.inner.next_task.set(first + n);
+        first
+    }
+
+    /// The parts this step writes or deletes, in order.
+    pub fn take_part_writes(&self) -> Vec<(u64, Option<Vec<u8>>)> {
+        self.inner.part_writes.take()
     }
 
     /// Hands what an inspecting step read at its resume point to whoever inspects.

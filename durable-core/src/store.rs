@@ -9,6 +9,7 @@
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -374,6 +375,25 @@ pub struct StepCommit {
     /// The activity call whose result the step consumed directly: its task is deleted
     /// in the same write, so the result is stored only as part of this step.
     pub activity: Option<LockedActivity>,
+    /// Parts of the instance's state kept beside its checkpoint, by key: written
+    /// (`Some`) or deleted (`None`) in the same write. A loop over a long collection
+    /// keeps its items there, each written once, so that its checkpoints do not carry
+    /// them ([`Store::part_reader`]).
+    pub parts: Vec<(u64, Option<Vec<u8>>)>,
+}
+
+/// Reads a part of an instance's state kept beside its checkpoint ([`StepCommit::parts`]):
+/// `(instance, key)` to its bytes, synchronously, from inside a step.
+#[derive(Clone)]
+pub struct PartReader(pub Arc<ReadPart>);
+
+/// What a [`PartReader`] calls.
+pub type ReadPart = dyn Fn(&str, u64) -> Result<Option<Vec<u8>>, StoreError> + Send + Sync;
+
+impl std::fmt::Debug for PartReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PartReader")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -599,6 +619,15 @@ pub trait Store: Send + Sync + 'static {
     /// waits for. It reads only that instance's entries.
     fn tasks(&self, id: &str) -> impl Future<Output = Result<InstanceTasks, StoreError>> + Send;
 
+    /// How a step reads the parts of its instance's state this store keeps beside its
+    /// checkpoint ([`StepCommit::parts`]), if it can read them synchronously (an
+    /// in-process store). Without one, a loop's items stay in its checkpoints. A store
+    /// that gives one writes and deletes the parts with the step, and purges them with
+    /// the instance.
+    fn part_reader(&self) -> Option<PartReader> {
+        None
+    }
+
     /// Claims an instance that has messages and no live lease: of those that may run,
     /// the one that has waited longest (first come, first served, as far as the
     /// store's clock tells: PostgreSQL's is a millisecond's), so that instances that
@@ -678,6 +707,10 @@ pub trait Store: Send + Sync + 'static {
 
 /// A shared store: several runtimes (or a runtime and a test) on the same data.
 impl<S: Store> Store for std::sync::Arc<S> {
+    fn part_reader(&self) -> Option<PartReader> {
+        (**self).part_reader()
+    }
+
     fn work_queued(&self, work: Work) -> impl Future<Output = ()> + Send {
         (**self).work_queued(work)
     }

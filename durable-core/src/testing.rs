@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::activity::{erase, Activity, ActivityContext, ActivityFn, ErasedActivity};
@@ -20,7 +21,7 @@ use crate::orchestration::{
     Step, StepError, StepInput,
 };
 use crate::runtime::panic_message;
-use crate::store::{millis_after, now_millis, Millis};
+use crate::store::{millis_after, now_millis, Millis, PartReader};
 use crate::task::{Command, Completions, RetryPolicy, TaskId, TaskResult};
 
 /// Runs orchestrations in-process with activities executed inline.
@@ -110,10 +111,20 @@ impl InlineRunner {
         let mut offered: Vec<(TaskId, usize)> = Vec::new();
         // results started by earlier steps and not delivered yet, with when they arrive
         let mut pending: Vec<(Millis, TaskId, TaskResult)> = Vec::new();
+        // what the run keeps beside its checkpoints, as a store that keeps parts does
+        let parts: Arc<Mutex<HashMap<u64, Vec<u8>>>> = Arc::default();
+        let reader = {
+            let parts = parts.clone();
+            PartReader(Arc::new(move |_: &str, key: u64| {
+                let parts = parts.lock().unwrap_or_else(|p| p.into_inner());
+                Ok(parts.get(&key).cloned())
+            }))
+        };
         loop {
             // the context is not `Send`: it lives for the step only, not across `.await`s
             let (step, commands) = {
-                let ctx = OrchestrationContext::new("inline", next_task, clock);
+                let ctx = OrchestrationContext::new("inline", next_task, clock)
+                    .with_parts(Some(reader.clone()));
                 let step = std::panic::catch_unwind(AssertUnwindSafe(|| match &mut saved {
                     None => O::step(&ctx, StepInput::Start { input: &input }),
                     Some((state, completions)) => {
@@ -121,6 +132,13 @@ impl InlineRunner {
                     }
                 }));
                 next_task = ctx.next_task();
+                let mut kept = parts.lock().unwrap_or_else(|p| p.into_inner());
+                for (key, bytes) in ctx.take_part_writes() {
+                    match bytes {
+                        Some(bytes) => kept.insert(key, bytes),
+                        None => kept.remove(&key),
+                    };
+                }
                 (step, ctx.take_commands())
             };
             if let Some((_, completions)) = &saved {

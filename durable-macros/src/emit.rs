@@ -438,6 +438,23 @@ impl Emitter<'_> {
             .collect()
     }
 
+    /// Before a checkpoint: each saved loop iterator among `bindings` is parked (its
+    /// items may go beside the checkpoint rather than in it).
+    fn parks(&self, bindings: &[BindingId]) -> TokenStream {
+        bindings
+            .iter()
+            .filter(|b| self.m.bindings[**b].iterator)
+            .map(|b| {
+                let ident = &self.m.bindings[*b].ident;
+                quote! {
+                    ::durable::__private::step_try!(
+                        ::durable::__private::iter::park(&mut #ident, __ctx)
+                    );
+                }
+            })
+            .collect()
+    }
+
     fn exit(&self, id: usize) -> TokenStream {
         let exit = &self.m.exits[id];
         let puts = self.puts(&self.plan.puts[id]);
@@ -454,10 +471,12 @@ impl Emitter<'_> {
                 ..
             } => {
                 let point = point_static(waiter);
+                let parks = self.parks(&self.plan.puts[id]);
                 let persist = self.persist_list(&self.persisted(*resume));
                 let schedule = schedule_call(op, *span);
                 quote!({
                     #waiter.put(::durable::__private::step_try!(#schedule));
+                    #parks
                     #puts
                     return ::core::result::Result::Ok(__step.suspend(&#point, &#waiter, &mut [#persist]));
                 })

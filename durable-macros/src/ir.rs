@@ -20,6 +20,9 @@ pub struct Binding {
     /// For the pattern bindings of a loop over a re-created iterator: how they are bound
     /// again (never saved).
     pub derived: Option<usize>,
+    /// A saved loop's iterator: parked before each checkpoint (its items may go beside
+    /// it, `durable::__private::iter::park`).
+    pub iterator: bool,
 }
 
 /// How the bindings of a re-created loop's pattern are bound again after an `.await`.

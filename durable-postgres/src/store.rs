@@ -61,6 +61,13 @@ impl Store for PostgresStore {
         lease: &Lease,
         commit: StepCommit,
     ) -> Result<Committed, StoreError> {
+        if !commit.parts.is_empty() {
+            // it gives no part reader, so its steps keep loops' items in their
+            // checkpoints: a step that wrote parts is refused, not stored without them
+            return Err(StoreError::Backend(
+                "this store keeps no parts beside checkpoints, and a step wrote some".into(),
+            ));
+        }
         self.commit(lease, commit).await
     }
 

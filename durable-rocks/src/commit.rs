@@ -11,7 +11,7 @@ use rocksdb::{WriteBatch, WriteOptions};
 
 use crate::keys::{
     backend, encode, index_entries, key, status_key, timer_key, ACTIVITIES, BY_STATUS, ENDED,
-    INBOX, INSTANCES, TIMERS,
+    INBOX, INSTANCES, PARTS, TIMERS,
 };
 use crate::open::Durability;
 use crate::state::State;
@@ -86,6 +86,12 @@ impl RocksStore {
         }
         for seq in &commit.consumed {
             batch.delete_cf(self.cf(INBOX), key(id, *seq));
+        }
+        for (part, bytes) in &commit.parts {
+            match bytes {
+                Some(bytes) => batch.put_cf(self.cf(PARTS), key(id, *part), bytes),
+                None => batch.delete_cf(self.cf(PARTS), key(id, *part)),
+            }
         }
         for task in &commit.activities {
             batch.put_cf(

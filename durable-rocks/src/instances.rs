@@ -12,7 +12,7 @@ use rocksdb::{Direction, IteratorMode, WriteBatch};
 use crate::keys::{
     backend, encode, index_entries, instance_range, key, name_key, split_time_key, status_key,
     time_key, timer_key, ACTIVITIES, BY_CREATED, BY_NAME, BY_STATUS, ENDED, INBOX, INSTANCES,
-    TIMERS,
+    PARTS, TIMERS,
 };
 use crate::records::{decode_record, shown};
 use crate::RocksStore;
@@ -203,6 +203,7 @@ impl RocksStore {
             let (from, to) = instance_range(i);
             batch.delete_range_cf(self.cf(INBOX), &from, &to);
             batch.delete_range_cf(self.cf(ACTIVITIES), &from, &to);
+            batch.delete_range_cf(self.cf(PARTS), &from, &to);
             for timer in state.timers.of_instance(i) {
                 batch.delete_cf(self.cf(TIMERS), timer_key(&timer));
                 timers.push(timer);

@@ -14,6 +14,8 @@
 //! - `by_created`: when it was created (big-endian), instance id -> `()`;
 //! - `ended`: when it ended (big-endian), instance id -> `()`, for ended instances:
 //!   the indexes that `list` and retention read, so neither scans every instance;
+//! - `parts`: instance id, 0, key (big-endian) -> a part of its state kept beside its
+//!   checkpoint (a long loop's items, each written once);
 //! - `meta`: `format` -> the on-disk format ([`crate::FORMAT`]).
 //!
 //! The 0 after the id ends it: user ids are UTF-8 without NUL in practice, and a range
@@ -31,11 +33,12 @@ pub(crate) const BY_STATUS: &str = "by_status";
 pub(crate) const BY_NAME: &str = "by_name";
 pub(crate) const BY_CREATED: &str = "by_created";
 pub(crate) const ENDED: &str = "ended";
+pub(crate) const PARTS: &str = "parts";
 pub(crate) const META: &str = "meta";
 
 /// Every column family, created on open.
-pub(crate) const FAMILIES: [&str; 9] = [
-    INSTANCES, INBOX, ACTIVITIES, TIMERS, BY_STATUS, BY_NAME, BY_CREATED, ENDED, META,
+pub(crate) const FAMILIES: [&str; 10] = [
+    INSTANCES, INBOX, ACTIVITIES, TIMERS, BY_STATUS, BY_NAME, BY_CREATED, ENDED, PARTS, META,
 ];
 
 /// The key of `id` in the status index.

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use durable_core::store::{
     Committed, InstanceFilter, InstanceRecord, InstanceTasks, Lease, LockedActivity,
-    LockedInstance, Message, Millis, Page, Purge, StepCommit, Store, StoreError,
+    LockedInstance, Message, Millis, Page, PartReader, Purge, StepCommit, Store, StoreError,
 };
 use durable_core::TaskResult;
 use rocksdb::{WriteOptions, DB};
@@ -63,6 +63,17 @@ impl RocksStore {
 }
 
 impl Store for RocksStore {
+    fn part_reader(&self) -> Option<PartReader> {
+        let db = self.db.clone();
+        Some(PartReader(Arc::new(move |instance: &str, part: u64| {
+            let cf = db
+                .cf_handle(keys::PARTS)
+                .ok_or_else(|| StoreError::Backend("no column family `parts`".into()))?;
+            db.get_cf(cf, keys::key(instance, part))
+                .map_err(keys::backend)
+        })))
+    }
+
     async fn create(&self, record: InstanceRecord) -> Result<(), StoreError> {
         self.create_instance(record)
     }

@@ -77,7 +77,7 @@ impl RocksStore {
     }
 
     /// Refuses a store written in a format it cannot read, before anything of it is
-    /// read; upgrades one of format 2 or 3; marks a new one with [`FORMAT`].
+    /// read; upgrades one of format 2, 3 or 4; marks a new one with [`FORMAT`].
     fn check_format(&self, path: &Path) -> Result<(), StoreError> {
         let meta = self.cf(META);
         match self
@@ -88,6 +88,11 @@ impl RocksStore {
         {
             Some(&[FORMAT]) => Ok(()),
             Some(&[found @ (2 | 3)]) => self.upgrade_from(found),
+            // 5 only added the `parts` family, created on open
+            Some(&[4]) => self
+                .db
+                .put_cf_opt(meta, FORMAT_KEY, [FORMAT], &self.write)
+                .map_err(backend),
             Some(&[found]) => Err(wrong_format(path, found)),
             Some(_) => Err(wrong_format(path, 0)),
             None => self
@@ -107,7 +112,7 @@ fn wrong_format(path: &Path, found: u8) -> StoreError {
     };
     StoreError::Backend(format!(
         "{} holds a store in format {found}, and this version of durable reads formats 2 \
-         and 3 (upgrading them in place) and {FORMAT} only ({why}); nothing in it was read or \
+         to 4 (upgrading them in place) and {FORMAT} only ({why}); nothing in it was read or \
          changed. Finish or purge its \
          instances with the version that wrote it, or move it away to start a new store",
         path.display()
@@ -118,7 +123,8 @@ fn wrong_format(path: &Path, found: u8) -> StoreError {
 /// 2: payloads start with their type tag; instances are indexed by status, name and end.
 /// 3: records hold their orchestration's version.
 /// 4: instances are indexed by creation time.
-/// A store of format 2 or 3 is upgraded when opened.
-pub const FORMAT: u8 = 4;
+/// 5: instances keep parts of their state beside their checkpoints (`parts`).
+/// A store of format 2, 3 or 4 is upgraded when opened.
+pub const FORMAT: u8 = 5;
 
 pub(crate) const FORMAT_KEY: &[u8] = b"format";

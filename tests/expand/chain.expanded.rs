@@ -179,7 +179,19 @@ impl ::durable::Orchestration for chain {
                     }
                     1u32 => {
                         let mut __iter_dd1d62a9 = __s_iter_dd1d62a9.take();
-                        match ::core::iter::Iterator::next(&mut __iter_dd1d62a9) {
+                        match match ::durable::__private::iter::next(
+                            &mut __iter_dd1d62a9,
+                            __ctx,
+                        ) {
+                            ::core::result::Result::Ok(value) => value,
+                            ::core::result::Result::Err(fault) => {
+                                return ::core::result::Result::Ok(
+                                    ::durable_core::__private::Flow::Fault(
+                                        ::core::convert::From::from(fault),
+                                    ),
+                                );
+                            }
+                        } {
                             ::core::option::Option::Some(i) => {
                                 __w1.put(
                                     match ::durable::__private::schedule(
@@ -196,6 +208,19 @@ impl ::durable::Orchestration for chain {
                                         }
                                     },
                                 );
+                                match ::durable::__private::iter::park(
+                                    &mut __iter_dd1d62a9,
+                                    __ctx,
+                                ) {
+                                    ::core::result::Result::Ok(value) => value,
+                                    ::core::result::Result::Err(fault) => {
+                                        return ::core::result::Result::Ok(
+                                            ::durable_core::__private::Flow::Fault(
+                                                ::core::convert::From::from(fault),
+                                            ),
+                                        );
+                                    }
+                                };
                                 __s_iter_dd1d62a9.put(__iter_dd1d62a9);
                                 return ::core::result::Result::Ok(
                                     __step

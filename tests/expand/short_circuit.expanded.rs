@@ -251,7 +251,19 @@ impl ::durable::Orchestration for quote {
                     1u32 => {
                         let mut __iter_866b6a09 = __s_iter_866b6a09.take();
                         let __v_8b9a41b8;
-                        match ::core::iter::Iterator::next(&mut __iter_866b6a09) {
+                        match match ::durable::__private::iter::next(
+                            &mut __iter_866b6a09,
+                            __ctx,
+                        ) {
+                            ::core::result::Result::Ok(value) => value,
+                            ::core::result::Result::Err(fault) => {
+                                return ::core::result::Result::Ok(
+                                    ::durable_core::__private::Flow::Fault(
+                                        ::core::convert::From::from(fault),
+                                    ),
+                                );
+                            }
+                        } {
                             ::core::option::Option::Some(item) => {
                                 if item > 10 {
                                     {
@@ -270,6 +282,19 @@ impl ::durable::Orchestration for quote {
                                                 }
                                             },
                                         );
+                                        match ::durable::__private::iter::park(
+                                            &mut __iter_866b6a09,
+                                            __ctx,
+                                        ) {
+                                            ::core::result::Result::Ok(value) => value,
+                                            ::core::result::Result::Err(fault) => {
+                                                return ::core::result::Result::Ok(
+                                                    ::durable_core::__private::Flow::Fault(
+                                                        ::core::convert::From::from(fault),
+                                                    ),
+                                                );
+                                            }
+                                        };
                                         __s_iter_866b6a09.put(__iter_866b6a09);
                                         __s_item.put(item);
                                         return ::core::result::Result::Ok(

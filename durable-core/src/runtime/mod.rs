@@ -50,6 +50,8 @@ pub(crate) struct Shared<S> {
     pub(crate) poll: Duration,
     /// Activity calls running on this runtime, by instance and task.
     in_flight: Mutex<HashMap<(String, TaskId), InFlight>>,
+    /// How steps read what the store keeps beside checkpoints (`Store::part_reader`).
+    parts: Option<crate::store::PartReader>,
 }
 
 impl<S> Shared<S> {
@@ -147,6 +149,7 @@ impl<S: Store> RuntimeBuilder<S> {
         poll: Duration,
     ) -> Arc<Shared<S>> {
         Arc::new(Shared {
+            parts: store.part_reader(),
             store,
             registry,
             instance_work: Notify::new(),

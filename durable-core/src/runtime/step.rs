@@ -17,8 +17,8 @@ use crate::op::child_id;
 use crate::orchestration::{OrchestrationContext, Step, StepInput};
 use crate::point::{split, Saved};
 use crate::store::{
-    now_millis, ActivityTask, InstanceRecord, LockedInstance, Message, RuntimeStatus, StepCommit,
-    Store, TimerTask, DIRECT,
+    now_millis, ActivityTask, InstanceRecord, LockedInstance, Message, PartReader, RuntimeStatus,
+    StepCommit, Store, TimerTask, DIRECT,
 };
 use crate::task::{Command, Completions, TaskId, TaskResult};
 
@@ -26,6 +26,7 @@ use crate::task::{Command, Completions, TaskId, TaskResult};
 #[derive(Default)]
 struct Outbox {
     consumed: Vec<u64>,
+    parts: Vec<(u64, Option<Vec<u8>>)>,
     activities: Vec<ActivityTask>,
     timers: Vec<TimerTask>,
     messages: Vec<(String, Message)>,
@@ -81,7 +82,13 @@ pub(super) async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstanc
     if was_ended {
         out.consumed = messages.iter().map(|(seq, _)| *seq).collect();
     } else {
-        advance(&shared.registry, &mut record, messages, &mut out);
+        advance(
+            &shared.registry,
+            &shared.parts,
+            &mut record,
+            messages,
+            &mut out,
+        );
     }
     if let Some(message) = direct.filter(|_| !out.consumed.contains(&DIRECT)) {
         out.messages.push((record.id.clone(), message));
@@ -117,6 +124,7 @@ pub(super) async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstanc
         messages: out.messages,
         children: out.children,
         cancelled: out.cancelled,
+        parts: out.parts,
     };
     match shared.store.commit_step(&lease, commit).await {
         Ok(committed) => {
@@ -144,6 +152,7 @@ pub(super) async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstanc
 /// nobody waits for, and runs the machine if it starts or its wake condition holds.
 fn advance(
     registry: &Registry,
+    parts: &Option<PartReader>,
     record: &mut InstanceRecord,
     messages: Vec<(u64, Message)>,
     out: &mut Outbox,
@@ -175,7 +184,8 @@ fn advance(
     for (task, _, payload) in &matched {
         completions.insert(*task, Ok(payload.clone()));
     }
-    let ran = run_machine(registry, record, arrived.start.is_some(), &mut completions);
+    let start = arrived.start.is_some();
+    let ran = run_machine(registry, parts, record, start, &mut completions);
     let step = match ran.outcome {
         Outcome::Block(reason) => {
             warn!("instance blocked: {reason}");
@@ -188,6 +198,7 @@ fn advance(
         Outcome::Fail(error) => Err(error),
         Outcome::Step(step) => {
             record.version = ran.version;
+            out.parts = ran.parts;
             Ok(step)
         }
     };
@@ -487,12 +498,14 @@ struct Ran {
     next_task: u64,
     commands: Vec<Command>,
     custom_status: Option<Vec<u8>>,
+    parts: Vec<(u64, Option<Vec<u8>>)>,
 }
 
 /// Runs the code registered for the instance's name and version; a panic in user code
 /// fails the instance instead of the worker.
 fn run_machine(
     registry: &Registry,
+    parts: &Option<PartReader>,
     record: &InstanceRecord,
     start: bool,
     completions: &mut Completions,
@@ -503,6 +516,7 @@ fn run_machine(
         next_task: record.next_task,
         commands: Vec::new(),
         custom_status: None,
+        parts: Vec::new(),
     };
     let code = match registry.orchestration(&record.name, record.version) {
         Ok(code) => code,
@@ -518,7 +532,8 @@ fn run_machine(
         ));
     }
     let step = code.step;
-    let ctx = OrchestrationContext::new(record.id.clone(), record.next_task, now_millis());
+    let ctx = OrchestrationContext::new(record.id.clone(), record.next_task, now_millis())
+        .with_parts(parts.clone());
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| match (&record.state, code.from) {
         (None, _) if start => Some(step(
             &ctx,
@@ -557,6 +572,7 @@ fn run_machine(
         next_task: ctx.next_task(),
         commands: ctx.take_commands(),
         custom_status: ctx.take_custom_status(),
+        parts: ctx.take_part_writes(),
     }
 }
 

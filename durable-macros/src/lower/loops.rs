@@ -413,6 +413,7 @@ impl Lowerer {
         let source = f.expr.to_token_stream();
         let iterable = self.residual(*f.expr);
         let iter = self.temp("iter", source, span, true);
+        self.m.bindings[iter].iterator = true;
         let iter_ident = self.ident_of(iter);
         self.push(Code::Let {
             head: quote!(let mut #iter_ident),
@@ -441,7 +442,11 @@ impl Lowerer {
         });
         let (head, exit) = self.open_loop(f.label.as_ref());
         self.use_binding(iter);
-        self.tokens(quote!(match ::core::iter::Iterator::next(&mut #iter_ident)));
+        self.tokens(quote! {
+            match ::durable::__private::step_try!(
+                ::durable::__private::iter::next(&mut #iter_ident, __ctx)
+            )
+        });
         self.open(Delimiter::Brace);
         let pat = *f.pat;
         self.tokens(quote!(::core::option::Option::Some(#pat) =>));

@@ -319,6 +319,7 @@ impl Lowerer {
             mutable,
             shadows,
             derived: None,
+            iterator: false,
         });
         self.m.blocks[self.cursor.block].declared.push(id);
         self.cursor.kills.push(id);
