@@ -6,7 +6,7 @@
 //! to a log, so the test can report how often an activity ran again after a crash
 //! (at-least-once execution allows that). The workload includes activities that run
 //! longer than the lease, and ids whose first life is purged, tree and all, and started
-//! again.
+//! again, and loops over owned lists long enough to be kept beside their checkpoints.
 //!
 //! The worker is this test binary itself, re-run with `DURABLE_CRASH_DIR` set (and
 //! `DURABLE_CRASH_POSTGRES`, the database's URL, for the PostgreSQL run), which is why
@@ -39,6 +39,9 @@ const LONG: u64 = 3;
 const REBORN: u64 = 10;
 /// Instances whose calls are made inside durable functions nested two deep.
 const HELPED: u64 = 20;
+/// Instances that loop over an owned collection long enough to be kept beside their
+/// checkpoints (where the store keeps parts).
+const LISTED: u64 = 10;
 /// Shorter than a `long_work` call, which keeps its claim by renewing it.
 const LEASE: Duration = Duration::from_secs(1);
 
@@ -105,6 +108,18 @@ async fn chain(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError> {
     let id = ctx.instance_id().to_owned();
     let mut total = 0;
     for step in 0..n {
+        total += ctx.call(work, (id.clone(), step)).await?;
+    }
+    Ok(total)
+}
+
+/// A call per item of an owned list of `n`.
+#[orchestrator]
+async fn listed(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError> {
+    let id = ctx.instance_id().to_owned();
+    let steps: Vec<u64> = (0..n).collect();
+    let mut total = 0;
+    for step in steps {
         total += ctx.call(work, (id.clone(), step)).await?;
     }
     Ok(total)
@@ -185,6 +200,7 @@ fn workload() -> Vec<(String, u64)> {
     all.extend((0..LONG).map(|i| (format!("long-{i}"), i * 3)));
     all.extend((0..REBORN).map(|i| (format!("reborn-{i}"), chain_total(3))));
     all.extend((0..HELPED).map(|i| (format!("helped-{i}"), chain_total(4) + 3)));
+    all.extend((0..LISTED).map(|i| (format!("listed-{i}"), chain_total(12))));
     all
 }
 
@@ -236,6 +252,7 @@ async fn worker<S: Store>(store: S) {
         .orchestration(labelled)
         .orchestration(life)
         .orchestration(helped)
+        .orchestration(listed)
         .activity(work)
         .activity(long_work)
         .concurrency(2, 8)
@@ -272,6 +289,9 @@ async fn worker<S: Store>(store: S) {
     }
     for i in 0..HELPED {
         start(&client, helped, &format!("helped-{i}"), &4).await;
+    }
+    for i in 0..LISTED {
+        start(&client, listed, &format!("listed-{i}"), &12).await;
     }
     loop {
         let mut open = 0;
@@ -441,7 +461,8 @@ fn check<S: Store>(on: &str, store: &S, dir: &Path, kills: u32, started: Instant
         + PARENTS * (3 + 4)
         + LONG
         + REBORN * (2 + 3)
-        + HELPED * (1 + 4 + 1);
+        + HELPED * (1 + 4 + 1)
+        + LISTED * 12;
     assert_eq!(unique, expected_unique, "{on}: every activity call ran");
     println!(
         "crash test ({on}): {kills} SIGKILLs in {:.1} s, {} instances; {executions} activity \
