@@ -414,4 +414,38 @@ async fn a_format_3_store_gets_its_creation_index() {
     assert_eq!(created_between(&store, 0, 10).await, ["a", "b"], "id order");
     assert_eq!(created_between(&store, 6, 21).await, ["a", "late"]);
     assert!(created_between(&store, 21, 30).await.is_empty());
+    drop(store);
+    let db = raw(dir.path());
+    let format = db.get_cf(db.cf_handle("meta").unwrap(), "format").unwrap();
+    assert_eq!(format.as_deref(), Some(&[durable::rocks::FORMAT][..]));
+}
+
+/// A store of format 4 had no `parts` family: opened, it gets one and goes on.
+#[tokio::test]
+async fn a_format_4_store_gets_its_parts_family() {
+    use durable::store::InstanceRecord;
+    use durable::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let store = RocksStore::open(dir.path()).unwrap();
+    store
+        .create(InstanceRecord::new(
+            "kept".into(),
+            "chain",
+            1,
+            Vec::new(),
+            None,
+        ))
+        .await
+        .unwrap();
+    drop(store);
+    {
+        let mut db = raw(dir.path());
+        db.put_cf(db.cf_handle("meta").unwrap(), "format", [4u8])
+            .unwrap();
+        db.drop_cf("parts").unwrap();
+    }
+    let store = RocksStore::open(dir.path()).expect("upgraded");
+    assert!(store.instance("kept").await.unwrap().is_some());
+    let reader = store.part_reader().expect("parts are kept");
+    assert_eq!((reader.0)("kept", 1).unwrap(), None);
 }
