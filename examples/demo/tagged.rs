@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use durable::store::{
     Committed, InstanceFilter, InstanceRecord, InstanceTasks, Lease, LockedActivity,
-    LockedInstance, Message, Millis, Page, Purge, StepCommit, Store, StoreError, Work,
+    LockedInstance, Message, Millis, Page, PartReader, Purge, StepCommit, Store, StoreError, Work,
 };
 use durable::TaskResult;
 
@@ -56,6 +56,10 @@ impl<S: Store> Store for Tagged<S> {
 
     fn poll_interval(&self) -> Duration {
         self.inner.poll_interval()
+    }
+
+    fn part_reader(&self) -> Option<PartReader> {
+        self.inner.part_reader()
     }
 
     fn create(
