@@ -6,7 +6,7 @@
 //! trait or an impl must exist once, so a block's type items go into a module of their
 //! own, nested in the module of the block around it (its code sees what the outer
 //! blocks declare, through `use super::*`), and every machine block holding code of that
-//! block imports the module's items (`use __items::__items_3::*`): an import in a block
+//! block imports the module's items (`use __items_1::__items_3::*`): an import in a block
 //! shadows what the enclosing module declares, as the block's own declaration would, and
 //! two blocks may declare the same name. Items are made `pub(crate)` for that import
 //! (they cannot be named outside the function anyway).
