@@ -43,26 +43,31 @@ pub async fn process_all(ctx: OrchestrationContext, job: Job) -> Result<Progress
         if pool.len() >= job.in_flight {
             let (finished, rest) = pool.next().await;
             pool = rest;
-            for (_, result) in finished {
-                progress.total += result.map_err(|e| e.to_string())?;
-                progress.done += 1;
-            }
-            ctx.set_custom_status(&progress)
-                .map_err(|e| e.to_string())?;
+            progress.count(&ctx, finished)?;
         }
         pool.push(&ctx, ctx.call(process, item));
     }
     while !pool.is_empty() {
         let (finished, rest) = pool.next().await;
         pool = rest;
-        for (_, result) in finished {
-            progress.total += result.map_err(|e| e.to_string())?;
-            progress.done += 1;
-        }
-        ctx.set_custom_status(&progress)
-            .map_err(|e| e.to_string())?;
+        progress.count(&ctx, finished)?;
     }
     Ok(progress)
+}
+
+impl Progress {
+    /// Counts finished calls in and publishes the progress as custom status.
+    fn count<K, E: std::fmt::Display>(
+        &mut self,
+        ctx: &OrchestrationContext,
+        finished: impl IntoIterator<Item = (K, Result<u64, E>)>,
+    ) -> Result<(), String> {
+        for (_, result) in finished {
+            self.total += result.map_err(|e| e.to_string())?;
+            self.done += 1;
+        }
+        ctx.set_custom_status(self).map_err(|e| e.to_string())
+    }
 }
 
 /// Registers the orchestration and its activity.
