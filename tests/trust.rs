@@ -46,6 +46,20 @@ async fn sleepy(input: (String, u64)) -> Result<u64, String> {
     Ok(input.1)
 }
 
+/// Counts its start under `label` and its end under `label/ended`, `millis` apart.
+#[activity]
+async fn watched(input: (String, u64)) -> Result<u64, String> {
+    ran(&input.0);
+    tokio::time::sleep(Duration::from_millis(input.1)).await;
+    ran(&format!("{}/ended", input.0));
+    Ok(input.1)
+}
+
+#[orchestrator]
+async fn watched_call(ctx: OrchestrationContext, input: (String, u64)) -> Result<u64, TestError> {
+    Ok(ctx.call(watched, input).await?)
+}
+
 #[orchestrator]
 async fn long_call(ctx: OrchestrationContext, input: (String, u64)) -> Result<u64, TestError> {
     Ok(ctx.call(sleepy, input).await?)
@@ -146,6 +160,8 @@ fn runtime<S: Store>(store: S, lease: Duration) -> Runtime<S> {
         .orchestration(bounded_call)
         .orchestration(absurd_retry)
         .activity(sleepy)
+        .orchestration(watched_call)
+        .activity(watched)
         .lease(lease)
         .poll_interval(Duration::from_millis(5))
         .start()
@@ -186,6 +202,7 @@ macro_rules! on_every_store {
 
 on_every_store!(
     an_activity_longer_than_the_lease_runs_once,
+    a_running_call_stops_once_its_claim_is_lost,
     an_attempt_past_its_timeout_fails_and_is_retried,
     no_retry_policy_kills_a_worker,
     a_raise_past_the_event_bound_is_refused_and_none_is_dropped,
@@ -210,6 +227,31 @@ async fn an_activity_longer_than_the_lease_runs_once<S: Store>(store: S, on: &st
         .unwrap();
     assert_eq!(client.wait(long_call, &id, WAIT).await.unwrap(), Ok(300));
     assert_eq!(runs(&label), 1, "run once, not once per lease");
+    runtime.shutdown().await;
+}
+
+/// Terminating an instance withdraws the call it waits for; the worker running that
+/// call learns it at its next renewal and drops the call where it awaits, instead of
+/// running it to an end whose result would be refused.
+async fn a_running_call_stops_once_its_claim_is_lost<S: Store>(store: S, on: &str) {
+    let runtime = runtime(store, Duration::from_millis(100));
+    let client = runtime.client();
+    let label = format!("watched-{on}");
+    let id = client
+        .start(watched_call, None, &(label.clone(), 2_000))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while runs(&label) < 1 {
+        assert!(tokio::time::Instant::now() < deadline, "never ran");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    client.terminate(&id, "enough").await.unwrap();
+    // the call would have ended 2 s after it started
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let status = client.status(&id).await.unwrap().map(|s| s.status);
+    assert_eq!(status, Some(RuntimeStatus::Terminated));
+    assert_eq!(runs(&format!("{label}/ended")), 0, "the call was dropped");
     runtime.shutdown().await;
 }
 

@@ -5,10 +5,12 @@
 //! program), and [`Runtime::shutdown`] to stop.
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -22,7 +24,7 @@ use registry::{Registry, StepFn};
 pub(crate) use step::panic_message;
 use step::{run_step, step_span};
 
-use crate::activity::{erase, Activity, ActivityContext, ActivityFn};
+use crate::activity::{erase, Activity, ActivityContext, ActivityFn, BoxFuture};
 use crate::client::Client;
 use crate::inspect::Shown;
 use crate::orchestration::{Orchestration, OrchestrationFn};
@@ -344,8 +346,7 @@ async fn activity_worker<S: Store>(shared: Arc<Shared<S>>, mut stopped: watch::R
     }
 }
 
-/// Runs one claimed activity call (on its own task, so a panic is caught) and commits
-/// its result.
+/// Runs one claimed activity call and commits its result.
 async fn run_activity<S: Store>(shared: &Shared<S>, locked: LockedActivity) {
     let started = Instant::now();
     let result = match shared.registry.activities.get(locked.task.name.as_str()) {
@@ -355,7 +356,7 @@ async fn run_activity<S: Store>(shared: &Shared<S>, locked: LockedActivity) {
         )),
         Some(activity) => {
             let ctx = ActivityContext::new(locked.task.instance.clone(), locked.task.attempt);
-            let running = tokio::spawn(activity(ctx, locked.task.input.clone()));
+            let running = activity(ctx, locked.task.input.clone());
             match supervise(shared, &locked, running).await {
                 Some(result) => result,
                 None => return,
@@ -407,40 +408,46 @@ async fn run_activity<S: Store>(shared: &Shared<S>, locked: LockedActivity) {
     }
 }
 
-/// Waits for a running activity call, and aborts it at its timeout (a failed attempt).
-/// Meanwhile the heartbeat service renews its claim, so that no other worker takes it
-/// over however long it runs. `None` when the claim was lost (the call was cancelled,
-/// purged, or taken over after this worker stalled): the heartbeat aborted the call, and
-/// its result would be refused.
+/// Runs an activity call in the worker's own task, catching a panic as a failed attempt,
+/// and drops it at its timeout (a failed attempt). Meanwhile the heartbeat service renews
+/// its claim, so that no other worker takes it over however long it runs. `None` when
+/// the claim was lost (the call was cancelled, purged, or taken over after this worker
+/// stalled): the heartbeat told the call to stop, and its result would be refused.
+///
+/// The call runs in place rather than on a task of its own: a spawned task and the join
+/// that waits for it cost two wake-ups per call, often across threads, which was a
+/// large share of a short step's time.
 async fn supervise<S: Store>(
     shared: &Shared<S>,
     locked: &LockedActivity,
-    mut running: JoinHandle<TaskResult>,
+    running: BoxFuture<TaskResult>,
 ) -> Option<TaskResult> {
     let key = (locked.task.instance.clone(), locked.task.task);
     let name = &locked.task.name;
+    let abort = Arc::new(Notify::new());
     shared.in_flight().insert(
         key.clone(),
         InFlight {
             locked: locked.clone(),
-            abort: running.abort_handle(),
+            abort: abort.clone(),
         },
     );
     let deadline = locked
         .task
         .timeout
         .and_then(|t| Instant::now().checked_add(t));
-    let joined = match deadline {
-        None => Some(running.await),
-        Some(deadline) => tokio::select! {
-            joined = &mut running => Some(joined),
-            () = tokio::time::sleep_until(deadline) => {
-                running.abort();
-                None
-            }
-        },
+    let timeout = async {
+        match deadline {
+            Some(deadline) => tokio::time::sleep_until(deadline).await,
+            None => std::future::pending().await,
+        }
     };
-    // gone when the heartbeat lost the claim and aborted the call
+    let joined = tokio::select! {
+        joined = AssertUnwindSafe(running).catch_unwind() => Some(joined),
+        () = timeout => None,
+        () = abort.notified() => return None,
+    };
+    // gone when the heartbeat lost the claim as the call ended
     take_in_flight(shared, &key, locked.lease.token)?;
     Some(match joined {
         None => {
@@ -448,11 +455,10 @@ async fn supervise<S: Store>(
             Err(format!("activity `{name}` timed out after {after:?}"))
         }
         Some(Ok(result)) => result,
-        Some(Err(e)) if e.is_panic() => Err(format!(
+        Some(Err(panic)) => Err(format!(
             "activity `{name}` panicked: {}",
-            panic_message(&*e.into_panic())
+            panic_message(&*panic)
         )),
-        Some(Err(e)) => Err(format!("activity `{name}` was cancelled: {e}")),
     })
 }
 
@@ -469,7 +475,8 @@ fn take_in_flight<S>(shared: &Shared<S>, key: &(String, TaskId), token: u64) -> 
 /// An activity call running on this runtime, whose claim the heartbeat renews.
 struct InFlight {
     locked: LockedActivity,
-    abort: tokio::task::AbortHandle,
+    /// Told once the claim is lost: the call is dropped where it awaits.
+    abort: Arc<Notify>,
 }
 
 /// Renews the claims of the calls running on this runtime, every third of a lease: one
@@ -508,7 +515,7 @@ async fn heartbeat_service<S: Store>(shared: Arc<Shared<S>>, mut stopped: watch:
                 Err(StoreError::LeaseLost) => {
                     let key = (locked.task.instance.clone(), locked.task.task);
                     if let Some(call) = take_in_flight(&shared, &key, locked.lease.token) {
-                        call.abort.abort();
+                        call.abort.notify_one();
                         warn!(
                             instance = %key.0,
                             task = key.1 .0,
