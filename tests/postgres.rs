@@ -11,7 +11,7 @@ mod support;
 use std::time::Duration;
 
 use durable::http::Api;
-use durable::store::{InstanceRecord, Message, StepCommit, Store, TimerTask};
+use durable::store::{Changed, InstanceRecord, Message, StepCommit, Store, TimerTask};
 use durable::{activity, orchestrator, OrchestrationContext, Runtime, RuntimeStatus, TaskId};
 use durable_postgres::{schema, PostgresStore};
 use serde_json::{json, Value};
@@ -172,6 +172,7 @@ async fn timers_fire_once_across_processes() {
             messages: vec![],
             cancelled: vec![],
             parts: vec![],
+            changed: Changed::default(),
             children: vec![],
             activity: None,
         };
@@ -200,6 +201,7 @@ async fn timers_fire_once_across_processes() {
             messages: vec![],
             cancelled: vec![],
             parts: vec![],
+            changed: Changed::default(),
             children: vec![],
             activity: None,
         };

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use durable::rocks::RocksStore;
 use durable::store::{
-    now_millis, ActivityTask, InstanceFilter, InstanceRecord, Message, Page, Purge, RuntimeStatus,
-    StepCommit, Store, StoreError, TimerTask, DIRECT,
+    now_millis, ActivityTask, Changed, InstanceFilter, InstanceRecord, Message, Page, Purge,
+    RuntimeStatus, StepCommit, Store, StoreError, TimerTask, DIRECT,
 };
 use durable::{TaskId, Wake};
 
@@ -45,6 +45,7 @@ fn commit(record: InstanceRecord, consumed: Vec<u64>) -> StepCommit {
         children: vec![],
         cancelled: vec![],
         parts: vec![],
+        changed: Changed::default(),
         activity: None,
     }
 }
@@ -108,6 +109,7 @@ async fn conformance<S: Store>(store: S) {
                 children: vec![record("child")],
                 cancelled: vec![],
                 parts: vec![],
+                changed: Changed::default(),
                 activity: None,
             },
         )
@@ -287,6 +289,7 @@ async fn messages_between_instances<S: Store>(store: S) {
                 children: vec![],
                 cancelled: vec![],
                 parts: vec![],
+                changed: Changed::default(),
                 activity: None,
             },
         )
@@ -997,6 +1000,96 @@ async fn rocks_store_parts() {
 #[tokio::test]
 async fn postgres_store_parts() {
     parts_beside_checkpoints(postgres::store().await).await;
+}
+
+/// A step writes what it changed ([`Changed`]) and leaves the rest of the record as
+/// stored, whether or not the store handed its claim all of the record.
+async fn fields_follow_what_changed<S: Store>(store: S) {
+    store.create(record("f")).await.unwrap();
+    let locked = claim(&store, "f").await;
+    assert_eq!(
+        locked.record.input,
+        [1, 2, 3],
+        "a step that starts reads the input"
+    );
+    let consumed =
+        |l: &durable::store::LockedInstance| l.messages.iter().map(|(s, _)| *s).collect();
+    let mut next = locked.record.clone();
+    next.status = RuntimeStatus::Running;
+    next.state = Some(vec![9]);
+    next.events = vec![("e".into(), vec![5])];
+    next.custom_status = Some(vec![6]);
+    let mut step = commit(next, consumed(&locked));
+    step.changed = Changed {
+        output: false,
+        events: true,
+        custom_status: true,
+    };
+    store.commit_step(&locked.lease, step).await.unwrap();
+
+    store.send("f", Message::Resume).await.unwrap();
+    let locked = claim(&store, "f").await;
+    let buffered = vec![("e".to_owned(), vec![5])];
+    assert_eq!(
+        locked.record.events, buffered,
+        "a claim reads buffered events"
+    );
+    let mut next = locked.record.clone();
+    next.state = Some(vec![10]);
+    let step = commit(next, consumed(&locked));
+    store.commit_step(&locked.lease, step).await.unwrap();
+    let stored = store.instance("f").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            stored.input,
+            stored.events,
+            stored.custom_status,
+            stored.state
+        ),
+        (vec![1, 2, 3], buffered, Some(vec![6]), Some(vec![10])),
+        "a step that changed none of them leaves them as stored"
+    );
+
+    store.send("f", Message::Resume).await.unwrap();
+    let locked = claim(&store, "f").await;
+    let mut done = locked.record.clone();
+    done.status = RuntimeStatus::Completed;
+    done.state = None;
+    done.output = Some(vec![8]);
+    done.events.clear();
+    let mut step = commit(done, consumed(&locked));
+    step.changed = Changed {
+        output: true,
+        events: true,
+        custom_status: false,
+    };
+    store.commit_step(&locked.lease, step).await.unwrap();
+    let stored = store.instance("f").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            stored.input,
+            stored.output,
+            stored.events,
+            stored.custom_status
+        ),
+        (vec![1, 2, 3], Some(vec![8]), vec![], Some(vec![6]))
+    );
+}
+
+#[tokio::test]
+async fn memory_store_fields() {
+    fields_follow_what_changed(durable::MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn rocks_store_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    fields_follow_what_changed(RocksStore::open(dir.path()).unwrap()).await;
+}
+
+#[tokio::test]
+async fn postgres_store_fields() {
+    fields_follow_what_changed(postgres::store().await).await;
 }
 
 /// Claims instance `id`, giving up the claims on others that come first: stores may

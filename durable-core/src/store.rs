@@ -380,6 +380,25 @@ pub struct StepCommit {
     /// keeps its items there, each written once, so that its checkpoints do not carry
     /// them ([`Store::part_reader`]).
     pub parts: Vec<(u64, Option<Vec<u8>>)>,
+    /// Which of the record's fields that may be kept apart from it the step changed.
+    pub changed: Changed,
+}
+
+/// Which of an instance's input, output, buffered events and custom status a step
+/// changed. These may be large (a payload each, and up to
+/// [`MAX_BUFFERED_EVENTS`](crate::limits::MAX_BUFFERED_EVENTS) of them), and a step
+/// rarely changes them: a store may keep them apart from the rest of the record and
+/// write, at each step, only the checkpoint and what changed. Such a store may then also
+/// leave out of a claimed record what a step does not read (see
+/// [`Store::lock_instance`]). The input is never changed by a step.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Changed {
+    /// The step ended the instance with an output.
+    pub output: bool,
+    /// An event was buffered, taken or reordered, or the buffer dropped.
+    pub events: bool,
+    /// The step set its custom status.
+    pub custom_status: bool,
 }
 
 /// Reads a part of an instance's state kept beside its checkpoint ([`StepCommit::parts`]):
@@ -632,12 +651,19 @@ pub trait Store: Send + Sync + 'static {
     /// the one that has waited longest (first come, first served, as far as the
     /// store's clock tells: PostgreSQL's is a millisecond's), so that instances that
     /// keep receiving messages cannot hold back the others.
+    ///
+    /// The record may leave out what a step does not read, as long as the commit then
+    /// leaves it as stored ([`Changed`]): the input once the instance has a checkpoint
+    /// (`state` is `Some`), the output, and the custom status. Buffered events are
+    /// always included. The same holds for [`Store::claim_with_result`].
     fn lock_instance(
         &self,
         lease: Duration,
     ) -> impl Future<Output = Result<Option<LockedInstance>, StoreError>> + Send;
 
-    /// Commits a step of an instance claimed with `lease` and releases the claim.
+    /// Commits a step of an instance claimed with `lease` and releases the claim. A
+    /// store that keeps the input, output, events and custom status apart from the record
+    /// writes those [`StepCommit::changed`] names, and leaves the others as stored.
     fn commit_step(
         &self,
         lease: &Lease,

@@ -11,7 +11,8 @@ use durable_core::store::{
 use durable_core::TaskResult;
 use rocksdb::WriteBatch;
 
-use crate::keys::{backend, key, ACTIVITIES, INBOX};
+use crate::fields::Want;
+use crate::keys::{key, ACTIVITIES, INBOX};
 use crate::state::State;
 use crate::RocksStore;
 
@@ -44,7 +45,7 @@ impl RocksStore {
                     continue;
                 }
             };
-            let record = match self.record(&id)? {
+            let record = match self.record_with(&id, Want::Step)? {
                 Some(Ok(record)) if !messages.is_empty() => record,
                 Some(Err(reason)) => {
                     self.quarantine(&mut state, &id, reason);
@@ -97,11 +98,7 @@ impl RocksStore {
         let Some((id, task)) = state.calls.next(now) else {
             return Ok(None);
         };
-        let Some(bytes) = self
-            .db
-            .get_cf(self.cf(ACTIVITIES), key(&id, task.0))
-            .map_err(backend)?
-        else {
+        let Some(bytes) = self.io.get(ACTIVITIES, key(&id, task.0))? else {
             state.calls.remove(&(id, task));
             return Ok(None);
         };
@@ -152,7 +149,7 @@ impl RocksStore {
         if claimed || blocked || !state.inbox.may_run_with_result(id) {
             return Ok(None); // e.g. a fan-in still missing results: queue this one
         }
-        let record = match self.record(id)? {
+        let record = match self.record_with(id, Want::Step)? {
             None => return Ok(None),
             Some(Ok(record)) => record,
             Some(Err(reason)) => {

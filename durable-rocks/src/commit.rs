@@ -9,9 +9,10 @@ use durable_core::store::{
 use durable_core::TaskResult;
 use rocksdb::{WriteBatch, WriteOptions};
 
+use crate::fields::Want;
 use crate::keys::{
     backend, encode, index_entries, key, status_key, timer_key, ACTIVITIES, BY_STATUS, ENDED,
-    INBOX, INSTANCES, PARTS, TIMERS,
+    INBOX, PARTS, TIMERS,
 };
 use crate::open::Durability;
 use crate::state::State;
@@ -30,7 +31,7 @@ struct PreparedStep {
 
 impl RocksStore {
     pub(crate) fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        self.db.write_opt(batch, &self.write).map_err(backend)
+        self.io.write(batch)
     }
 
     /// Writes a batch while holding no lock. When every commit is fsync'd, the write
@@ -56,22 +57,18 @@ impl RocksStore {
     fn prepare_step(
         &self,
         state: &mut State,
-        commit: &StepCommit,
+        commit: &mut StepCommit,
         call: Option<&CallKey>,
     ) -> Result<PreparedStep, StoreError> {
-        let id = &commit.record.id;
         let mut batch = WriteBatch::default();
+        self.put_head_and(&mut batch, &mut commit.record, commit.changed)?;
+        let id = &commit.record.id;
         if let Some((instance, task)) = call {
             batch.delete_cf(self.cf(ACTIVITIES), key(instance, task.0));
         }
-        batch.put_cf(
-            self.cf(INSTANCES),
-            id,
-            encode(&commit.record, "instance record")?,
-        );
         let before = match state.claimed_status.get(id) {
             Some(status) => Some(*status),
-            None => self.readable_record(id)?.map(|r| r.status),
+            None => self.readable_record(id, Want::Head)?.map(|r| r.status),
         };
         if before != Some(commit.record.status) {
             if let Some(before) = before {
@@ -120,14 +117,10 @@ impl RocksStore {
             );
         }
         let mut started = Vec::new();
-        for child in &commit.children {
+        for child in &mut commit.children {
             if !self.exists(&child.id)? {
                 seq += 1;
-                batch.put_cf(
-                    self.cf(INSTANCES),
-                    &child.id,
-                    encode(child, "instance record")?,
-                );
+                self.put_record(&mut batch, child)?;
                 batch.put_cf(
                     self.cf(INBOX),
                     key(&child.id, seq),
@@ -164,7 +157,7 @@ impl RocksStore {
     pub(crate) async fn commit(
         &self,
         lease: &Lease,
-        commit: StepCommit,
+        mut commit: StepCommit,
     ) -> Result<Committed, StoreError> {
         let id = commit.record.id.clone();
         let call = commit
@@ -181,7 +174,7 @@ impl RocksStore {
                 }
                 return Err(StoreError::LeaseLost);
             }
-            let prepared = match self.prepare_step(&mut state, &commit, call.as_ref()) {
+            let prepared = match self.prepare_step(&mut state, &mut commit, call.as_ref()) {
                 Ok(prepared) => prepared,
                 Err(e) => {
                     // nothing is written: free the instance and the call for another attempt

@@ -9,12 +9,13 @@ use durable_core::store::{
 };
 use rocksdb::{Direction, IteratorMode, WriteBatch};
 
+use crate::fields::{decode_head, Want};
 use crate::keys::{
     backend, encode, index_entries, instance_range, key, name_key, split_time_key, status_key,
     time_key, timer_key, ACTIVITIES, BY_CREATED, BY_NAME, BY_STATUS, ENDED, INBOX, INSTANCES,
     PARTS, TIMERS,
 };
-use crate::records::{decode_record, shown};
+use crate::records::shown;
 use crate::RocksStore;
 
 impl RocksStore {
@@ -29,10 +30,7 @@ impl RocksStore {
         };
         let mut activities = Vec::with_capacity(calls.len());
         for ((instance, task), claimed) in calls {
-            let bytes = self
-                .db
-                .get_cf(self.cf(ACTIVITIES), key(&instance, task.0))
-                .map_err(backend)?;
+            let bytes = self.io.get(ACTIVITIES, key(&instance, task.0))?;
             // a call that does not decode is quarantined when it is claimed
             if let Some(Ok(task)) = bytes.map(|b| codec::decode(&b, "activity task")) {
                 activities.push(QueuedActivity { task, claimed });
@@ -41,7 +39,7 @@ impl RocksStore {
         Ok(InstanceTasks { activities, timers })
     }
 
-    pub(crate) fn create_instance(&self, record: InstanceRecord) -> Result<(), StoreError> {
+    pub(crate) fn create_instance(&self, mut record: InstanceRecord) -> Result<(), StoreError> {
         let mut state = self.lock();
         if self.exists(&record.id)? {
             return Err(StoreError::AlreadyExists(record.id));
@@ -49,11 +47,7 @@ impl RocksStore {
         state.next_seq += 1;
         let seq = state.next_seq;
         let mut batch = WriteBatch::default();
-        batch.put_cf(
-            self.cf(INSTANCES),
-            &record.id,
-            encode(&record, "instance record")?,
-        );
+        self.put_record(&mut batch, &mut record)?;
         batch.put_cf(
             self.cf(INBOX),
             key(&record.id, seq),
@@ -138,7 +132,7 @@ impl RocksStore {
             if at >= before || found.len() >= limit {
                 break;
             }
-            match self.record(&id)? {
+            match self.record_with(&id, Want::Head)? {
                 Some(Ok(r)) if r.status.is_terminal() && r.updated == at => found.push(id),
                 Some(Err(_)) => found.push(id), // blocked: purgeable
                 _ => stale.delete_cf(self.cf(ENDED), &k),
@@ -153,7 +147,7 @@ impl RocksStore {
     pub(crate) fn purge_tree(&self, id: &str) -> Result<Purge, StoreError> {
         let now = now_millis();
         let mut state = self.lock();
-        let Some(stored) = self.record(id)? else {
+        let Some(stored) = self.record_with(id, Want::Head)? else {
             return Ok(Purge::NotFound);
         };
         let status = shown(id, stored, &self.blocked()).status;
@@ -186,7 +180,8 @@ impl RocksStore {
         let mut timers = Vec::new();
         for i in &tree {
             batch.delete_cf(self.cf(INSTANCES), i);
-            match self.record(i)? {
+            self.delete_fields(&mut batch, i);
+            match self.record_with(i, Want::Head)? {
                 Some(Ok(record)) => {
                     for (cf, key) in index_entries(&record) {
                         batch.delete_cf(self.cf(cf), key);
@@ -229,7 +224,7 @@ impl RocksStore {
 
     pub(crate) fn queue(&self, id: &str, message: Message) -> Result<(), StoreError> {
         let mut state = self.lock();
-        let Some(record) = self.readable_record(id)? else {
+        let Some(record) = self.readable_record(id, Want::Events)? else {
             return Err(StoreError::NotFound(id.to_owned()));
         };
         if let Message::Event { name, .. } = &message {
@@ -284,7 +279,10 @@ impl Scan<'_> {
             }
             let id = String::from_utf8_lossy(id).into_owned();
             let stored = if cf == INSTANCES {
-                decode_record(&v)
+                match decode_head(&v) {
+                    Ok(head) => self.store.fill(head, Want::All)?,
+                    Err(reason) => Err(reason),
+                }
             } else {
                 match self.store.record(&id)? {
                     Some(stored) => stored,

@@ -1,8 +1,10 @@
 //! The on-disk layout: one column family per kind of record, and the keys in each.
 //!
-//! - `instances`: instance id -> [`InstanceRecord`](durable_core::store::InstanceRecord)
-//!   (the checkpoint replaces itself); ids sort so that an instance's sub-orchestrations
-//!   (`id:task`) follow it;
+//! - `instances`: instance id -> the head of its
+//!   [`InstanceRecord`](durable_core::store::InstanceRecord) (the checkpoint replaces
+//!   itself); ids sort so that an instance's sub-orchestrations (`id:task`) follow it;
+//! - `fields`: instance id, 0, field number (big-endian) -> its input, output, buffered
+//!   events or custom status, each written when it changes (`crate::fields`);
 //! - `inbox`: instance id, 0, sequence (big-endian) -> [`Message`](durable_core::store::Message);
 //! - `activities`: instance id, 0, task id (big-endian) ->
 //!   [`ActivityTask`](durable_core::store::ActivityTask);
@@ -34,11 +36,13 @@ pub(crate) const BY_NAME: &str = "by_name";
 pub(crate) const BY_CREATED: &str = "by_created";
 pub(crate) const ENDED: &str = "ended";
 pub(crate) const PARTS: &str = "parts";
+pub(crate) const FIELDS: &str = "fields";
 pub(crate) const META: &str = "meta";
 
 /// Every column family, created on open.
-pub(crate) const FAMILIES: [&str; 10] = [
-    INSTANCES, INBOX, ACTIVITIES, TIMERS, BY_STATUS, BY_NAME, BY_CREATED, ENDED, PARTS, META,
+pub(crate) const FAMILIES: [&str; 11] = [
+    INSTANCES, FIELDS, INBOX, ACTIVITIES, TIMERS, BY_STATUS, BY_NAME, BY_CREATED, ENDED, PARTS,
+    META,
 ];
 
 /// The key of `id` in the status index.

@@ -4,11 +4,14 @@
 //! in `keys`; what is kept in memory beside it so that claiming work does not scan the
 //! database (queued messages, calls and timers, and leases, since RocksDB allows one
 //! process per directory) is in `state`, rebuilt on open by `recovery`. A record,
-//! message or call that cannot be decoded blocks its own instance only.
+//! message or call that cannot be decoded blocks its own instance only. Calls to RocksDB
+//! that would wait on the disk do not stall the async worker they are made on (`io`).
 
 mod claims;
 mod commit;
+mod fields;
 mod instances;
+mod io;
 mod keys;
 mod open;
 mod records;
@@ -25,7 +28,7 @@ use durable_core::store::{
     LockedInstance, Message, Millis, Page, PartReader, Purge, StepCommit, Store, StoreError,
 };
 use durable_core::TaskResult;
-use rocksdb::{WriteOptions, DB};
+use rocksdb::DB;
 
 pub use open::{Durability, FORMAT};
 
@@ -33,7 +36,8 @@ use state::State;
 
 pub struct RocksStore {
     db: Arc<DB>,
-    write: WriteOptions,
+    /// Reads and writes that do not stall the async worker they are made on.
+    io: Arc<io::Io>,
     durability: Durability,
     state: Mutex<State>,
     /// Instances whose record or messages cannot be decoded, and why: never claimed,
@@ -64,13 +68,9 @@ impl RocksStore {
 
 impl Store for RocksStore {
     fn part_reader(&self) -> Option<PartReader> {
-        let db = self.db.clone();
+        let io = self.io.clone();
         Some(PartReader(Arc::new(move |instance: &str, part: u64| {
-            let cf = db
-                .cf_handle(keys::PARTS)
-                .ok_or_else(|| StoreError::Backend("no column family `parts`".into()))?;
-            db.get_cf(cf, keys::key(instance, part))
-                .map_err(keys::backend)
+            io.get(keys::PARTS, keys::key(instance, part))
         })))
     }
 
@@ -83,15 +83,15 @@ impl Store for RocksStore {
         filter: &InstanceFilter,
         page: &Page,
     ) -> Result<Vec<InstanceRecord>, StoreError> {
-        self.list_instances(filter, page)
+        io::blocking(|| self.list_instances(filter, page))
     }
 
     async fn purge(&self, id: &str) -> Result<Purge, StoreError> {
-        self.purge_tree(id)
+        io::blocking(|| self.purge_tree(id))
     }
 
     async fn ended_before(&self, before: Millis, limit: usize) -> Result<Vec<String>, StoreError> {
-        self.ended(before, limit)
+        io::blocking(|| self.ended(before, limit))
     }
 
     async fn send(&self, id: &str, message: Message) -> Result<(), StoreError> {

@@ -5,8 +5,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
 use durable_core::store::StoreError;
-use rocksdb::{ColumnFamilyDescriptor, Options, WriteOptions, DB};
+use rocksdb::{ColumnFamilyDescriptor, Options, WriteBatch, DB};
 
+use crate::io::Io;
 use crate::keys::{backend, FAMILIES, META};
 use crate::state::State;
 use crate::RocksStore;
@@ -62,11 +63,10 @@ impl RocksStore {
                 backend(e)
             }
         })?;
-        let mut write = WriteOptions::default();
-        write.set_sync(durability == Durability::PowerLoss);
+        let db = Arc::new(db);
         let store = Self {
-            db: Arc::new(db),
-            write,
+            io: Arc::new(Io::new(db.clone(), durability == Durability::PowerLoss)),
+            db,
             durability,
             state: Mutex::new(State::default()),
             blocked: RwLock::default(),
@@ -77,7 +77,7 @@ impl RocksStore {
     }
 
     /// Refuses a store written in a format it cannot read, before anything of it is
-    /// read; upgrades one of format 2, 3 or 4; marks a new one with [`FORMAT`].
+    /// read; upgrades one of format 2 to 5; marks a new one with [`FORMAT`].
     fn check_format(&self, path: &Path) -> Result<(), StoreError> {
         let meta = self.cf(META);
         match self
@@ -87,18 +87,14 @@ impl RocksStore {
             .as_deref()
         {
             Some(&[FORMAT]) => Ok(()),
-            Some(&[found @ (2 | 3)]) => self.upgrade_from(found),
-            // 5 only added the `parts` family, created on open
-            Some(&[4]) => self
-                .db
-                .put_cf_opt(meta, FORMAT_KEY, [FORMAT], &self.write)
-                .map_err(backend),
+            Some(&[found @ 2..=5]) => self.upgrade_from(found),
             Some(&[found]) => Err(wrong_format(path, found)),
             Some(_) => Err(wrong_format(path, 0)),
-            None => self
-                .db
-                .put_cf_opt(meta, FORMAT_KEY, [FORMAT], &self.write)
-                .map_err(backend),
+            None => {
+                let mut batch = WriteBatch::default();
+                batch.put_cf(meta, FORMAT_KEY, [FORMAT]);
+                self.write(batch)
+            }
         }
     }
 }
@@ -112,7 +108,7 @@ fn wrong_format(path: &Path, found: u8) -> StoreError {
     };
     StoreError::Backend(format!(
         "{} holds a store in format {found}, and this version of durable reads formats 2 \
-         to 4 (upgrading them in place) and {FORMAT} only ({why}); nothing in it was read or \
+         to 5 (upgrading them in place) and {FORMAT} only ({why}); nothing in it was read or \
          changed. Finish or purge its \
          instances with the version that wrote it, or move it away to start a new store",
         path.display()
@@ -124,7 +120,9 @@ fn wrong_format(path: &Path, found: u8) -> StoreError {
 /// 3: records hold their orchestration's version.
 /// 4: instances are indexed by creation time.
 /// 5: instances keep parts of their state beside their checkpoints (`parts`).
-/// A store of format 2, 3 or 4 is upgraded when opened.
-pub const FORMAT: u8 = 5;
+/// 6: a record's input, output, buffered events and custom status are kept under keys
+///    of their own (`fields`), each written when it changes.
+/// A store of format 2 to 5 is upgraded when opened.
+pub const FORMAT: u8 = 6;
 
 pub(crate) const FORMAT_KEY: &[u8] = b"format";

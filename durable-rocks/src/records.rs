@@ -8,6 +8,7 @@ use durable_core::store::{descendants_prefix, InstanceRecord, Message, StoreErro
 use rocksdb::{Direction, IteratorMode};
 use tracing::warn;
 
+use crate::fields::{decode_head, Head, Want};
 use crate::keys::{backend, key, INBOX, INSTANCES};
 use crate::state::State;
 use crate::RocksStore;
@@ -16,15 +17,39 @@ use crate::RocksStore;
 pub(crate) type Decoded<T> = Result<T, String>;
 
 impl RocksStore {
-    /// The record of instance `id`, if one is stored.
-    pub(crate) fn record(&self, id: &str) -> Result<Option<Decoded<InstanceRecord>>, StoreError> {
-        let bytes = self.db.get_cf(self.cf(INSTANCES), id).map_err(backend)?;
-        Ok(bytes.map(|bytes| decode_record(&bytes)))
+    /// The head of instance `id`'s record, if one is stored: all of it but the fields
+    /// kept apart (`crate::fields`).
+    pub(crate) fn head(&self, id: &str) -> Result<Option<Decoded<Head>>, StoreError> {
+        let bytes = self.io.get(INSTANCES, id)?;
+        Ok(bytes.map(|bytes| decode_head(&bytes)))
     }
 
-    /// The record of instance `id`; one that cannot be decoded is an error naming it.
-    pub(crate) fn readable_record(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError> {
-        match self.record(id)? {
+    /// The record of instance `id`, if one is stored, with the fields `want` names.
+    pub(crate) fn record_with(
+        &self,
+        id: &str,
+        want: Want,
+    ) -> Result<Option<Decoded<InstanceRecord>>, StoreError> {
+        Ok(match self.head(id)? {
+            None => None,
+            Some(Err(reason)) => Some(Err(reason)),
+            Some(Ok(head)) => Some(self.fill(head, want)?),
+        })
+    }
+
+    /// The whole record of instance `id`, if one is stored.
+    pub(crate) fn record(&self, id: &str) -> Result<Option<Decoded<InstanceRecord>>, StoreError> {
+        self.record_with(id, Want::All)
+    }
+
+    /// The record of instance `id` with the fields `want` names; one that cannot be
+    /// decoded is an error naming it.
+    pub(crate) fn readable_record(
+        &self,
+        id: &str,
+        want: Want,
+    ) -> Result<Option<InstanceRecord>, StoreError> {
+        match self.record_with(id, want)? {
             None => Ok(None),
             Some(Ok(record)) => Ok(Some(record)),
             Some(Err(reason)) => Err(StoreError::Backend(format!("instance `{id}`: {reason}"))),
@@ -33,8 +58,7 @@ impl RocksStore {
 
     /// Whether an instance `id` is stored, without decoding it.
     pub(crate) fn exists(&self, id: &str) -> Result<bool, StoreError> {
-        let found = self.db.get_pinned_cf(self.cf(INSTANCES), id);
-        Ok(found.map_err(backend)?.is_some())
+        self.io.contains(INSTANCES, id)
     }
 
     /// The queued messages `seqs` of instance `id`, read by key: scanning the inbox by
@@ -45,13 +69,11 @@ impl RocksStore {
         id: &str,
         seqs: &[u64],
     ) -> Result<Decoded<Vec<(u64, Message)>>, StoreError> {
-        let cf = self.cf(INBOX);
-        let values = self
-            .db
-            .multi_get_cf(seqs.iter().map(|seq| (cf, key(id, *seq))));
+        let keys: Vec<Vec<u8>> = seqs.iter().map(|seq| key(id, *seq)).collect();
+        let values = self.io.multi_get(INBOX, &keys)?;
         let mut out = Vec::with_capacity(seqs.len());
         for (seq, value) in seqs.iter().zip(values) {
-            if let Some(bytes) = value.map_err(backend)? {
+            if let Some(bytes) = value {
                 match codec::decode(&bytes, "message") {
                     Ok(message) => out.push((*seq, message)),
                     Err(e) => return Ok(Err(unreadable_message(*seq, e))),
@@ -78,11 +100,6 @@ impl RocksStore {
                 Err(e) => Some(Err(backend(e))),
             })
     }
-}
-
-pub(crate) fn decode_record(bytes: &[u8]) -> Decoded<InstanceRecord> {
-    codec::decode(bytes, "instance record")
-        .map_err(|e| format!("its stored record cannot be decoded ({e}); the bytes are kept"))
 }
 
 pub(crate) fn unreadable_message(seq: u64, e: impl std::fmt::Display) -> String {

@@ -55,9 +55,10 @@ impl From<RecordV2> for InstanceRecord {
 }
 
 impl RocksStore {
-    /// Format 2 or 3 to [`FORMAT`]: from 2, every record gets version 1 (the default
+    /// Format 2 to 5 to [`FORMAT`]: from 2, every record gets version 1 (the default
     /// of `#[orchestrator]`); from 2 and 3, every instance gets its entry in the
-    /// creation-time index. A record that cannot be decoded is left as it is (its
+    /// creation-time index; from all, each record is split into its head and its fields
+    /// (`crate::fields`). A record that cannot be decoded is left as it is (its
     /// instance is blocked, as it was). Checkpoints of format 2 are kept; the code of
     /// this version does not resume them (their instances are blocked, with the
     /// reason), the version that wrote them does.
@@ -66,32 +67,28 @@ impl RocksStore {
         let mut batch = WriteBatch::default();
         let mut upgraded = 0usize;
         for item in self.db.iterator_cf(cf, IteratorMode::Start) {
-            let (k, v) = item.map_err(backend)?;
-            let record = if found == 2 {
-                let Ok(old) = codec::decode::<RecordV2>(&v, "instance record") else {
-                    continue;
-                };
-                let record = InstanceRecord::from(old);
-                let bytes = codec::encode(&record, "instance record").map_err(|e| {
-                    StoreError::Backend(format!("upgrading instance `{}`: {e}", record.id))
-                })?;
-                batch.put_cf(cf, k, bytes);
-                record
-            } else {
-                let Ok(record) = codec::decode::<InstanceRecord>(&v, "instance record") else {
-                    continue;
-                };
-                record
+            let (_, v) = item.map_err(backend)?;
+            let decoded = match found {
+                2 => codec::decode::<RecordV2>(&v, "instance record").map(InstanceRecord::from),
+                _ => codec::decode::<InstanceRecord>(&v, "instance record"),
             };
-            batch.put_cf(
-                self.cf(BY_CREATED),
-                time_key(record.created, &record.id),
-                [],
-            );
+            let Ok(mut record) = decoded else {
+                continue;
+            };
+            self.put_record(&mut batch, &mut record).map_err(|e| {
+                StoreError::Backend(format!("upgrading instance `{}`: {e}", record.id))
+            })?;
+            if found < 4 {
+                batch.put_cf(
+                    self.cf(BY_CREATED),
+                    time_key(record.created, &record.id),
+                    [],
+                );
+            }
             upgraded += 1;
         }
         batch.put_cf(self.cf(META), FORMAT_KEY, [FORMAT]);
-        self.db.write_opt(batch, &self.write).map_err(backend)?;
+        self.write(batch)?;
         info!(
             upgraded,
             "upgraded the store from format {found} to {FORMAT}"

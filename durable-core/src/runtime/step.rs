@@ -17,8 +17,8 @@ use crate::op::child_id;
 use crate::orchestration::{OrchestrationContext, Step, StepInput};
 use crate::point::{split, Saved};
 use crate::store::{
-    now_millis, ActivityTask, InstanceRecord, LockedInstance, Message, PartReader, RuntimeStatus,
-    StepCommit, Store, TimerTask, DIRECT,
+    now_millis, ActivityTask, Changed, InstanceRecord, LockedInstance, Message, PartReader,
+    RuntimeStatus, StepCommit, Store, TimerTask, DIRECT,
 };
 use crate::task::{Command, Completions, TaskId, TaskResult};
 
@@ -32,6 +32,7 @@ struct Outbox {
     messages: Vec<(String, Message)>,
     children: Vec<InstanceRecord>,
     cancelled: Vec<TaskId>,
+    changed: Changed,
 }
 
 /// The span of one step of `record`'s instance: which instance and code, the resume
@@ -94,9 +95,10 @@ pub(super) async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstanc
         out.messages.push((record.id.clone(), message));
     }
     let ended = record.status.is_terminal();
-    if ended {
+    if ended && !record.events.is_empty() {
         // nothing takes them any more: an ended record does not carry them along
         record.events.clear();
+        out.changed.events = true;
     }
     if !ended || !was_ended {
         // an ended instance that only drops late messages keeps the time it ended
@@ -125,6 +127,7 @@ pub(super) async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstanc
         children: out.children,
         cancelled: out.cancelled,
         parts: out.parts,
+        changed: out.changed,
     };
     match shared.store.commit_step(&lease, commit).await {
         Ok(committed) => {
@@ -167,8 +170,12 @@ fn advance(
     if record.status.waits_for_command() {
         return; // the rest waits in the inbox until the instance is resumed or retried
     }
+    let buffered = record.events.len();
     let arrived = sort_inbox(record, messages, out);
     let matched = match_events(record);
+    // events taken are put back at the front when the step does not use them: their
+    // order may change even when their number does not
+    out.changed.events = record.events.len() != buffered || !matched.is_empty();
     if !is_ready(record, &arrived, &matched) {
         // a start that does not start (the instance has a checkpoint) was a nudge to
         // look again: looked at, it is taken, or the instance would be stepped anew
@@ -215,6 +222,7 @@ fn advance(
     record.next_task = ran.next_task;
     if ran.custom_status.is_some() {
         record.custom_status = ran.custom_status;
+        out.changed.custom_status = true;
     }
     record.event_waits.clear();
     record_step(record, step, out);
@@ -394,6 +402,7 @@ fn record_step(record: &mut InstanceRecord, step: Result<Step, String>, out: &mu
         Ok(Step::Completed(output)) => {
             record.status = RuntimeStatus::Completed;
             record.output = Some(output);
+            out.changed.output = true;
             record.state = None;
             record.wake = None;
         }
