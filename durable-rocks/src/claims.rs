@@ -17,41 +17,68 @@ use crate::state::State;
 use crate::RocksStore;
 
 impl RocksStore {
+    /// Claims an instance. The lock is held to pick one and to record the claim, not
+    /// while its record and messages are read: the claim, taken first, keeps every
+    /// other worker off the instance meanwhile.
     pub(crate) fn claim_instance(
         &self,
         duration: Duration,
     ) -> Result<Option<LockedInstance>, StoreError> {
         let now = now_millis();
-        let mut state = self.lock();
         loop {
-            let State {
-                inbox,
-                instance_leases,
-                ..
-            } = &mut *state;
-            let blocked = self.blocked();
-            let skip = |id: &str| {
-                blocked.contains_key(id) || instance_leases.get(id).is_some_and(|l| l.expires > now)
+            let (id, seqs, granted) = {
+                let mut state = self.lock();
+                let State {
+                    inbox,
+                    instance_leases,
+                    ..
+                } = &mut *state;
+                let blocked = self.blocked();
+                let skip = |id: &str| {
+                    blocked.contains_key(id)
+                        || instance_leases.get(id).is_some_and(|l| l.expires > now)
+                };
+                let next = inbox.next(skip);
+                drop(blocked);
+                let Some(id) = next else {
+                    return Ok(None);
+                };
+                let seqs = state.inbox.queued(&id);
+                let granted = state.lease(now, duration);
+                state.instance_leases.insert(id.clone(), granted.clone());
+                (id, seqs, granted)
             };
-            let next = inbox.next(skip);
-            drop(blocked);
-            let Some(id) = next else {
-                return Ok(None);
+            let read = self
+                .messages(&id, &seqs)
+                .and_then(|messages| Ok((messages, self.record_with(&id, Want::Step)?)));
+            let mut state = self.lock();
+            if state.instance_leases.get(&id) != Some(&granted) {
+                continue; // purged meanwhile
+            }
+            let (messages, record) = match read {
+                Ok(read) => read,
+                Err(e) => {
+                    state.release(&id, None);
+                    return Err(e);
+                }
             };
-            let messages = match self.messages(&id, &state.inbox.queued(&id))? {
+            let messages = match messages {
                 Ok(messages) => messages,
                 Err(reason) => {
+                    state.release(&id, None);
                     self.quarantine(&mut state, &id, reason);
                     continue;
                 }
             };
-            let record = match self.record_with(&id, Want::Step)? {
+            let record = match record {
                 Some(Ok(record)) if !messages.is_empty() => record,
                 Some(Err(reason)) => {
+                    state.release(&id, None);
                     self.quarantine(&mut state, &id, reason);
                     continue;
                 }
                 record => {
+                    state.release(&id, None);
                     if record.is_none() && !messages.is_empty() {
                         // sent to an instance purged while the message was written
                         let mut batch = WriteBatch::default();
@@ -65,13 +92,17 @@ impl RocksStore {
                 }
             };
             if !runnable(&record, messages.iter().map(|(_, m)| m)) {
-                state.inbox.not_runnable(&record);
+                state.release(&id, None);
+                if state.inbox.queued(&id) == seqs {
+                    state.inbox.not_runnable(&record);
+                } else {
+                    // what arrived while it was read may let it run: it goes back in line
+                    state.inbox.released(&id);
+                }
                 continue;
             }
             state.inbox.claimed(&record);
             state.claimed_status.insert(id.clone(), record.status);
-            let granted = state.lease(now, duration);
-            state.instance_leases.insert(id, granted.clone());
             return Ok(Some(LockedInstance {
                 record,
                 messages,
@@ -89,37 +120,59 @@ impl RocksStore {
         }
     }
 
+    /// Claims an activity call: the lock is held to pick it and record the claim, and
+    /// the call is read after.
     pub(crate) fn claim_activity(
         &self,
         duration: Duration,
     ) -> Result<Option<LockedActivity>, StoreError> {
         let now = now_millis();
-        let mut state = self.lock();
-        let Some((id, task)) = state.calls.next(now) else {
-            return Ok(None);
+        let (k, granted) = {
+            let mut state = self.lock();
+            let Some(k) = state.calls.next(now) else {
+                return Ok(None);
+            };
+            let granted = state.lease(now, duration);
+            state.calls.hold(&k, granted.clone());
+            (k, granted)
         };
-        let Some(bytes) = self.io.get(ACTIVITIES, key(&id, task.0))? else {
-            state.calls.remove(&(id, task));
-            return Ok(None);
+        let read = self.io.get(ACTIVITIES, key(&k.0, k.1 .0));
+        // undoes the claim, if it is still this one's, when no call comes of it
+        let drop_claim = |state: &mut State| {
+            let ours = state.calls.lease(&k) == Some(&granted);
+            ours && state.calls.remove(&k).is_some()
         };
-        let activity: ActivityTask = match codec::decode(&bytes, "activity task") {
-            Ok(activity) => activity,
-            Err(e) => {
-                state.calls.remove(&(id.clone(), task));
-                let reason = format!(
-                    "activity call {} cannot be decoded ({e}); it is kept",
-                    task.0
-                );
-                self.quarantine(&mut state, &id, reason);
+        let bytes = match read {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => {
+                drop_claim(&mut self.lock());
                 return Ok(None);
             }
+            Err(e) => {
+                let mut state = self.lock();
+                if state.calls.lease(&k) == Some(&granted) {
+                    state.calls.release(&k);
+                }
+                return Err(e);
+            }
         };
-        let granted = state.lease(now, duration);
-        state.calls.hold(&(id, task), granted.clone());
-        Ok(Some(LockedActivity {
-            task: activity,
-            lease: granted,
-        }))
+        match codec::decode::<ActivityTask>(&bytes, "activity task") {
+            Ok(task) => Ok(Some(LockedActivity {
+                task,
+                lease: granted,
+            })),
+            Err(e) => {
+                let mut state = self.lock();
+                if drop_claim(&mut state) {
+                    let reason = format!(
+                        "activity call {} cannot be decoded ({e}); it is kept",
+                        k.1 .0
+                    );
+                    self.quarantine(&mut state, &k.0, reason);
+                }
+                Ok(None)
+            }
+        }
     }
 
     pub(crate) fn renew(
@@ -131,6 +184,9 @@ impl RocksStore {
         self.lock().calls.renew(locked, expires)
     }
 
+    /// Claims the instance of call `locked` for a step that takes `result` at once.
+    /// As in [`RocksStore::claim_instance`], the instance is claimed first and read
+    /// without the lock.
     pub(crate) fn claim_for_result(
         &self,
         locked: &LockedActivity,
@@ -138,39 +194,62 @@ impl RocksStore {
         duration: Duration,
     ) -> Result<Option<LockedInstance>, StoreError> {
         let now = now_millis();
-        let mut state = self.lock();
-        let k = state.claimed(locked)?;
         let id = &locked.task.instance;
-        let claimed = state
-            .instance_leases
-            .get(id)
-            .is_some_and(|l| l.expires > now);
-        let blocked = self.blocked().contains_key(id);
-        if claimed || blocked || !state.inbox.may_run_with_result(id) {
-            return Ok(None); // e.g. a fan-in still missing results: queue this one
+        let (k, seqs, granted) = {
+            let mut state = self.lock();
+            let k = state.claimed(locked)?;
+            let claimed = state
+                .instance_leases
+                .get(id)
+                .is_some_and(|l| l.expires > now);
+            let blocked = self.blocked().contains_key(id);
+            if claimed || blocked || !state.inbox.may_run_with_result(id) {
+                return Ok(None); // e.g. a fan-in still missing results: queue this one
+            }
+            let granted = state.lease(now, duration);
+            state.instance_leases.insert(id.clone(), granted.clone());
+            (k, state.inbox.queued(id), granted)
+        };
+        let read = self
+            .record_with(id, Want::Step)
+            .and_then(|record| Ok((record, self.messages(id, &seqs)?)));
+        let mut state = self.lock();
+        if state.instance_leases.get(id) != Some(&granted) {
+            return Ok(None); // purged meanwhile
         }
-        let record = match self.record_with(id, Want::Step)? {
-            None => return Ok(None),
+        let (record, queued) = match read {
+            Ok(read) => read,
+            Err(e) => {
+                state.release(id, None);
+                return Err(e);
+            }
+        };
+        let record = match record {
             Some(Ok(record)) => record,
+            None => {
+                state.release(id, None);
+                return Ok(None);
+            }
             Some(Err(reason)) => {
+                state.release(id, None);
                 self.quarantine(&mut state, id, reason);
                 return Ok(None);
             }
         };
-        let queued = match self.messages(id, &state.inbox.queued(id))? {
+        let queued = match queued {
             Ok(queued) => queued,
             Err(reason) => {
+                state.release(id, None);
                 self.quarantine(&mut state, id, reason);
                 return Ok(None);
             }
         };
         let Some(messages) = with_direct_result(&record, queued, locked, result) else {
+            state.release(id, None);
             return Ok(None);
         };
         state.inbox.claimed(&record);
         state.claimed_status.insert(id.clone(), record.status);
-        let granted = state.lease(now, duration);
-        state.instance_leases.insert(id.clone(), granted.clone());
         // the call is the step's now: nobody may take it over until it commits
         state.calls.hold_for_commit(&k, &locked.lease);
         Ok(Some(LockedInstance {

@@ -18,6 +18,15 @@ use crate::open::Durability;
 use crate::state::State;
 use crate::RocksStore;
 
+/// What a step sends, encoded before the lock is taken.
+struct Encoded {
+    /// Messages to instances that exist: index into the commit's messages, bytes.
+    messages: Vec<(usize, Vec<u8>)>,
+    /// Children that do not exist yet, whose records are in the batch: index into the
+    /// commit's children.
+    children: Vec<usize>,
+}
+
 /// A step's write, and what to record in memory once it is written.
 struct PreparedStep {
     batch: WriteBatch,
@@ -54,32 +63,19 @@ impl RocksStore {
         .map_err(backend)
     }
 
-    fn prepare_step(
+    /// Adds to `batch` what a step writes that does not depend on the in-memory state,
+    /// and encodes what it sends: done before the lock is taken, so that steps hold it
+    /// only to number their messages and to read and update the indexes.
+    fn prepare_unlocked(
         &self,
-        state: &mut State,
+        batch: &mut WriteBatch,
         commit: &mut StepCommit,
         call: Option<&CallKey>,
-    ) -> Result<PreparedStep, StoreError> {
-        let mut batch = WriteBatch::default();
-        self.put_head_and(&mut batch, &mut commit.record, commit.changed)?;
+    ) -> Result<Encoded, StoreError> {
+        self.put_head_and(batch, &mut commit.record, commit.changed)?;
         let id = &commit.record.id;
         if let Some((instance, task)) = call {
             batch.delete_cf(self.cf(ACTIVITIES), key(instance, task.0));
-        }
-        let before = match state.claimed_status.get(id) {
-            Some(status) => Some(*status),
-            None => self.readable_record(id, Want::Head)?.map(|r| r.status),
-        };
-        if before != Some(commit.record.status) {
-            if let Some(before) = before {
-                batch.delete_cf(self.cf(BY_STATUS), status_key(before, id));
-            }
-            let ended = commit.record.status.is_terminal();
-            for (cf, key) in index_entries(&commit.record) {
-                if cf != ENDED || ended && !before.is_some_and(RuntimeStatus::is_terminal) {
-                    batch.put_cf(self.cf(cf), key, []);
-                }
-            }
         }
         for seq in &commit.consumed {
             batch.delete_cf(self.cf(INBOX), key(id, *seq));
@@ -100,37 +96,69 @@ impl RocksStore {
         for timer in &commit.timers {
             batch.put_cf(self.cf(TIMERS), timer_key(timer), []);
         }
-        let mut seq = state.next_seq;
-        let mut delivered = Vec::new();
+        let mut messages = Vec::new();
         for (n, (instance, message)) in commit.messages.iter().enumerate() {
             let exists =
                 commit.children.iter().any(|c| c.id == *instance) || self.exists(instance)?;
-            if !exists {
-                continue; // its instance was purged
-            }
-            seq += 1;
-            delivered.push((n, seq));
-            batch.put_cf(
-                self.cf(INBOX),
-                key(instance, seq),
-                encode(message, "message")?,
-            );
+            if exists {
+                messages.push((n, encode(message, "message")?));
+            } // else its instance was purged
         }
-        let mut started = Vec::new();
-        for child in &mut commit.children {
+        let mut children = Vec::new();
+        for (n, child) in commit.children.iter_mut().enumerate() {
             if !self.exists(&child.id)? {
-                seq += 1;
-                self.put_record(&mut batch, child)?;
-                batch.put_cf(
-                    self.cf(INBOX),
-                    key(&child.id, seq),
-                    encode(&Message::Start, "message")?,
-                );
+                self.put_record(batch, child)?;
                 for (cf, key) in index_entries(child) {
                     batch.put_cf(self.cf(cf), key, []);
                 }
-                started.push((child.id.clone(), seq));
+                children.push(n);
             }
+        }
+        Ok(Encoded { messages, children })
+    }
+
+    /// Adds to `batch` what depends on the in-memory state: the status index, the
+    /// sequence numbers of the messages sent, and the cancelled tasks.
+    fn prepare_locked(
+        &self,
+        state: &mut State,
+        mut batch: WriteBatch,
+        commit: &StepCommit,
+        encoded: Encoded,
+    ) -> Result<PreparedStep, StoreError> {
+        let id = &commit.record.id;
+        let before = match state.claimed_status.get(id) {
+            Some(status) => Some(*status),
+            None => self.readable_record(id, Want::Head)?.map(|r| r.status),
+        };
+        if before != Some(commit.record.status) {
+            if let Some(before) = before {
+                batch.delete_cf(self.cf(BY_STATUS), status_key(before, id));
+            }
+            let ended = commit.record.status.is_terminal();
+            for (cf, key) in index_entries(&commit.record) {
+                if cf != ENDED || ended && !before.is_some_and(RuntimeStatus::is_terminal) {
+                    batch.put_cf(self.cf(cf), key, []);
+                }
+            }
+        }
+        let mut seq = state.next_seq;
+        let mut delivered = Vec::new();
+        for (n, bytes) in encoded.messages {
+            seq += 1;
+            delivered.push((n, seq));
+            batch.put_cf(self.cf(INBOX), key(&commit.messages[n].0, seq), bytes);
+        }
+        let mut started = Vec::new();
+        for n in encoded.children {
+            seq += 1;
+            let child = &commit.children[n].id;
+            batch.put_cf(
+                self.cf(INBOX),
+                key(child, seq),
+                encode(&Message::Start, "message")?,
+            );
+            started.push((child.clone(), seq));
         }
         let cancelled: Vec<TimerTask> = commit
             .cancelled
@@ -164,6 +192,18 @@ impl RocksStore {
             .activity
             .as_ref()
             .map(|a| (a.task.instance.clone(), a.task.task));
+        let mut batch = WriteBatch::default();
+        let encoded = match self.prepare_unlocked(&mut batch, &mut commit, call.as_ref()) {
+            Ok(encoded) => encoded,
+            Err(e) => {
+                // nothing is written: free the instance and the call for another attempt
+                let mut state = self.lock();
+                if state.instance_leases.get(&id) == Some(lease) {
+                    state.release(&id, call.as_ref());
+                }
+                return Err(e);
+            }
+        };
         // the guard must be gone before the write is awaited
         let (prepared, withdrawn) = {
             let mut state = self.lock();
@@ -174,7 +214,7 @@ impl RocksStore {
                 }
                 return Err(StoreError::LeaseLost);
             }
-            let prepared = match self.prepare_step(&mut state, &mut commit, call.as_ref()) {
+            let prepared = match self.prepare_locked(&mut state, batch, &commit, encoded) {
                 Ok(prepared) => prepared,
                 Err(e) => {
                     // nothing is written: free the instance and the call for another attempt
