@@ -293,25 +293,31 @@ async fn worker<S: Store>(store: S) {
     for i in 0..LISTED {
         start(&client, listed, &format!("listed-{i}"), &12).await;
     }
+    // a worker that cannot finish says which instances hold it, rather than hang
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
-        let mut open = 0;
+        let mut open = Vec::new();
         for i in 0..REBORN {
             if !rebirth(&client, i).await {
-                open += 1;
+                open.push(format!("reborn-{i}"));
             }
         }
         for (id, _) in workload() {
             let Some(status) = client.status(&id).await.unwrap() else {
                 assert!(id.starts_with("reborn-"), "{id} was lost");
-                open += 1;
+                open.push(format!("{id} (purged, not yet started again)"));
                 continue;
             };
             if !status.status.is_terminal() {
-                open += 1;
+                open.push(format!("{id} ({:?}: {:?})", status.status, status.error));
             }
         }
-        if open == 0 {
+        if open.is_empty() {
             break;
+        }
+        if tokio::time::Instant::now() > deadline {
+            eprintln!("not finished after 120 s: {}", open.join(", "));
+            std::process::exit(1);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -184,7 +184,7 @@ impl RocksStore {
             return Ok(Ok(record));
         }
         let keys: Vec<Vec<u8>> = wanted.iter().map(|field| field.key(&record.id)).collect();
-        let values = self.io.multi_get(FIELDS, &keys)?;
+        let values = self.io.get_each(FIELDS, &keys)?;
         for (field, value) in wanted.into_iter().zip(values) {
             let Some(bytes) = value else {
                 continue;

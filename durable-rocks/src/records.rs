@@ -70,7 +70,7 @@ impl RocksStore {
         seqs: &[u64],
     ) -> Result<Decoded<Vec<(u64, Message)>>, StoreError> {
         let keys: Vec<Vec<u8>> = seqs.iter().map(|seq| key(id, *seq)).collect();
-        let values = self.io.multi_get(INBOX, &keys)?;
+        let values = self.io.get_each(INBOX, &keys)?;
         let mut out = Vec::with_capacity(seqs.len());
         for (seq, value) in seqs.iter().zip(values) {
             if let Some(bytes) = value {
