@@ -39,6 +39,19 @@ async fn chain(ctx: OrchestrationContext, n: u64) -> Result<u64, ActivityError> 
     Ok(sum)
 }
 
+/// A chain whose input carries a payload it does not keep: what a large input costs
+/// each step once the instance has started.
+#[orchestrator]
+async fn carry(ctx: OrchestrationContext, input: (u64, Vec<u8>)) -> Result<u64, ActivityError> {
+    let (n, payload) = input;
+    drop(payload);
+    let mut sum = 0;
+    for i in 0..n {
+        sum += ctx.call(noop, i).await?;
+    }
+    Ok(sum)
+}
+
 /// A loop over an owned collection: `for item in items`.
 #[orchestrator]
 async fn for_vec(ctx: OrchestrationContext, n: u64) -> Result<u64, ActivityError> {
@@ -116,6 +129,8 @@ struct Options {
     workers: Option<usize>,
     /// Instances waiting on hour-long timers while the workload runs.
     idle: Option<u64>,
+    /// Bytes of input the chain carries (`chain`).
+    input: Option<u64>,
     dir: Option<PathBuf>,
     /// The PostgreSQL server whose databases `--store postgres` uses.
     postgres: Option<String>,
@@ -140,6 +155,7 @@ impl Options {
             runs: None,
             workers: None,
             idle: None,
+            input: None,
             dir: None,
             postgres: None,
             trace: false,
@@ -165,6 +181,7 @@ impl Options {
                     options.workers = Some(number("--workers", value("--workers")?)? as usize)
                 }
                 "--idle" => options.idle = Some(number("--idle", value("--idle")?)?),
+                "--input" => options.input = Some(number("--input", value("--input")?)?),
                 "--dir" => options.dir = Some(value("--dir")?.into()),
                 "--postgres" => options.postgres = Some(value("--postgres")?),
                 other => return Err(format!("unknown option `{other}`")),
@@ -181,7 +198,8 @@ impl Options {
 }
 
 const USAGE: &str = "usage: cargo bench --bench workloads -- <workload> [options]
-workloads: chain (--n, --idle I: with I instances waiting on hour-long timers),
+workloads: chain (--n, --idle I: with I instances waiting on hour-long timers,
+                  --input B: with an input of B bytes),
            many (--m --n), fanout (--n), pool (--n calls, --k in flight),
            for-vec (--n: a loop over an owned Vec of n items),
            latency (--n samples),
@@ -317,6 +335,7 @@ fn median(mut lines: Vec<Value>, runs: usize) -> Value {
 fn register<S: Store>(builder: RuntimeBuilder<S>) -> RuntimeBuilder<S> {
     builder
         .orchestration(chain)
+        .orchestration(carry)
         .orchestration(fanout)
         .orchestration(for_vec)
         .orchestration(pool)
@@ -351,7 +370,10 @@ async fn drive<S: Store>(options: &Options, client: &Client<S>) -> Result<Value,
         start_idle(client, idle).await?;
     }
     let mut line = match options.workload.as_str() {
-        "chain" => run_chain(client, options.n.unwrap_or(1000)).await,
+        "chain" => match options.input {
+            None => run_chain(client, options.n.unwrap_or(1000)).await,
+            Some(bytes) => run_carry(client, options.n.unwrap_or(1000), bytes).await,
+        },
         "events" => run_events(client, options.m.unwrap_or(100_000)).await,
         "many" => run_many(client, options.m.unwrap_or(10_000), options.n.unwrap_or(5)).await,
         "fanout" => run_fanout(client, options.n.unwrap_or(10_000)).await,
@@ -510,6 +532,20 @@ async fn run_chain<S: Store>(client: &Client<S>, n: u64) -> Result<Value, BoxErr
     expect("chain sum", sum, sum_below(n))?;
     let mut line = measured(n, 1, n, wall);
     line["us_per_step"] = json!(round3(wall.as_secs_f64() * 1e6 / n as f64));
+    Ok(line)
+}
+
+/// A chain of `n` calls whose input carries `bytes` bytes.
+async fn run_carry<S: Store>(client: &Client<S>, n: u64, bytes: u64) -> Result<Value, BoxError> {
+    let input = (n, vec![0u8; usize::try_from(bytes)?]);
+    let started = Instant::now();
+    let id = client.start(carry, None, &input).await?;
+    let sum = client.wait(carry, &id, WAIT).await??;
+    let wall = started.elapsed();
+    expect("chain sum", sum, sum_below(n))?;
+    let mut line = measured(n, 1, n, wall);
+    line["us_per_step"] = json!(round3(wall.as_secs_f64() * 1e6 / n as f64));
+    line["input_bytes"] = json!(bytes);
     Ok(line)
 }
 
@@ -793,6 +829,7 @@ async fn smoke() -> Result<Vec<Value>, BoxError> {
             runs: Some(1),
             workers: Some(2),
             idle: None,
+            input: None,
             dir: None,
             postgres: None,
             trace: false,
@@ -822,6 +859,7 @@ async fn smoke() -> Result<Vec<Value>, BoxError> {
                 runs: Some(1),
                 workers: None,
                 idle: Some(if workload == "chain" { 10 } else { 0 }),
+                input: None,
                 dir: None,
                 postgres: None,
                 trace: false,
