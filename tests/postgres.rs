@@ -63,14 +63,59 @@ async fn the_schema_is_created_once_and_a_newer_one_is_refused() {
         .unwrap();
     let versions: Vec<i32> = versions.iter().map(|r| r.get(0)).collect();
     assert_eq!(versions, [schema::VERSION], "one row, the current version");
-    // a database left at version 1 gets the migrations after it
+    // a database left at version 1 gets the migrations after it; its rows hold their
+    // records whole
     client
         .batch_execute(
-            "UPDATE durable_schema SET version = 1; DROP INDEX durable_instances_created",
+            "UPDATE durable_schema SET version = 1; DROP INDEX durable_instances_created;
+             ALTER TABLE durable_instances DROP COLUMN apart, DROP COLUMN started,
+                 DROP COLUMN input, DROP COLUMN output, DROP COLUMN events,
+                 DROP COLUMN custom_status",
         )
         .await
         .unwrap();
-    drop(PostgresStore::connect(&url).await.unwrap());
+    let mut whole = InstanceRecord::new("kept".into(), "o", 1, vec![5, 6], None);
+    whole.custom_status = Some(vec![7]);
+    let bytes = durable::codec::encode(&whole, "record").unwrap();
+    client
+        .execute("UPDATE durable_instances SET record = $1", &[&bytes])
+        .await
+        .unwrap();
+    let store = PostgresStore::connect(&url).await.unwrap();
+    assert_eq!(store.instance("kept").await.unwrap(), Some(whole.clone()));
+    // a step writes it apart from its fields, which it keeps
+    let locked = store
+        .lock_instance(Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut next = locked.record.clone();
+    next.status = RuntimeStatus::Running;
+    next.state = Some(vec![1]);
+    let step = StepCommit {
+        record: next,
+        consumed: locked.messages.iter().map(|(s, _)| *s).collect(),
+        activities: vec![],
+        timers: vec![],
+        messages: vec![],
+        cancelled: vec![],
+        parts: vec![],
+        changed: Changed::default(),
+        children: vec![],
+        activity: None,
+    };
+    store.commit_step(&locked.lease, step).await.unwrap();
+    let stepped = store.instance("kept").await.unwrap().unwrap();
+    assert_eq!(
+        (stepped.input, stepped.custom_status),
+        (vec![5, 6], Some(vec![7]))
+    );
+    let apart = client
+        .query_one("SELECT apart FROM durable_instances WHERE id = 'kept'", &[])
+        .await
+        .unwrap();
+    assert!(apart.get::<_, bool>(0), "written apart");
+    drop(store);
     let versions = client
         .query("SELECT version FROM durable_schema", &[])
         .await

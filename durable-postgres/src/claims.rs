@@ -17,6 +17,7 @@ use durable_core::store::{
 use durable_core::TaskResult;
 use tracing::warn;
 
+use crate::fields::{self, for_step};
 use crate::sql;
 use crate::PostgresStore;
 
@@ -38,6 +39,7 @@ fn lease(token: i64, expires: i64) -> Lease {
 
 /// Why stored bytes of instance `id` cannot be stepped.
 enum Unreadable {
+    /// Why: the record or its buffered events cannot be decoded.
     Record(String),
     Message(i64, String),
 }
@@ -45,9 +47,7 @@ enum Unreadable {
 impl Unreadable {
     fn reason(&self) -> String {
         match self {
-            Unreadable::Record(e) => {
-                format!("its stored record cannot be decoded ({e}); the bytes are kept")
-            }
+            Unreadable::Record(reason) => reason.clone(),
             Unreadable::Message(seq, e) => {
                 format!("inbox message {seq} cannot be decoded ({e}); it is kept")
             }
@@ -55,14 +55,15 @@ impl Unreadable {
     }
 }
 
-/// Decodes a claimed instance's record (`record` column) and queued messages (`seq`
-/// and `message` columns, null when none is queued).
+/// Decodes a claimed instance's record (the first row's `record` and [`fields`] columns)
+/// and queued messages (`seq` and `message` columns, null when none is queued).
 fn decode(
-    record: &[u8],
     rows: &[tokio_postgres::Row],
 ) -> Result<(InstanceRecord, Vec<(u64, Message)>), Unreadable> {
-    let record =
-        codec::decode(record, "instance record").map_err(|e| Unreadable::Record(e.to_string()))?;
+    let first = rows
+        .first()
+        .ok_or_else(|| Unreadable::Record("the claim read no row".into()))?;
+    let record = fields::assemble(first).map_err(Unreadable::Record)?;
     let mut messages = Vec::with_capacity(rows.len());
     for row in rows {
         let (Some(seq), Some(bytes)) = (
@@ -134,7 +135,8 @@ impl PostgresStore {
             // the claim and the inbox in one statement: one row per queued message
             let rows = sql::query(
                 &client,
-                "WITH claimed AS (
+                concat!(
+                    "WITH claimed AS (
                      UPDATE durable_instances
                      SET lease_token = nextval('durable_lease_tokens'),
                          lease_expires = durable_now() + $1
@@ -144,11 +146,14 @@ impl PostgresStore {
                          ORDER BY lease_expires, id LIMIT 1
                          FOR UPDATE SKIP LOCKED
                      )
-                     RETURNING id, record, lease_token, lease_expires
+                     RETURNING id, record, lease_token, lease_expires, ",
+                    for_step!(),
+                    "
                  )
-                 SELECT c.id, c.record, c.lease_token, c.lease_expires, m.seq, m.message
+                 SELECT c.*, m.seq, m.message
                  FROM claimed c LEFT JOIN durable_inbox m ON m.instance = c.id
-                 ORDER BY m.seq",
+                 ORDER BY m.seq"
+                ),
                 &[&duration],
             )
             .await?;
@@ -157,7 +162,7 @@ impl PostgresStore {
             };
             let id: String = first.get("id");
             let token: i64 = first.get("lease_token");
-            let (record, messages) = match decode(first.get("record"), &rows) {
+            let (record, messages) = match decode(&rows) {
                 Ok(decoded) => decoded,
                 Err(unreadable) => {
                     quarantine(&client, &id, token, unreadable).await?;
@@ -275,7 +280,8 @@ impl PostgresStore {
         // results of a fan-in do not queue behind one another's writes to learn that.
         let rows = sql::query(
             &client,
-            "WITH held AS (
+            concat!(
+                "WITH held AS (
                  SELECT instance FROM durable_activities
                  WHERE instance = $1 AND task = $2 AND lease_token = $3
              ), candidate AS (
@@ -290,14 +296,16 @@ impl PostgresStore {
                  WHERE id = (SELECT id FROM candidate)
                    AND lease_expires <= durable_now() AND quarantine IS NULL
                    AND needed < 2147483647 AND (q_total > q_results OR q_results + 1 >= needed)
-                 RETURNING id, record, lease_token, lease_expires
+                 RETURNING id, record, lease_token, lease_expires, ",
+                for_step!(),
+                "
              )
-             SELECT (SELECT count(*) FROM held) AS held,
-                    c.record, c.lease_token, c.lease_expires, m.seq, m.message
+             SELECT (SELECT count(*) FROM held) AS held, c.*, m.seq, m.message
              FROM (SELECT 1) AS one
              LEFT JOIN claimed c ON true
              LEFT JOIN durable_inbox m ON m.instance = c.id
-             ORDER BY m.seq",
+             ORDER BY m.seq"
+            ),
             &[id, &task, &call_token, &millis(duration)],
         )
         .await?;
@@ -310,7 +318,7 @@ impl PostgresStore {
         let Some(token) = first.get::<_, Option<i64>>("lease_token") else {
             return Ok(None);
         };
-        let (record, queued) = match decode(first.get("record"), &rows) {
+        let (record, queued) = match decode(&rows) {
             Ok(decoded) => decoded,
             Err(unreadable) => {
                 quarantine(&client, id, token, unreadable).await?;

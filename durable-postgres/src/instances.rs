@@ -10,6 +10,7 @@ use durable_core::TaskId;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
+use crate::fields;
 use crate::inbox::{enqueue, enqueue_event_statement, enqueue_statement};
 use crate::pipeline::{Param, Pipeline};
 use crate::sql::{self, backend, kind_code, status_code};
@@ -21,7 +22,7 @@ use durable_core::store::Work;
 pub(crate) fn insert_statement(
     record: &InstanceRecord,
 ) -> Result<(&'static str, Vec<Param>), StoreError> {
-    let bytes = codec::encode(record, "instance record").map_err(sql::codec)?;
+    let bytes = fields::head(record)?;
     let start = codec::encode(&Message::Start, "message").map_err(sql::codec)?;
     let version = i32::try_from(record.version).unwrap_or(i32::MAX);
     let params: Vec<Param> = vec![
@@ -33,6 +34,11 @@ pub(crate) fn insert_statement(
         Box::new(bytes),
         Box::new(kind_code(&Message::Start)),
         Box::new(start),
+        Box::new(record.state.is_some()),
+        Box::new(record.input.clone()),
+        Box::new(record.output.clone()),
+        Box::new(fields::events(record)?),
+        Box::new(record.custom_status.clone()),
     ];
     Ok((INSERT, params))
 }
@@ -40,31 +46,25 @@ pub(crate) fn insert_statement(
 const INSERT: &str = "
     WITH created AS (
         INSERT INTO durable_instances
-            (id, name, version, status, created, record, pending, q_total, lease_expires)
-        VALUES ($1, $2, $3, $4, $5, $6, true, 1, durable_now())
+            (id, name, version, status, created, record, pending, q_total, lease_expires,
+             apart, started, input, output, events, custom_status)
+        VALUES ($1, $2, $3, $4, $5, $6, true, 1, durable_now(), true, $9, $10, $11, $12, $13)
         ON CONFLICT (id) DO NOTHING
         RETURNING id
     )
     INSERT INTO durable_inbox (instance, kind, message) SELECT id, $7, $8 FROM created
     RETURNING seq";
 
-/// What the store shows of a stored row (`id`, `record`, `quarantine`): its record, or a
-/// blocked one when the record cannot be decoded or the instance is quarantined.
+/// What the store shows of a stored row (`id`, `record`, `quarantine` and the columns of
+/// [`fields`]): its record, or a blocked one when the record cannot be decoded or the
+/// instance is quarantined.
 pub(crate) fn shown(row: &Row) -> InstanceRecord {
-    let id: String = row.get(0);
-    let bytes: &[u8] = row.get(1);
-    let quarantine: Option<String> = row.get(2);
-    match (
-        codec::decode::<InstanceRecord>(bytes, "instance record"),
-        quarantine,
-    ) {
+    let id: String = row.get("id");
+    let quarantine: Option<String> = row.get("quarantine");
+    match (fields::assemble(row), quarantine) {
         (Ok(record), None) => record,
         (Ok(record), Some(reason)) => InstanceRecord::blocked(id, Some(record), reason),
-        (Err(e), _) => InstanceRecord::blocked(
-            id,
-            None,
-            format!("its stored record cannot be decoded ({e}); the bytes are kept"),
-        ),
+        (Err(reason), _) => InstanceRecord::blocked(id, None, reason),
     }
 }
 
@@ -88,7 +88,10 @@ impl PostgresStore {
         let client = self.client().await?;
         let row = sql::query_opt(
             &client,
-            "SELECT id, record, quarantine FROM durable_instances WHERE id = $1",
+            &format!(
+                "SELECT id, record, quarantine, {} FROM durable_instances WHERE id = $1",
+                fields::ALL
+            ),
             &[&id],
         )
         .await?;
@@ -158,8 +161,11 @@ impl PostgresStore {
         let tx = client.transaction().await.map_err(backend)?;
         let row = sql::query_opt(
             &tx,
-            "SELECT id, record, quarantine, q_events + buffered_events
-             FROM durable_instances WHERE id = $1 FOR UPDATE",
+            &format!(
+                "SELECT id, record, quarantine, q_events + buffered_events, {}
+                 FROM durable_instances WHERE id = $1 FOR UPDATE",
+                fields::FOR_EVENTS
+            ),
             &[&id],
         )
         .await?;
@@ -234,7 +240,9 @@ impl PostgresStore {
                 false => format!("WHERE {}", all.join(" AND ")),
             };
             format!(
-                "(SELECT id, record, quarantine FROM durable_instances {wheres} ORDER BY id LIMIT $1)"
+                "(SELECT id, record, quarantine, {} FROM durable_instances {wheres} \
+                 ORDER BY id LIMIT $1)",
+                fields::ALL
             )
         };
         let text = if statuses.is_empty() {
@@ -288,10 +296,14 @@ impl PostgresStore {
         let end = prefix_end(&prefix);
         let rows = sql::query(
             &tx,
-            "SELECT id, record, quarantine, lease_token IS NOT NULL AND lease_expires > durable_now()
-             FROM durable_instances
-             WHERE id = $1 OR (id >= $2 AND id < $3)
-             ORDER BY id FOR UPDATE",
+            &format!(
+                "SELECT id, record, quarantine,
+                        lease_token IS NOT NULL AND lease_expires > durable_now(), {}
+                 FROM durable_instances
+                 WHERE id = $1 OR (id >= $2 AND id < $3)
+                 ORDER BY id FOR UPDATE",
+                fields::HEAD
+            ),
             &[&id, &prefix, &end],
         )
         .await?;

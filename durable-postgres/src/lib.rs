@@ -26,6 +26,7 @@
 
 mod claims;
 mod commit;
+mod fields;
 mod inbox;
 mod instances;
 mod listen;

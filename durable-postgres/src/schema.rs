@@ -14,6 +14,7 @@ use crate::sql::{self, backend};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_schema.sql"),
     include_str!("../migrations/0002_created_index.sql"),
+    include_str!("../migrations/0003_fields_apart.sql"),
 ];
 
 /// The schema version this code reads and writes.

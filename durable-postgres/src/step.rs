@@ -13,6 +13,7 @@ use durable_core::inbox::results_needed;
 use durable_core::store::{Committed, Lease, StepCommit, StoreError, Work};
 use tokio_postgres::error::SqlState;
 
+use crate::fields;
 use crate::inbox::enqueue_statement;
 use crate::instances::insert_statement;
 use crate::pipeline::Pipeline;
@@ -100,7 +101,7 @@ impl PostgresStore {
             UPDATE_RECORD,
             vec![
                 Box::new(id.to_owned()),
-                Box::new(codec::encode(record, "instance record").map_err(sql::codec)?),
+                Box::new(fields::head(record)?),
                 Box::new(status_code(record.status)),
                 Box::new(record.name.clone()),
                 Box::new(i32::try_from(record.version).unwrap_or(i32::MAX)),
@@ -109,6 +110,15 @@ impl PostgresStore {
                 Box::new(i32::try_from(record.events.len()).unwrap_or(i32::MAX)),
                 Box::new(consumed),
                 Box::new(lease.token as i64),
+                Box::new(record.state.is_some()),
+                // written only to a row that still holds its whole record
+                Box::new(record.input.clone()),
+                Box::new(commit.changed.output),
+                Box::new(record.output.clone()),
+                Box::new(commit.changed.events),
+                Box::new(fields::events(record)?),
+                Box::new(commit.changed.custom_status),
+                Box::new(record.custom_status.clone()),
             ],
         );
         if !commit.activities.is_empty() {
@@ -174,8 +184,9 @@ impl PostgresStore {
     }
 }
 
-/// The step's record and what its row's columns say of it, with the messages it
-/// consumed deleted and taken off the row's counts, if the step's claim (`$10`) still
+/// The step's record (its head, and the fields it changed: all of them in a row written
+/// before the fields were kept apart) and what its row's columns say of it, with the
+/// messages it consumed deleted and taken off the row's counts, if the step's claim (`$10`) still
 /// holds; else `durable_claim_held` raises `DU001`, which rolls the step back. Returns
 /// whether messages still wait (they arrived during the step).
 const UPDATE_RECORD: &str = "
@@ -188,9 +199,14 @@ const UPDATE_RECORD: &str = "
                (count(*) FILTER (WHERE kind = 2))::int AS commands
         FROM gone
     ), updated AS (
-        UPDATE durable_instances SET
+        UPDATE durable_instances AS i SET
             record = $2, status = $3, name = $4, version = $5, ended = $6,
             needed = $7, buffered_events = $8,
+            apart = true, started = $11,
+            input = CASE WHEN i.apart THEN i.input ELSE $12 END,
+            output = CASE WHEN $13 OR NOT i.apart THEN $14 ELSE i.output END,
+            events = CASE WHEN $15 OR NOT i.apart THEN $16 ELSE i.events END,
+            custom_status = CASE WHEN $17 OR NOT i.apart THEN $18 ELSE i.custom_status END,
             q_total = q_total - counts.total, q_results = q_results - counts.results,
             q_events = q_events - counts.events, q_commands = q_commands - counts.commands,
             pending = q_total - counts.total > 0,
