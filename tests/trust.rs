@@ -55,6 +55,34 @@ async fn watched(input: (String, u64)) -> Result<u64, String> {
     Ok(input.1)
 }
 
+/// Panics if dropped before it ends.
+struct Grudge;
+
+impl Drop for Grudge {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("dropped before its end");
+        }
+    }
+}
+
+/// Holds a [`Grudge`] across a long sleep; never ends in time.
+#[activity]
+async fn grudging(millis: u64) -> Result<u64, String> {
+    let grudge = Grudge;
+    tokio::time::sleep(Duration::from_millis(millis)).await;
+    std::mem::forget(grudge);
+    Ok(millis)
+}
+
+#[orchestrator]
+async fn grudging_call(ctx: OrchestrationContext, millis: u64) -> Result<u64, TestError> {
+    let call = ctx
+        .call(grudging, millis)
+        .with_timeout(Duration::from_millis(50));
+    Ok(call.await?)
+}
+
 #[orchestrator]
 async fn watched_call(ctx: OrchestrationContext, input: (String, u64)) -> Result<u64, TestError> {
     Ok(ctx.call(watched, input).await?)
@@ -162,6 +190,8 @@ fn runtime<S: Store>(store: S, lease: Duration) -> Runtime<S> {
         .activity(sleepy)
         .orchestration(watched_call)
         .activity(watched)
+        .orchestration(grudging_call)
+        .activity(grudging)
         .lease(lease)
         .poll_interval(Duration::from_millis(5))
         .start()
@@ -203,6 +233,7 @@ macro_rules! on_every_store {
 on_every_store!(
     an_activity_longer_than_the_lease_runs_once,
     a_running_call_stops_once_its_claim_is_lost,
+    a_call_that_panics_as_it_is_stopped_fails_its_attempt,
     an_attempt_past_its_timeout_fails_and_is_retried,
     no_retry_policy_kills_a_worker,
     a_raise_past_the_event_bound_is_refused_and_none_is_dropped,
@@ -253,6 +284,20 @@ async fn a_running_call_stops_once_its_claim_is_lost<S: Store>(store: S, on: &st
     assert_eq!(status, Some(RuntimeStatus::Terminated));
     assert_eq!(runs(&format!("{label}/ended")), 0, "the call was dropped");
     runtime.shutdown().await;
+}
+
+/// A call stopped at its timeout is dropped where it awaits; one that panics as it drops
+/// fails its attempt, and the worker goes on (and can shut down).
+async fn a_call_that_panics_as_it_is_stopped_fails_its_attempt<S: Store>(store: S, _on: &str) {
+    let runtime = runtime(store, Duration::from_millis(100));
+    let client = runtime.client();
+    let id = client.start(grudging_call, None, &10_000).await.unwrap();
+    let error = client.wait(grudging_call, &id, WAIT).await.unwrap();
+    let error = error.expect_err("the attempt failed");
+    assert!(error.contains("dropped before its end"), "{error}");
+    tokio::time::timeout(WAIT, runtime.shutdown())
+        .await
+        .expect("the workers stop");
 }
 
 async fn an_attempt_past_its_timeout_fails_and_is_retried<S: Store>(store: S, on: &str) {

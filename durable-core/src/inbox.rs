@@ -148,6 +148,27 @@ impl InboxIndex {
         self.waits(record);
     }
 
+    /// Records that messages `seqs` of `id` are gone without a step (sent to an instance
+    /// that was purged): an instance that has others, which arrived meanwhile (it may
+    /// have been created again), stays in line behind those that waited; one that has
+    /// none is forgotten.
+    pub fn dropped(&mut self, id: &str, seqs: &[u64]) {
+        let Some(queued) = self.queued.get_mut(id) else {
+            return self.forget(id);
+        };
+        for seq in seqs {
+            if let Some(n) = queued.messages.remove(seq).and_then(|k| queued.count(k)) {
+                *n -= 1;
+            }
+        }
+        if queued.messages.is_empty() {
+            self.forget(id);
+        } else {
+            self.pending.remove(id);
+            self.pending.insert(id);
+        }
+    }
+
     /// Records that the claim on `id` was given up without a step: it goes behind the
     /// instances that waited meanwhile, as if its messages had just arrived.
     pub fn released(&mut self, id: &str) {
@@ -291,6 +312,21 @@ mod tests {
             index.needed.is_empty(),
             "nothing kept for an instance that waits no more"
         );
+    }
+
+    /// A message to a purged instance is dropped; one that arrived meanwhile (its id was
+    /// used again) keeps the instance in line.
+    #[test]
+    fn dropping_messages_keeps_those_that_arrived_since() {
+        let mut index = InboxIndex::default();
+        index.arrived("x", 1, &result(0));
+        index.arrived("x", 2, &Message::Start);
+        index.dropped("x", &[1]);
+        assert_eq!(index.queued("x"), [2]);
+        assert_eq!(index.next(|_| false).as_deref(), Some("x"));
+        index.dropped("x", &[2]);
+        assert_eq!(index.next(|_| false), None, "nothing left: forgotten");
+        assert!(index.queued("x").is_empty());
     }
 
     #[test]

@@ -87,7 +87,8 @@ impl RocksStore {
                         }
                         self.write(batch)?;
                     }
-                    state.inbox.forget(&id);
+                    // what arrived while it was read stays: the id may be in use again
+                    state.inbox.dropped(&id, &seqs);
                     continue;
                 }
             };
@@ -244,6 +245,11 @@ impl RocksStore {
                 return Ok(None);
             }
         };
+        if state.claimed(locked).is_err() {
+            // the call's claim expired while the instance was read, and was taken over
+            state.release(id, None);
+            return Err(StoreError::LeaseLost);
+        }
         let Some(messages) = with_direct_result(&record, queued, locked, result) else {
             state.release(id, None);
             return Ok(None);

@@ -200,6 +200,8 @@ impl RocksStore {
                 let mut state = self.lock();
                 if state.instance_leases.get(&id) == Some(lease) {
                     state.release(&id, call.as_ref());
+                } else if let Some(k) = &call {
+                    state.calls.release(k);
                 }
                 return Err(e);
             }

@@ -6,7 +6,7 @@
 
 use durable_core::codec;
 use durable_core::store::{Changed, InstanceRecord, StoreError};
-use rocksdb::WriteBatch;
+use rocksdb::{Snapshot, WriteBatch};
 use serde::{Deserialize, Serialize};
 
 use crate::keys::{encode, instance_range, key, FIELDS, INSTANCES};
@@ -164,9 +164,11 @@ impl RocksStore {
         batch.delete_range_cf(self.cf(FIELDS), from, to);
     }
 
-    /// The record of `head`, with the fields `want` names read back.
+    /// The record of `head`, with the fields `want` names read back as of `view` (the
+    /// one `head` was read in) if one is given.
     pub(crate) fn fill(
         &self,
+        view: Option<&Snapshot<'_>>,
         head: Head,
         want: Want,
     ) -> Result<Decoded<InstanceRecord>, StoreError> {
@@ -184,7 +186,7 @@ impl RocksStore {
             return Ok(Ok(record));
         }
         let keys: Vec<Vec<u8>> = wanted.iter().map(|field| field.key(&record.id)).collect();
-        let values = self.io.get_each(FIELDS, &keys)?;
+        let values = self.io.get_each(view, FIELDS, &keys)?;
         for (field, value) in wanted.into_iter().zip(values) {
             let Some(bytes) = value else {
                 continue;

@@ -9,7 +9,7 @@ use durable_core::store::{
 };
 use rocksdb::{Direction, IteratorMode, WriteBatch};
 
-use crate::fields::{decode_head, Want};
+use crate::fields::Want;
 use crate::keys::{
     backend, encode, index_entries, instance_range, key, name_key, split_time_key, status_key,
     time_key, timer_key, ACTIVITIES, BY_CREATED, BY_NAME, BY_STATUS, ENDED, INBOX, INSTANCES,
@@ -270,7 +270,7 @@ impl Scan<'_> {
         let mode = IteratorMode::From(&from, Direction::Forward);
         let mut found = Vec::new();
         for item in self.store.db.iterator_cf(self.store.cf(cf), mode) {
-            let (k, v) = item.map_err(backend)?;
+            let (k, _) = item.map_err(backend)?;
             let Some(id) = k.strip_prefix(prefix) else {
                 break;
             };
@@ -278,16 +278,9 @@ impl Scan<'_> {
                 continue;
             }
             let id = String::from_utf8_lossy(id).into_owned();
-            let stored = if cf == INSTANCES {
-                match decode_head(&v) {
-                    Ok(head) => self.store.fill(head, Want::All)?,
-                    Err(reason) => Err(reason),
-                }
-            } else {
-                match self.store.record(&id)? {
-                    Some(stored) => stored,
-                    None => continue, // purged since it was indexed
-                }
+            // read again, head and fields as of one moment
+            let Some(stored) = self.store.record(&id)? else {
+                continue; // purged since it was indexed
             };
             if self.keep(&mut found, &id, stored) {
                 break;

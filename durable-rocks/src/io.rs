@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use durable_core::store::StoreError;
-use rocksdb::{ErrorKind, ReadOptions, ReadTier, WriteBatch, WriteOptions, DB};
+use rocksdb::{ErrorKind, ReadOptions, ReadTier, Snapshot, WriteBatch, WriteOptions, DB};
 use tokio::runtime::{Handle, RuntimeFlavor};
 
 use crate::keys::backend;
@@ -73,6 +73,33 @@ impl Io {
         }
     }
 
+    /// A view of the database as of now: reads through it all see that moment.
+    pub(crate) fn view(&self) -> Snapshot<'_> {
+        self.db.snapshot()
+    }
+
+    /// The value under `key` in column family `cf`, as of `view` if one is given.
+    pub(crate) fn get_in(
+        &self,
+        view: Option<&Snapshot<'_>>,
+        cf: &str,
+        key: impl AsRef<[u8]>,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(view) = view else {
+            return self.get(cf, key);
+        };
+        let cf = self.cf(cf)?;
+        let mut cached = ReadOptions::default();
+        cached.set_read_tier(ReadTier::BlockCache);
+        match view.get_cf_opt(cf, &key, cached) {
+            Err(e) if e.kind() == ErrorKind::Incomplete => {
+                self.waited.fetch_add(1, Ordering::Relaxed);
+                blocking(|| view.get_cf_opt(cf, &key, ReadOptions::default())).map_err(backend)
+            }
+            found => found.map_err(backend),
+        }
+    }
+
     /// Whether a value is stored under `key` in column family `cf`, without copying it.
     pub(crate) fn contains(&self, cf: &str, key: impl AsRef<[u8]>) -> Result<bool, StoreError> {
         let cf = self.cf(cf)?;
@@ -92,10 +119,11 @@ impl Io {
     /// reopened many times).
     pub(crate) fn get_each(
         &self,
+        view: Option<&Snapshot<'_>>,
         cf: &str,
         keys: &[Vec<u8>],
     ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        keys.iter().map(|k| self.get(cf, k)).collect()
+        keys.iter().map(|k| self.get_in(view, cf, k)).collect()
     }
 
     /// Writes `batch` atomically.

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 
 use durable_core::codec;
 use durable_core::store::{descendants_prefix, InstanceRecord, Message, StoreError};
-use rocksdb::{Direction, IteratorMode};
+use rocksdb::{Direction, IteratorMode, Snapshot};
 use tracing::warn;
 
-use crate::fields::{decode_head, Head, Want};
+use crate::fields::{decode_head, Want};
 use crate::keys::{backend, key, INBOX, INSTANCES};
 use crate::state::State;
 use crate::RocksStore;
@@ -17,29 +17,40 @@ use crate::RocksStore;
 pub(crate) type Decoded<T> = Result<T, String>;
 
 impl RocksStore {
-    /// The head of instance `id`'s record, if one is stored: all of it but the fields
-    /// kept apart (`crate::fields`).
-    pub(crate) fn head(&self, id: &str) -> Result<Option<Decoded<Head>>, StoreError> {
-        let bytes = self.io.get(INSTANCES, id)?;
-        Ok(bytes.map(|bytes| decode_head(&bytes)))
+    /// The record of instance `id`, if one is stored, with the fields `want` names, as
+    /// of `view` if one is given.
+    fn record_in(
+        &self,
+        view: Option<&Snapshot<'_>>,
+        id: &str,
+        want: Want,
+    ) -> Result<Option<Decoded<InstanceRecord>>, StoreError> {
+        let Some(bytes) = self.io.get_in(view, INSTANCES, id)? else {
+            return Ok(None);
+        };
+        Ok(Some(match decode_head(&bytes) {
+            Err(reason) => Err(reason),
+            Ok(head) => self.fill(view, head, want)?,
+        }))
     }
 
-    /// The record of instance `id`, if one is stored, with the fields `want` names.
+    /// The record of instance `id`, if one is stored, with the fields `want` names. For
+    /// a claimed instance (no step or purge writes it meanwhile), or for what reads
+    /// none of its fields.
     pub(crate) fn record_with(
         &self,
         id: &str,
         want: Want,
     ) -> Result<Option<Decoded<InstanceRecord>>, StoreError> {
-        Ok(match self.head(id)? {
-            None => None,
-            Some(Err(reason)) => Some(Err(reason)),
-            Some(Ok(head)) => Some(self.fill(head, want)?),
-        })
+        self.record_in(None, id, want)
     }
 
-    /// The whole record of instance `id`, if one is stored.
+    /// The whole record of instance `id`, if one is stored: its head and fields as of
+    /// one moment, so that a step or a purge committed between reading the two cannot
+    /// pair a head with the fields of another step.
     pub(crate) fn record(&self, id: &str) -> Result<Option<Decoded<InstanceRecord>>, StoreError> {
-        self.record_with(id, Want::All)
+        let view = self.io.view();
+        self.record_in(Some(&view), id, Want::All)
     }
 
     /// The record of instance `id` with the fields `want` names; one that cannot be
@@ -70,7 +81,7 @@ impl RocksStore {
         seqs: &[u64],
     ) -> Result<Decoded<Vec<(u64, Message)>>, StoreError> {
         let keys: Vec<Vec<u8>> = seqs.iter().map(|seq| key(id, *seq)).collect();
-        let values = self.io.get_each(INBOX, &keys)?;
+        let values = self.io.get_each(None, INBOX, &keys)?;
         let mut out = Vec::with_capacity(seqs.len());
         for (seq, value) in seqs.iter().zip(values) {
             if let Some(bytes) = value {

@@ -416,7 +416,9 @@ async fn run_activity<S: Store>(shared: &Shared<S>, locked: LockedActivity) {
 ///
 /// The call runs in place rather than on a task of its own: a spawned task and the join
 /// that waits for it cost two wake-ups per call, often across threads, which was a
-/// large share of a short step's time.
+/// large share of a short step's time. So a timeout or a lost claim takes effect where
+/// the call awaits: an activity that blocks its thread (synchronous I/O, a long
+/// computation) should run that part with `tokio::task::spawn_blocking`.
 async fn supervise<S: Store>(
     shared: &Shared<S>,
     locked: &LockedActivity,
@@ -442,23 +444,36 @@ async fn supervise<S: Store>(
             None => std::future::pending().await,
         }
     };
-    let joined = tokio::select! {
-        joined = AssertUnwindSafe(running).catch_unwind() => Some(joined),
-        () = timeout => None,
-        () = abort.notified() => return None,
+    enum Ended {
+        Ran(std::thread::Result<TaskResult>),
+        TimedOut,
+        Abandoned,
+    }
+    let mut running = AssertUnwindSafe(running).catch_unwind();
+    let ended = tokio::select! {
+        ran = &mut running => Ended::Ran(ran),
+        () = timeout => Ended::TimedOut,
+        () = abort.notified() => Ended::Abandoned,
     };
+    // a call stopped where it awaits is dropped here: a panic as it drops fails the
+    // attempt, not the worker
+    let dropped = std::panic::catch_unwind(AssertUnwindSafe(|| drop(running)));
+    if let Ended::Abandoned = ended {
+        return None;
+    }
     // gone when the heartbeat lost the claim as the call ended
     take_in_flight(shared, &key, locked.lease.token)?;
-    Some(match joined {
-        None => {
+    let panicked = |panic: &(dyn std::any::Any + Send)| {
+        format!("activity `{name}` panicked: {}", panic_message(panic))
+    };
+    Some(match (ended, dropped) {
+        (Ended::Ran(Ok(result)), _) => result,
+        (Ended::Ran(Err(panic)), _) => Err(panicked(&*panic)),
+        (_, Err(panic)) => Err(panicked(&*panic)),
+        (_, Ok(())) => {
             let after = locked.task.timeout.unwrap_or_default();
             Err(format!("activity `{name}` timed out after {after:?}"))
         }
-        Some(Ok(result)) => result,
-        Some(Err(panic)) => Err(format!(
-            "activity `{name}` panicked: {}",
-            panic_message(&*panic)
-        )),
     })
 }
 
