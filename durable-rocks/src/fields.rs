@@ -53,7 +53,7 @@ pub(crate) enum Want {
 /// and how many events it buffers, so that a claim reads them only if there are any.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Head {
-    pub(crate) record: InstanceRecord,
+    record: InstanceRecord,
     events: u32,
 }
 

@@ -1,9 +1,13 @@
 //! [`RocksStore`]: the durable-core [`Store`] on an embedded RocksDB, the default store.
 //!
 //! Every step is one `WriteBatch` (`commit`). What is stored, and under which keys, is
-//! in `keys`; what is kept in memory beside it so that claiming work does not scan the
-//! database (queued messages, calls and timers, and leases, since RocksDB allows one
-//! process per directory) is in `state`, rebuilt on open by `recovery`. A record,
+//! in `keys`; a record is its head and the fields a step rarely changes, each written
+//! when it changes (`fields`). What is kept in memory beside it so that claiming work
+//! does not scan the database (queued messages, calls and timers, and leases, since
+//! RocksDB allows one process per directory) is in `state`, rebuilt on open by
+//! `recovery`. Its lock is held for that bookkeeping: claims and steps read and write
+//! RocksDB outside it, and only what must be atomic with it (create, purge, a raise,
+//! firing timers) writes under it. A record,
 //! message or call that cannot be decoded blocks its own instance only. Calls to RocksDB
 //! that would wait on the disk do not stall the async worker they are made on (`io`).
 
