@@ -57,6 +57,22 @@ impl Io {
             .ok_or_else(|| StoreError::Backend(format!("no column family `{name}`")))
     }
 
+    /// Runs `in_place` (told not to wait); if RocksDB says it would have had to,
+    /// runs `waiting` where waiting is allowed.
+    fn in_place_or_wait<T>(
+        &self,
+        in_place: impl FnOnce() -> Result<T, rocksdb::Error>,
+        waiting: impl FnOnce() -> Result<T, rocksdb::Error>,
+    ) -> Result<T, StoreError> {
+        match in_place() {
+            Err(e) if e.kind() == ErrorKind::Incomplete => {
+                self.waited.fetch_add(1, Ordering::Relaxed);
+                blocking(waiting).map_err(backend)
+            }
+            done => done.map_err(backend),
+        }
+    }
+
     /// The value under `key` in column family `cf`.
     pub(crate) fn get(
         &self,
@@ -64,13 +80,10 @@ impl Io {
         key: impl AsRef<[u8]>,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let cf = self.cf(cf)?;
-        match self.db.get_cf_opt(cf, &key, &self.cached) {
-            Err(e) if e.kind() == ErrorKind::Incomplete => {
-                self.waited.fetch_add(1, Ordering::Relaxed);
-                blocking(|| self.db.get_cf(cf, &key)).map_err(backend)
-            }
-            found => found.map_err(backend),
-        }
+        self.in_place_or_wait(
+            || self.db.get_cf_opt(cf, &key, &self.cached),
+            || self.db.get_cf(cf, &key),
+        )
     }
 
     /// A view of the database as of now: reads through it all see that moment.
@@ -91,26 +104,19 @@ impl Io {
         let cf = self.cf(cf)?;
         let mut cached = ReadOptions::default();
         cached.set_read_tier(ReadTier::BlockCache);
-        match view.get_cf_opt(cf, &key, cached) {
-            Err(e) if e.kind() == ErrorKind::Incomplete => {
-                self.waited.fetch_add(1, Ordering::Relaxed);
-                blocking(|| view.get_cf_opt(cf, &key, ReadOptions::default())).map_err(backend)
-            }
-            found => found.map_err(backend),
-        }
+        self.in_place_or_wait(
+            || view.get_cf_opt(cf, &key, cached),
+            || view.get_cf_opt(cf, &key, ReadOptions::default()),
+        )
     }
 
     /// Whether a value is stored under `key` in column family `cf`, without copying it.
     pub(crate) fn contains(&self, cf: &str, key: impl AsRef<[u8]>) -> Result<bool, StoreError> {
         let cf = self.cf(cf)?;
-        match self.db.get_pinned_cf_opt(cf, &key, &self.cached) {
-            Err(e) if e.kind() == ErrorKind::Incomplete => {
-                self.waited.fetch_add(1, Ordering::Relaxed);
-                let found = blocking(|| self.db.get_pinned_cf(cf, &key).map(|v| v.is_some()));
-                found.map_err(backend)
-            }
-            found => Ok(found.map_err(backend)?.is_some()),
-        }
+        self.in_place_or_wait(
+            || Ok(self.db.get_pinned_cf_opt(cf, &key, &self.cached)?.is_some()),
+            || Ok(self.db.get_pinned_cf(cf, &key)?.is_some()),
+        )
     }
 
     /// The values under `keys` in column family `cf`, in order. One `get` each: told to
@@ -133,13 +139,10 @@ impl Io {
         }
         // the write consumes the batch: keep its bytes for the one that waits
         let again = WriteBatch::from_data(batch.data());
-        match self.db.write_opt(batch, &self.no_wait) {
-            Err(e) if e.kind() == ErrorKind::Incomplete => {
-                self.waited.fetch_add(1, Ordering::Relaxed);
-                blocking(|| self.db.write_opt(again, &self.wait)).map_err(backend)
-            }
-            written => written.map_err(backend),
-        }
+        self.in_place_or_wait(
+            || self.db.write_opt(batch, &self.no_wait),
+            || self.db.write_opt(again, &self.wait),
+        )
     }
 
     /// How many calls so far would have waited in place, and waited where allowed.
