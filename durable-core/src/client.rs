@@ -342,8 +342,9 @@ impl<S: Store> Client<S> {
         let _ = orchestration;
         let name = <F::Orchestration as Orchestration>::NAME;
         let deadline = Instant::now() + timeout;
+        let watch = self.shared.ends.watch(id);
         loop {
-            let ended = self.shared.ended.notified();
+            let ended = watch.next();
             let record = self.record(id).await?;
             if record.name != name {
                 return Err(ClientError::WrongOrchestration {

@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{debug, info_span, warn, Instrument};
 
+mod ends;
 mod registry;
 mod step;
 pub mod trace;
@@ -46,8 +47,8 @@ pub(crate) struct Shared<S> {
     running_activity_workers: AtomicUsize,
     /// Signalled when a timer was started.
     timer_work: Notify,
-    /// Signalled when an instance ended.
-    pub(crate) ended: Notify,
+    /// The clients waiting for an instance to end.
+    pub(crate) ends: ends::Ends,
     lease: Duration,
     pub(crate) poll: Duration,
     /// Activity calls running on this runtime, by instance and task.
@@ -157,7 +158,7 @@ impl<S: Store> RuntimeBuilder<S> {
             instance_work: Notify::new(),
             activity_work: Notify::new(),
             timer_work: Notify::new(),
-            ended: Notify::new(),
+            ends: ends::Ends::default(),
             in_flight: Mutex::default(),
             activity_workers,
             running_activity_workers: AtomicUsize::new(activity_workers),
@@ -262,19 +263,14 @@ impl<S: Store> Runtime<S> {
     }
 }
 
-/// Waits for new work (queued by this process, or by another as the store tells), a
-/// poll tick, or the stop signal; returns whether to stop.
+/// Waits for new work (signalled by `notify` in this process, or queued by another as
+/// the store tells), a poll tick, or the stop signal; returns whether to stop.
 async fn idle<S: Store>(
     shared: &Shared<S>,
     work: Work,
+    notify: &Notify,
     stopped: &mut watch::Receiver<bool>,
 ) -> bool {
-    let notify = match work {
-        Work::Instances => &shared.instance_work,
-        Work::Activities => &shared.activity_work,
-        Work::Timers => &shared.timer_work,
-        Work::Ended => &shared.ended,
-    };
     tokio::select! {
         _ = notify.notified() => false,
         _ = shared.store.work_queued(work) => false,
@@ -294,13 +290,13 @@ async fn orchestration_worker<S: Store>(
                 run_step(&shared, locked).instrument(span).await;
             }
             Ok(None) => {
-                if idle(&shared, Work::Instances, &mut stopped).await {
+                if idle(&shared, Work::Instances, &shared.instance_work, &mut stopped).await {
                     return;
                 }
             }
             Err(e) => {
                 warn!("cannot claim an instance: {e}");
-                if idle(&shared, Work::Instances, &mut stopped).await {
+                if idle(&shared, Work::Instances, &shared.instance_work, &mut stopped).await {
                     return;
                 }
             }
@@ -332,13 +328,13 @@ async fn activity_worker<S: Store>(shared: Arc<Shared<S>>, mut stopped: watch::R
                 run_activity(&shared, locked).instrument(span).await;
             }
             Ok(None) => {
-                if idle(&shared, Work::Activities, &mut stopped).await {
+                if idle(&shared, Work::Activities, &shared.activity_work, &mut stopped).await {
                     return;
                 }
             }
             Err(e) => {
                 warn!("cannot claim an activity: {e}");
-                if idle(&shared, Work::Activities, &mut stopped).await {
+                if idle(&shared, Work::Activities, &shared.activity_work, &mut stopped).await {
                     return;
                 }
             }

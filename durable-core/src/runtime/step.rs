@@ -116,6 +116,7 @@ pub(super) async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstanc
     }
     let (scheduled, timed) = (out.activities.len(), !out.timers.is_empty());
     let sends = !out.messages.is_empty() || !out.children.is_empty();
+    let ended = ended.then(|| record.id.clone());
     out.consumed.retain(|seq| *seq != DIRECT); // never queued
     let commit = StepCommit {
         record,
@@ -139,8 +140,8 @@ pub(super) async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstanc
             if timed {
                 shared.timer_work.notify_one();
             }
-            if ended {
-                shared.ended.notify_waiters();
+            if let Some(id) = ended {
+                shared.ends.ended(&id);
             }
             if sends || committed.more_queued {
                 shared.instance_work.notify_one();
