@@ -33,6 +33,17 @@ async fn greet(ctx: OrchestrationContext, name: String) -> Result<String, String
 }
 
 /// A worker runtime that would take a minute to notice work it is not told about.
+/// Weighs each of `n` items by an event `w`, one item a step.
+#[orchestrator]
+async fn weigh(ctx: OrchestrationContext, n: u64) -> Result<u64, String> {
+    let items: Vec<u64> = (1..=n).collect();
+    let mut sum = 0;
+    for item in items {
+        sum += item * ctx.event::<u64>("w").await;
+    }
+    Ok(sum)
+}
+
 fn deaf_worker(store: PostgresStore) -> Runtime<PostgresStore> {
     Runtime::builder(store)
         .orchestration(greet)
@@ -485,4 +496,54 @@ async fn an_undecodable_call_blocks_its_instance() {
         .await
         .unwrap();
     assert!(left.is_empty(), "purged with its instance");
+}
+
+/// A loop's items are kept in `durable_parts` and read by the step that takes each one,
+/// on a connection of the store's own: when the server ends that connection, the next
+/// read connects again, and the loop goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loop_reads_its_items_again_after_its_connection_is_lost() {
+    let url = postgres::database().await;
+    let store = PostgresStore::connect(&url).await.unwrap();
+    let runtime = Runtime::builder(store).orchestration(weigh).start();
+    let client = runtime.client();
+    let id = client.start(weigh, None, &10u64).await.unwrap();
+    let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let readers = "SELECT count(*) FROM pg_stat_activity
+                   WHERE application_name = 'durable-parts' AND datname = current_database()";
+    let stored = "SELECT count(*) FROM durable_parts";
+    client.raise_event(&id, "w", &1u64).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while admin
+        .query_one(readers, &[])
+        .await
+        .unwrap()
+        .get::<_, i64>(0)
+        == 0
+    {
+        assert!(tokio::time::Instant::now() < deadline, "no part was read");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let left: i64 = admin.query_one(stored, &[]).await.unwrap().get(0);
+    assert_eq!(left, 8, "the items not taken yet");
+    let ended = admin
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE application_name = 'durable-parts' AND datname = current_database()",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(ended.len(), 1);
+    for _ in 2..=10 {
+        client.raise_event(&id, "w", &1u64).await.unwrap();
+    }
+    let sum = client.wait(weigh, &id, Duration::from_secs(20)).await;
+    assert_eq!(sum.unwrap(), Ok(55));
+    let left: i64 = admin.query_one(stored, &[]).await.unwrap().get(0);
+    assert_eq!(left, 0, "each item is deleted by the step that takes it");
+    runtime.shutdown().await;
 }

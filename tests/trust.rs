@@ -128,6 +128,17 @@ async fn sum_events(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError>
     Ok(sum)
 }
 
+/// Weighs each of `n` items by an event `w`, one item a step.
+#[orchestrator]
+async fn weigh_items(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError> {
+    let items: Vec<u64> = (1..=n).collect();
+    let mut sum = 0;
+    for item in items {
+        sum += item * ctx.event::<u64>("w").await;
+    }
+    Ok(sum)
+}
+
 /// Doubles `x` through an activity, after `x` milliseconds.
 #[orchestrator]
 async fn child_double(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
@@ -184,6 +195,7 @@ fn runtime<S: Store>(store: S, lease: Duration) -> Runtime<S> {
         .orchestration(endless)
         .activity(double)
         .orchestration(sum_events)
+        .orchestration(weigh_items)
         .orchestration(long_call)
         .orchestration(bounded_call)
         .orchestration(absurd_retry)
@@ -244,6 +256,7 @@ on_every_store!(
     a_payload_of_another_type_fails_by_name,
     calls_are_claimed_in_the_order_they_were_queued,
     retention_purges_what_ended_long_enough_ago,
+    a_loop_keeps_its_items_beside_its_checkpoints,
 );
 
 /// Lease 100 ms, an activity of 300 ms: the worker renews its claim, so no other
@@ -569,5 +582,45 @@ async fn retention_purges_what_ended_long_enough_ago<S: Store>(store: S, on: &st
         .unwrap()
         .expect("a running one is kept");
     assert!(!open.status.is_terminal());
+    runtime.shutdown().await;
+}
+
+/// A loop over an owned collection writes its items beside its checkpoint once, so
+/// the checkpoint is as small with 2,000 items to go as with 10, and each step reads
+/// the item it takes. (On PostgreSQL every checkpoint used to carry the items left.)
+async fn a_loop_keeps_its_items_beside_its_checkpoints<S: Store>(store: S, on: &str) {
+    let runtime = runtime(store, Duration::from_secs(30));
+    let client = runtime.client();
+    let mut checkpoints = Vec::new();
+    for n in [10u64, 2000] {
+        let id = client
+            .start(weigh_items, Some(&format!("{on}-weigh-{n}")), &n)
+            .await
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let state = loop {
+            let record = runtime.store().instance(&id).await.unwrap().unwrap();
+            if let Some(state) = record.state {
+                break state;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{id} never waited");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        checkpoints.push((id, state.len()));
+    }
+    let (small, large) = (checkpoints[0].1, checkpoints[1].1);
+    assert!(
+        large <= small + 4,
+        "on {on}, the checkpoint with 2,000 items to go is {large} bytes, with 10 {small}"
+    );
+    let id = &checkpoints[0].0;
+    for weight in 1..=10u64 {
+        client.raise_event(id, "w", &weight).await.unwrap();
+    }
+    let squares: u64 = (1..=10u64).map(|i| i * i).sum();
+    assert_eq!(
+        client.wait(weigh_items, id, WAIT).await.unwrap(),
+        Ok(squares)
+    );
     runtime.shutdown().await;
 }

@@ -3,7 +3,7 @@
 //!
 //! `#[durable::function] async fn reserve(ctx: &OrchestrationContext, item: Item) ->
 //! Result<Lease, E>` is compiled by the same machinery as an orchestrator, into a type
-//! implementing [`Function`] and [`DurableOp`]: `reserve(&ctx, item).await` runs the
+//! implementing [`Function`] and [`DurableOp`](crate::DurableOp): `reserve(&ctx, item).await` runs the
 //! helper's first step inside the caller's step, with the caller's context (its calls,
 //! timers and events are the caller's). When the helper reaches an `.await`, the caller
 //! suspends at its own `.await` with a [`FunctionWaiter`] holding the helper's

@@ -3,6 +3,7 @@
 //! run on. Users depend on the `durable` facade, which re-exports this.
 
 pub mod activity;
+pub mod blocking;
 pub mod calls;
 pub mod client;
 pub mod codec;

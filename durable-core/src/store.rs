@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::task::{RetryPolicy, TaskId, TaskResult, Wake};
 
+pub use crate::blocking::blocking;
 pub use crate::task::Millis;
 
 /// The current time in [`Millis`].
@@ -639,10 +640,12 @@ pub trait Store: Send + Sync + 'static {
     fn tasks(&self, id: &str) -> impl Future<Output = Result<InstanceTasks, StoreError>> + Send;
 
     /// How a step reads the parts of its instance's state this store keeps beside its
-    /// checkpoint ([`StepCommit::parts`]), if it can read them synchronously (an
-    /// in-process store). Without one, a loop's items stay in its checkpoints. A store
-    /// that gives one writes and deletes the parts with the step, and purges them with
-    /// the instance.
+    /// checkpoint ([`StepCommit::parts`]). A step runs synchronously, so the reader is a
+    /// plain function; one that may wait (on the disk, on a database) waits through
+    /// [`blocking`], and works on a current-thread runtime too (the
+    /// PostgreSQL store reads on a thread and connection of its own). Without one, a
+    /// loop's items stay in its checkpoints. A store that gives one writes and deletes
+    /// the parts with the step, and purges them with the instance.
     fn part_reader(&self) -> Option<PartReader> {
         None
     }

@@ -318,7 +318,12 @@ impl PostgresStore {
             return Ok(Purge::Busy);
         }
         let tree: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
-        for table in ["durable_inbox", "durable_activities", "durable_timers"] {
+        for table in [
+            "durable_inbox",
+            "durable_activities",
+            "durable_timers",
+            "durable_parts",
+        ] {
             let delete = format!("DELETE FROM {table} WHERE instance = ANY($1)");
             sql::execute(&tx, &delete, &[&tree]).await?;
         }

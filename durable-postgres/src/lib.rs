@@ -30,6 +30,7 @@ mod fields;
 mod inbox;
 mod instances;
 mod listen;
+mod parts;
 mod pipeline;
 pub mod schema;
 mod sql;
@@ -58,6 +59,8 @@ pub struct PostgresStore {
     origin: u64,
     wakeups: Arc<Wakeups>,
     listener: tokio::task::JoinHandle<()>,
+    /// How steps read the parts of their state kept beside checkpoints.
+    parts: parts::PartReads,
 }
 
 /// Connection settings beyond the URL, for [`PostgresStore::connect_with`].
@@ -107,8 +110,10 @@ impl PostgresStore {
         }
         let wakeups = Arc::new(Wakeups::default());
         let origin = sql::origin();
+        let parts = parts::PartReads::start(config.clone())?;
         let listener = tokio::spawn(listen::listen(config, wakeups.clone(), origin));
         Ok(Self {
+            parts,
             pool,
             durable,
             origin,

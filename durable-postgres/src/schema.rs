@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_schema.sql"),
     include_str!("../migrations/0002_created_index.sql"),
     include_str!("../migrations/0003_fields_apart.sql"),
+    include_str!("../migrations/0004_parts.sql"),
 ];
 
 /// The schema version this code reads and writes.

@@ -6,7 +6,7 @@
 //! messages to others). The record is written only under the step's claim; if the
 //! claim was lost, `durable_claim_held` raises `DU001`, which rolls the step back.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use durable_core::codec;
 use durable_core::inbox::results_needed;
@@ -141,6 +141,25 @@ impl PostgresStore {
                 ],
             );
         }
+        let parts = PartChanges::of(commit);
+        if !parts.written.is_empty() {
+            pipeline.push(
+                "INSERT INTO durable_parts (instance, part, bytes)
+                 SELECT $1, * FROM unnest($2::bigint[], $3::bytea[])
+                 ON CONFLICT (instance, part) DO UPDATE SET bytes = excluded.bytes",
+                vec![
+                    Box::new(id.to_owned()),
+                    Box::new(parts.written),
+                    Box::new(parts.bytes),
+                ],
+            );
+        }
+        if !parts.deleted.is_empty() {
+            pipeline.push(
+                "DELETE FROM durable_parts WHERE instance = $1 AND part = ANY($2)",
+                vec![Box::new(id.to_owned()), Box::new(parts.deleted)],
+            );
+        }
         if !commit.timers.is_empty() {
             let tasks: Vec<i64> = commit.timers.iter().map(|t| t.task.0 as i64).collect();
             let due: Vec<i64> = commit.timers.iter().map(|t| t.due as i64).collect();
@@ -181,6 +200,37 @@ impl PostgresStore {
         .filter(|(_, count)| *count > 0)
         .map(|(work, count)| sql::payload(work, count, self.origin))
         .collect()
+    }
+}
+
+/// What a step changes of its instance's parts, as the statements take it: the keys
+/// and bytes of the parts written, and the keys of those deleted.
+#[derive(Default)]
+struct PartChanges {
+    written: Vec<i64>,
+    bytes: Vec<Vec<u8>>,
+    deleted: Vec<i64>,
+}
+
+impl PartChanges {
+    /// Of two changes to one part, the later counts, as in the order the step made them.
+    fn of(commit: &StepCommit) -> Self {
+        let last: BTreeMap<u64, &Option<Vec<u8>>> = commit
+            .parts
+            .iter()
+            .map(|(part, bytes)| (*part, bytes))
+            .collect();
+        let mut changes = PartChanges::default();
+        for (part, bytes) in last {
+            match bytes {
+                Some(bytes) => {
+                    changes.written.push(part as i64);
+                    changes.bytes.push(bytes.clone());
+                }
+                None => changes.deleted.push(part as i64),
+            }
+        }
+        changes
     }
 }
 

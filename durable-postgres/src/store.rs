@@ -5,13 +5,17 @@ use std::time::Duration;
 
 use durable_core::store::{
     Committed, InstanceFilter, InstanceRecord, InstanceTasks, Lease, LockedActivity,
-    LockedInstance, Message, Millis, Page, Purge, StepCommit, Store, StoreError, Work,
+    LockedInstance, Message, Millis, Page, PartReader, Purge, StepCommit, Store, StoreError, Work,
 };
 use durable_core::TaskResult;
 
 use crate::{PostgresStore, POLL_INTERVAL};
 
 impl Store for PostgresStore {
+    fn part_reader(&self) -> Option<PartReader> {
+        Some(self.parts.reader())
+    }
+
     fn work_queued(&self, work: Work) -> impl Future<Output = ()> + Send {
         self.wakeups.of(work).notified()
     }
@@ -61,13 +65,6 @@ impl Store for PostgresStore {
         lease: &Lease,
         commit: StepCommit,
     ) -> Result<Committed, StoreError> {
-        if !commit.parts.is_empty() {
-            // it gives no part reader, so its steps keep loops' items in their
-            // checkpoints: a step that wrote parts is refused, not stored without them
-            return Err(StoreError::Backend(
-                "this store keeps no parts beside checkpoints, and a step wrote some".into(),
-            ));
-        }
         self.commit(lease, commit).await
     }
 

@@ -12,9 +12,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use durable_core::store::blocking;
 use durable_core::store::StoreError;
 use rocksdb::{ErrorKind, ReadOptions, ReadTier, Snapshot, WriteBatch, WriteOptions, DB};
-use tokio::runtime::{Handle, RuntimeFlavor};
 
 use crate::keys::backend;
 
@@ -149,19 +149,6 @@ impl Io {
     #[cfg(test)]
     pub(crate) fn waited(&self) -> u64 {
         self.waited.load(Ordering::Relaxed)
-    }
-}
-
-/// Runs `f`, which may wait on the disk, where waiting does not stall other tasks:
-/// through `block_in_place` on a multi-threaded tokio runtime; as it is on a
-/// current-thread runtime (which has no other thread to hand its tasks to) or outside
-/// tokio.
-pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
-    match Handle::try_current() {
-        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(f)
-        }
-        _ => f(),
     }
 }
 

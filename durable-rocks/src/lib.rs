@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use durable_core::store::{
-    Committed, InstanceFilter, InstanceRecord, InstanceTasks, Lease, LockedActivity,
+    blocking, Committed, InstanceFilter, InstanceRecord, InstanceTasks, Lease, LockedActivity,
     LockedInstance, Message, Millis, Page, PartReader, Purge, StepCommit, Store, StoreError,
 };
 use durable_core::TaskResult;
@@ -87,15 +87,15 @@ impl Store for RocksStore {
         filter: &InstanceFilter,
         page: &Page,
     ) -> Result<Vec<InstanceRecord>, StoreError> {
-        io::blocking(|| self.list_instances(filter, page))
+        blocking(|| self.list_instances(filter, page))
     }
 
     async fn purge(&self, id: &str) -> Result<Purge, StoreError> {
-        io::blocking(|| self.purge_tree(id))
+        blocking(|| self.purge_tree(id))
     }
 
     async fn ended_before(&self, before: Millis, limit: usize) -> Result<Vec<String>, StoreError> {
-        io::blocking(|| self.ended(before, limit))
+        blocking(|| self.ended(before, limit))
     }
 
     async fn send(&self, id: &str, message: Message) -> Result<(), StoreError> {

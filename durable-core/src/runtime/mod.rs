@@ -290,13 +290,27 @@ async fn orchestration_worker<S: Store>(
                 run_step(&shared, locked).instrument(span).await;
             }
             Ok(None) => {
-                if idle(&shared, Work::Instances, &shared.instance_work, &mut stopped).await {
+                if idle(
+                    &shared,
+                    Work::Instances,
+                    &shared.instance_work,
+                    &mut stopped,
+                )
+                .await
+                {
                     return;
                 }
             }
             Err(e) => {
                 warn!("cannot claim an instance: {e}");
-                if idle(&shared, Work::Instances, &shared.instance_work, &mut stopped).await {
+                if idle(
+                    &shared,
+                    Work::Instances,
+                    &shared.instance_work,
+                    &mut stopped,
+                )
+                .await
+                {
                     return;
                 }
             }
@@ -328,13 +342,27 @@ async fn activity_worker<S: Store>(shared: Arc<Shared<S>>, mut stopped: watch::R
                 run_activity(&shared, locked).instrument(span).await;
             }
             Ok(None) => {
-                if idle(&shared, Work::Activities, &shared.activity_work, &mut stopped).await {
+                if idle(
+                    &shared,
+                    Work::Activities,
+                    &shared.activity_work,
+                    &mut stopped,
+                )
+                .await
+                {
                     return;
                 }
             }
             Err(e) => {
                 warn!("cannot claim an activity: {e}");
-                if idle(&shared, Work::Activities, &shared.activity_work, &mut stopped).await {
+                if idle(
+                    &shared,
+                    Work::Activities,
+                    &shared.activity_work,
+                    &mut stopped,
+                )
+                .await
+                {
                     return;
                 }
             }

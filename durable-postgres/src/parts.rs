@@ -1,0 +1,121 @@
+//! Reading a part of an instance's state from inside a step ([`Store::part_reader`]):
+//! the item a loop over an owned collection takes, kept beside the checkpoints in
+//! `durable_parts` so that each checkpoint does not carry the items still to come.
+//!
+//! A step's code is synchronous and the database is reached asynchronously, on a runtime
+//! the step may be running on (a current-thread one included). So the store has a
+//! thread of its own, with a runtime and a connection of its own, that answers reads;
+//! a step sends its read there and waits for the answer where waiting does not stall
+//! the caller's other tasks ([`blocking`]).
+//!
+//! [`Store::part_reader`]: durable_core::Store::part_reader
+
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use durable_core::store::blocking;
+use durable_core::store::{PartReader, StoreError};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio_postgres::{Client, NoTls};
+use tracing::warn;
+
+use crate::sql::{backend, describe};
+
+type Answer = Result<Option<Vec<u8>>, StoreError>;
+
+/// A read of part `part` of instance `instance`, and where to send its answer.
+struct Read {
+    instance: String,
+    part: u64,
+    answer: mpsc::SyncSender<Answer>,
+}
+
+/// The reads' way to the reading thread, which ends when every sender is dropped.
+#[derive(Clone)]
+pub(crate) struct PartReads {
+    reads: UnboundedSender<Read>,
+}
+
+impl PartReads {
+    /// Starts the reading thread; it connects to the database at its first read.
+    pub(crate) fn start(config: tokio_postgres::Config) -> Result<Self, StoreError> {
+        let (reads, queued) = unbounded_channel();
+        let mut config = config;
+        config.application_name("durable-parts");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Backend(format!("cannot start the part reader: {e}")))?;
+        std::thread::Builder::new()
+            .name("durable-parts".into())
+            .spawn(move || runtime.block_on(serve(config, queued)))
+            .map_err(|e| StoreError::Backend(format!("cannot start the part reader: {e}")))?;
+        Ok(Self { reads })
+    }
+
+    /// The reader a runtime's steps read parts with.
+    pub(crate) fn reader(&self) -> PartReader {
+        let reads = self.clone();
+        PartReader(Arc::new(move |instance: &str, part: u64| {
+            reads.read(instance, part)
+        }))
+    }
+
+    fn read(&self, instance: &str, part: u64) -> Answer {
+        let (answer, answered) = mpsc::sync_channel(1);
+        let read = Read {
+            instance: instance.to_owned(),
+            part,
+            answer,
+        };
+        let stopped = || StoreError::Backend("the part reader has stopped".into());
+        self.reads.send(read).map_err(|_| stopped())?;
+        blocking(|| answered.recv()).map_err(|_| stopped())?
+    }
+}
+
+/// Answers reads until no sender is left. A read that finds the connection lost (the
+/// server restarted, or ended it) connects again and is tried once more; one that
+/// still fails fails its step, which blocks the instance with the reason until it is
+/// retried.
+async fn serve(config: tokio_postgres::Config, mut queued: UnboundedReceiver<Read>) {
+    let mut connected: Option<Client> = None;
+    while let Some(read) = queued.recv().await {
+        let mut answer = read_once(&config, &mut connected, &read).await;
+        if answer.is_err() && connected.as_ref().is_none_or(Client::is_closed) {
+            answer = read_once(&config, &mut connected, &read).await;
+        }
+        let _ = read.answer.send(answer);
+    }
+}
+
+async fn read_once(
+    config: &tokio_postgres::Config,
+    connected: &mut Option<Client>,
+    read: &Read,
+) -> Answer {
+    let client = match connected {
+        Some(client) if !client.is_closed() => client,
+        _ => connected.insert(connect(config).await?),
+    };
+    let row = client
+        .query_opt(
+            "SELECT bytes FROM durable_parts WHERE instance = $1 AND part = $2",
+            &[&read.instance, &(read.part as i64)],
+        )
+        .await
+        .map_err(backend)?;
+    Ok(row.map(|row| row.get(0)))
+}
+
+async fn connect(config: &tokio_postgres::Config) -> Result<Client, StoreError> {
+    let (client, connection) = config.connect(NoTls).await.map_err(|e| {
+        StoreError::Backend(format!("the part reader cannot connect: {}", describe(&e)))
+    })?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            warn!("the part reader's connection ended: {e}");
+        }
+    });
+    Ok(client)
+}
