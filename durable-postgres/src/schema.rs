@@ -1,9 +1,9 @@
 //! The database schema, kept as numbered migrations in the crate (`migrations/*.sql`).
 //!
-//! [`migrate`] brings a database up to [`VERSION`] in one transaction, under an
-//! advisory lock, so that processes starting together apply each migration once; a
-//! database already at a later version (written by newer code) is refused rather than
-//! used, since this code would misread it.
+//! [`PostgresStore::connect`](crate::PostgresStore::connect) brings a database up to
+//! [`VERSION`] in one transaction, under an advisory lock, so that processes starting
+//! together apply each migration once; a database already at a later version (written
+//! by newer code) is refused rather than used, since this code would misread it.
 
 use deadpool_postgres::{GenericClient, Object};
 use durable_core::StoreError;
