@@ -352,7 +352,17 @@ async fn suspended_instances_hold_events_until_resumed() {
         .await
         .unwrap();
     reaches(&http, &url, "Running").await;
-    let suspended = http.post(format!("{url}/suspend")).send().await.unwrap();
+    let misspelt = http
+        .post(format!("{url}/suspend?reasn=x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(misspelt.status(), StatusCode::BAD_REQUEST, "not ignored");
+    let suspended = http
+        .post(format!("{url}/suspend?reason=audit"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(suspended.status(), StatusCode::ACCEPTED);
     reaches(&http, &url, "Suspended").await;
     http.post(format!("{url}/raiseEvent/decision"))
@@ -364,7 +374,11 @@ async fn suspended_instances_hold_events_until_resumed() {
     let held = http.get(&url).send().await.unwrap();
     assert_eq!(held.status(), StatusCode::ACCEPTED);
     assert_eq!(body(held).await["runtimeStatus"], "Suspended");
-    let resumed = http.post(format!("{url}/resume")).send().await.unwrap();
+    let resumed = http
+        .post(format!("{url}/resume?reason=audited"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resumed.status(), StatusCode::ACCEPTED);
     assert_eq!(finished(&http, &url).await["output"], "rejected by cy");
 }

@@ -115,7 +115,8 @@ pub struct ListArgs {
 pub struct ControlArgs {
     /// The instance id.
     pub id: String,
-    /// Why, sent as the API's `reason`: `terminate` makes it the instance's error.
+    /// Why, sent as the API's `reason`: `terminate` makes it the instance's error;
+    /// the service logs it for `suspend` and `resume`.
     #[arg(long)]
     pub reason: Option<String>,
 }

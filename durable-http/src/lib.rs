@@ -32,7 +32,7 @@
 //! | `GET /dashboard/` | the dashboard: instances, where each waits, and buttons for the commands |
 //! | `GET /instances/{id}/state` | the status, and where it waits: the `.await` (expression, file, line, column), what it awaits, its live locals ([`Client::inspect`]) |
 //! | `POST /instances/{id}/raiseEvent/{event}`, body = payload | `202` |
-//! | `POST /instances/{id}/terminate?reason=..`, `/suspend`, `/resume` | `202` |
+//! | `POST /instances/{id}/terminate?reason=..`, `/suspend?reason=..`, `/resume?reason=..` | `202`; a termination's reason is the instance's error, a suspension's or resumption's is logged |
 //! | `DELETE /instances/{id}` | `200` once purged; `409` while it runs |
 //! | `GET /instances?runtimeStatus=..&name=..&createdTimeFrom=..&createdTimeTo=..&top=..&continuationToken=..` | a page of statuses, `{instances, continuationToken}` |
 //! | `GET /instances/?..` (Durable Functions' clients) | a page as a JSON array; the next page's token in the `x-ms-continuation-token` header, sent back in the same request header |

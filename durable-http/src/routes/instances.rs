@@ -125,21 +125,30 @@ pub(super) async fn terminate<S: Store>(
     Ok(StatusCode::ACCEPTED)
 }
 
+/// Suspends an instance. The reason, if one is given, is logged: an instance keeps
+/// no history to record it in.
 pub(super) async fn suspend<S: Store>(
     State(api): Shared<S>,
     Path(id): Path<String>,
+    uri: Uri,
 ) -> Result<StatusCode, HttpError> {
+    let (Reason { reason }, _) = query(&uri)?;
     live_instance(&api, &id).await?;
     api.client.suspend(&id).await?;
+    tracing::info!(instance = %id, reason = reason.as_deref().unwrap_or(""), "suspended over HTTP");
     Ok(StatusCode::ACCEPTED)
 }
 
+/// Resumes a suspended instance; the reason, if one is given, is logged.
 pub(super) async fn resume<S: Store>(
     State(api): Shared<S>,
     Path(id): Path<String>,
+    uri: Uri,
 ) -> Result<StatusCode, HttpError> {
+    let (Reason { reason }, _) = query(&uri)?;
     live_instance(&api, &id).await?;
     api.client.resume(&id).await?;
+    tracing::info!(instance = %id, reason = reason.as_deref().unwrap_or(""), "resumed over HTTP");
     Ok(StatusCode::ACCEPTED)
 }
 
