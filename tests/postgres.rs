@@ -81,7 +81,8 @@ async fn the_schema_is_created_once_and_a_newer_one_is_refused() {
             "UPDATE durable_schema SET version = 1; DROP INDEX durable_instances_created;
              ALTER TABLE durable_instances DROP COLUMN apart, DROP COLUMN started,
                  DROP COLUMN input, DROP COLUMN output, DROP COLUMN events,
-                 DROP COLUMN custom_status",
+                 DROP COLUMN custom_status;
+             DROP TABLE durable_parts",
         )
         .await
         .unwrap();
@@ -141,6 +142,14 @@ async fn the_schema_is_created_once_and_a_newer_one_is_refused() {
         .await
         .unwrap();
     assert_eq!(index.len(), 1, "migration 2 applied");
+    let parts = client
+        .query(
+            "SELECT 1 FROM pg_tables WHERE tablename = 'durable_parts'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(parts.len(), 1, "migration 4 applied");
     let newer = schema::VERSION + 1;
     client
         .execute("UPDATE durable_schema SET version = $1", &[&newer])
