@@ -525,19 +525,18 @@ async fn a_loop_reads_its_items_again_after_its_connection_is_lost() {
                    WHERE application_name = 'durable-parts' AND datname = current_database()";
     let stored = "SELECT count(*) FROM durable_parts";
     client.raise_event(&id, "w", &1u64).await.unwrap();
+    // the step that took the second item read it (connecting), and deleted it
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while admin
-        .query_one(readers, &[])
-        .await
-        .unwrap()
-        .get::<_, i64>(0)
-        == 0
-    {
-        assert!(tokio::time::Instant::now() < deadline, "no part was read");
+    loop {
+        let reading: i64 = admin.query_one(readers, &[]).await.unwrap().get(0);
+        let left: i64 = admin.query_one(stored, &[]).await.unwrap().get(0);
+        if (reading, left) == (1, 8) {
+            break;
+        }
+        let now = tokio::time::Instant::now();
+        assert!(now < deadline, "{reading} readers, {left} items left");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let left: i64 = admin.query_one(stored, &[]).await.unwrap().get(0);
-    assert_eq!(left, 8, "the items not taken yet");
     let ended = admin
         .query(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
