@@ -507,11 +507,11 @@ async fn an_undecodable_call_blocks_its_instance() {
     assert!(left.is_empty(), "purged with its instance");
 }
 
-/// A loop's items are kept in `durable_parts` and read by the step that takes each one,
-/// on a connection of the store's own: when the server ends that connection, the next
-/// read connects again, and the loop goes on.
+/// A loop's items are kept in `durable_parts`. A claim reads the next one along; any
+/// other is read on a connection of the store's own, which connects again when the
+/// server ends it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_loop_reads_its_items_again_after_its_connection_is_lost() {
+async fn the_part_reader_connects_again_after_its_connection_is_lost() {
     let url = postgres::database().await;
     let store = PostgresStore::connect(&url).await.unwrap();
     let runtime = Runtime::builder(store).orchestration(weigh).start();
@@ -521,22 +521,37 @@ async fn a_loop_reads_its_items_again_after_its_connection_is_lost() {
         .await
         .unwrap();
     tokio::spawn(connection);
+    let stored = "SELECT part, bytes FROM durable_parts ORDER BY part";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let parts = loop {
+        let parts = admin.query(stored, &[]).await.unwrap();
+        if !parts.is_empty() {
+            break parts;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no item was kept");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(parts.len(), 9, "the items after the first");
+    client.raise_event(&id, "w", &1u64).await.unwrap();
+    let parts = loop {
+        let parts = admin.query(stored, &[]).await.unwrap();
+        if parts.len() == 8 {
+            break parts;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the second item was not taken"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
     let readers = "SELECT count(*) FROM pg_stat_activity
                    WHERE application_name = 'durable-parts' AND datname = current_database()";
-    let stored = "SELECT count(*) FROM durable_parts";
-    client.raise_event(&id, "w", &1u64).await.unwrap();
-    // the step that took the second item read it (connecting), and deleted it
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let reading: i64 = admin.query_one(readers, &[]).await.unwrap().get(0);
-        let left: i64 = admin.query_one(stored, &[]).await.unwrap().get(0);
-        if (reading, left) == (1, 8) {
-            break;
-        }
-        let now = tokio::time::Instant::now();
-        assert!(now < deadline, "{reading} readers, {left} items left");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let reading: i64 = admin.query_one(readers, &[]).await.unwrap().get(0);
+    assert_eq!(reading, 0, "the step took the item its claim read along");
+    let (key, bytes): (i64, Vec<u8>) = (parts[4].get(0), parts[4].get(1));
+    let reader = runtime.store().part_reader().expect("parts are kept");
+    let read = || (reader.0)(&id, key as u64);
+    assert_eq!(read(), Ok(Some(bytes.clone())));
     let ended = admin
         .query(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
@@ -545,13 +560,18 @@ async fn a_loop_reads_its_items_again_after_its_connection_is_lost() {
         )
         .await
         .unwrap();
-    assert_eq!(ended.len(), 1);
+    assert_eq!(ended.len(), 1, "the reader's connection");
+    assert_eq!(read(), Ok(Some(bytes)), "read on a new connection");
+    assert_eq!((reader.0)(&id, u64::MAX / 2), Ok(None));
     for _ in 2..=10 {
         client.raise_event(&id, "w", &1u64).await.unwrap();
     }
     let sum = client.wait(weigh, &id, Duration::from_secs(20)).await;
     assert_eq!(sum.unwrap(), Ok(55));
-    let left: i64 = admin.query_one(stored, &[]).await.unwrap().get(0);
-    assert_eq!(left, 0, "each item is deleted by the step that takes it");
+    let left = admin.query(stored, &[]).await.unwrap();
+    assert!(
+        left.is_empty(),
+        "each item is deleted by the step that takes it"
+    );
     runtime.shutdown().await;
 }

@@ -139,6 +139,21 @@ async fn weigh_items(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError
     Ok(sum)
 }
 
+/// Weighs each cell of an `n` by `n` table by an event `w`, one cell a step: two loops
+/// over owned collections, the inner one's items kept after the outer one's.
+#[orchestrator]
+async fn weigh_table(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError> {
+    let rows: Vec<u64> = (1..=n).collect();
+    let mut sum = 0;
+    for row in rows {
+        let cells: Vec<u64> = (1..=n).collect();
+        for cell in cells {
+            sum += row * cell * ctx.event::<u64>("w").await;
+        }
+    }
+    Ok(sum)
+}
+
 /// Doubles `x` through an activity, after `x` milliseconds.
 #[orchestrator]
 async fn child_double(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
@@ -196,6 +211,7 @@ fn runtime<S: Store>(store: S, lease: Duration) -> Runtime<S> {
         .activity(double)
         .orchestration(sum_events)
         .orchestration(weigh_items)
+        .orchestration(weigh_table)
         .orchestration(long_call)
         .orchestration(bounded_call)
         .orchestration(absurd_retry)
@@ -257,6 +273,7 @@ on_every_store!(
     calls_are_claimed_in_the_order_they_were_queued,
     retention_purges_what_ended_long_enough_ago,
     a_loop_keeps_its_items_beside_its_checkpoints,
+    nested_loops_take_their_items_in_order,
 );
 
 /// Lease 100 ms, an activity of 300 ms: the worker renews its claim, so no other
@@ -621,6 +638,26 @@ async fn a_loop_keeps_its_items_beside_its_checkpoints<S: Store>(store: S, on: &
     assert_eq!(
         client.wait(weigh_items, id, WAIT).await.unwrap(),
         Ok(squares)
+    );
+    runtime.shutdown().await;
+}
+
+/// Nested loops keep both collections' items beside the checkpoints, and each step
+/// takes the right one: the PostgreSQL store reads the lowest-keyed item along with a
+/// claim, which is the inner loop's next only until the outer loop takes its next row.
+async fn nested_loops_take_their_items_in_order<S: Store>(store: S, _: &str) {
+    let runtime = runtime(store, Duration::from_secs(30));
+    let client = runtime.client();
+    let id = client.start(weigh_table, None, &9u64).await.unwrap();
+    for step in 0..81u64 {
+        client.raise_event(&id, "w", &(step % 2 + 1)).await.unwrap();
+    }
+    let expected: u64 = (0..81u64)
+        .map(|i| (i / 9 + 1) * (i % 9 + 1) * (i % 2 + 1))
+        .sum();
+    assert_eq!(
+        client.wait(weigh_table, &id, WAIT).await.unwrap(),
+        Ok(expected)
     );
     runtime.shutdown().await;
 }

@@ -344,6 +344,7 @@ impl Store for MemoryStore {
                 messages,
                 lease: granted,
                 activity: None,
+                parts: Vec::new(),
             }));
         }
     }
@@ -508,6 +509,7 @@ impl Store for MemoryStore {
             messages,
             lease: granted,
             activity: Some(locked.clone()),
+            parts: Vec::new(),
         }))
     }
 

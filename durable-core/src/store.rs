@@ -330,6 +330,11 @@ pub struct LockedInstance {
     /// `messages` under [`DIRECT`] without having been stored. The step's commit
     /// completes it ([`StepCommit::activity`]).
     pub activity: Option<LockedActivity>,
+    /// Parts of the instance's state ([`StepCommit::parts`]) read with the claim, key
+    /// and bytes: a store whose part reads cost a round trip reads along the one a step
+    /// most likely takes (the lowest key: a loop's next item). The step reads any
+    /// other through [`Store::part_reader`]. Empty where reads are local.
+    pub parts: Vec<(u64, Vec<u8>)>,
 }
 
 /// The sequence number of an activity result handed to a step directly

@@ -109,6 +109,7 @@ impl RocksStore {
                 messages,
                 lease: granted,
                 activity: None,
+                parts: Vec::new(),
             }));
         }
     }
@@ -263,6 +264,7 @@ impl RocksStore {
             messages,
             lease: granted,
             activity: Some(locked.clone()),
+            parts: Vec::new(),
         }))
     }
 }

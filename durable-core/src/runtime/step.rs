@@ -8,6 +8,7 @@
 
 use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
 
 use tracing::{debug, field, info_span, warn, Span};
 
@@ -71,6 +72,7 @@ pub(super) async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstanc
         messages,
         lease,
         activity,
+        parts,
     } = locked;
     let mut out = Outbox::default();
     // a result handed over directly that the step does not take (it was suspended, or
@@ -85,7 +87,7 @@ pub(super) async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstanc
     } else {
         advance(
             &shared.registry,
-            &shared.parts,
+            &reading_first(&shared.parts, parts),
             &mut record,
             messages,
             &mut out,
@@ -150,6 +152,27 @@ pub(super) async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstanc
         }
         Err(e) => warn!("step not committed: {e}"),
     }
+}
+
+/// `reader`, answering first from `read`: the parts the store read with the claim.
+fn reading_first(reader: &Option<PartReader>, read: Vec<(u64, Vec<u8>)>) -> Option<PartReader> {
+    let reader = reader.clone()?;
+    if read.is_empty() {
+        return Some(reader);
+    }
+    let read = Mutex::new(read);
+    Some(PartReader(Arc::new(move |instance: &str, key: u64| {
+        let taken = {
+            // a poisoned lock only means a panic elsewhere mid-update of a plain list
+            let mut read = read.lock().unwrap_or_else(|p| p.into_inner());
+            let at = read.iter().position(|(k, _)| *k == key);
+            at.map(|at| read.swap_remove(at).1)
+        };
+        match taken {
+            Some(bytes) => Ok(Some(bytes)),
+            None => (reader.0)(instance, key),
+        }
+    })))
 }
 
 /// Applies an instance's messages: commands first, then buffers events, drops results
