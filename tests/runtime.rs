@@ -743,3 +743,50 @@ async fn shutdown_does_not_wait_for_a_heartbeat() {
     let stopped = tokio::time::timeout(Duration::from_secs(60), runtime.shutdown()).await;
     assert!(stopped.is_ok(), "shutdown waited for a heartbeat period");
 }
+
+/// Waits for event `go`, then ends.
+#[orchestrator]
+async fn gate(ctx: OrchestrationContext, _: ()) -> Result<(), TestError> {
+    ctx.event::<()>("go").await;
+    Ok(())
+}
+
+/// An instance that ends wakes the clients waiting for it, not every waiting client:
+/// with 100 clients each waiting for one of 100 instances that end one after another,
+/// each end used to make every client still waiting read its instance again (about
+/// 5,000 reads); now each client reads about once, when its own instance ends, besides
+/// its polls for ends in other processes (every 50 ms).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_end_wakes_only_the_clients_waiting_for_it() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let (store, reads) = support::counting::Counting::new(MemoryStore::new());
+    let runtime = Runtime::builder(store).orchestration(gate).start();
+    let client = runtime.client();
+    let mut ids = Vec::new();
+    for _ in 0..100 {
+        ids.push(client.start(gate, None, &()).await.unwrap());
+    }
+    let waits: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (client, id) = (client.clone(), id.clone());
+            tokio::spawn(async move { client.wait(gate, &id, WAIT).await })
+        })
+        .collect();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while reads.load(Relaxed) < 100 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the clients never read"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let before = reads.load(Relaxed);
+    for (id, wait) in ids.iter().zip(waits) {
+        client.raise_event(id, "go", &()).await.unwrap();
+        assert_eq!(wait.await.unwrap().unwrap(), Ok(()));
+    }
+    let read = reads.load(Relaxed) - before;
+    assert!(read < 1500, "{read} reads for 100 ends");
+    runtime.shutdown().await;
+}
