@@ -15,7 +15,7 @@ use durable::store::{Changed, InstanceRecord, Message, StepCommit, Store, TimerT
 use durable::{activity, orchestrator, OrchestrationContext, Runtime, RuntimeStatus, TaskId};
 use durable_postgres::{schema, PostgresStore};
 use serde_json::{json, Value};
-use support::postgres;
+use support::{postgres, weigh_items};
 
 #[activity]
 async fn shout(s: String) -> Result<String, String> {
@@ -33,17 +33,6 @@ async fn greet(ctx: OrchestrationContext, name: String) -> Result<String, String
 }
 
 /// A worker runtime that would take a minute to notice work it is not told about.
-/// Weighs each of `n` items by an event `w`, one item a step.
-#[orchestrator]
-async fn weigh(ctx: OrchestrationContext, n: u64) -> Result<u64, String> {
-    let items: Vec<u64> = (1..=n).collect();
-    let mut sum = 0;
-    for item in items {
-        sum += item * ctx.event::<u64>("w").await;
-    }
-    Ok(sum)
-}
-
 fn deaf_worker(store: PostgresStore) -> Runtime<PostgresStore> {
     Runtime::builder(store)
         .orchestration(greet)
@@ -514,9 +503,9 @@ async fn an_undecodable_call_blocks_its_instance() {
 async fn the_part_reader_connects_again_after_its_connection_is_lost() {
     let url = postgres::database().await;
     let store = PostgresStore::connect(&url).await.unwrap();
-    let runtime = Runtime::builder(store).orchestration(weigh).start();
+    let runtime = Runtime::builder(store).orchestration(weigh_items).start();
     let client = runtime.client();
-    let id = client.start(weigh, None, &10u64).await.unwrap();
+    let id = client.start(weigh_items, None, &10u64).await.unwrap();
     let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
         .unwrap();
@@ -566,7 +555,7 @@ async fn the_part_reader_connects_again_after_its_connection_is_lost() {
     for _ in 2..=10 {
         client.raise_event(&id, "w", &1u64).await.unwrap();
     }
-    let sum = client.wait(weigh, &id, Duration::from_secs(20)).await;
+    let sum = client.wait(weigh_items, &id, Duration::from_secs(20)).await;
     assert_eq!(sum.unwrap(), Ok(55));
     let left = admin.query(stored, &[]).await.unwrap();
     assert!(

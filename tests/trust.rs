@@ -16,7 +16,7 @@ use durable::{
     Store, StoreError,
 };
 use durable::{join_all, select, Either, Purge};
-use support::{double, TestError};
+use support::{double, weigh_items, TestError};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -124,17 +124,6 @@ async fn sum_events(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError>
     let mut sum = 0;
     for _ in 0..n {
         sum += ctx.event::<u64>("n").await;
-    }
-    Ok(sum)
-}
-
-/// Weighs each of `n` items by an event `w`, one item a step.
-#[orchestrator]
-async fn weigh_items(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError> {
-    let items: Vec<u64> = (1..=n).collect();
-    let mut sum = 0;
-    for item in items {
-        sum += item * ctx.event::<u64>("w").await;
     }
     Ok(sum)
 }

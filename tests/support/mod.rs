@@ -169,3 +169,14 @@ macro_rules! twins {
         async fn $plain($ctx: &'static Direct, $input: $in) -> Result<$out, TestError> $body
     };
 }
+
+/// Weighs each of `n` items by an event `w`, one item a step.
+#[durable::orchestrator]
+pub async fn weigh_items(ctx: durable::OrchestrationContext, n: u64) -> Result<u64, TestError> {
+    let items: Vec<u64> = (1..=n).collect();
+    let mut sum = 0;
+    for item in items {
+        sum += item * ctx.event::<u64>("w").await;
+    }
+    Ok(sum)
+}
