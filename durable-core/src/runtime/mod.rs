@@ -288,32 +288,14 @@ async fn orchestration_worker<S: Store>(
             Ok(Some(locked)) => {
                 let span = step_span(&locked.record);
                 run_step(&shared, locked).instrument(span).await;
+                continue;
             }
-            Ok(None) => {
-                if idle(
-                    &shared,
-                    Work::Instances,
-                    &shared.instance_work,
-                    &mut stopped,
-                )
-                .await
-                {
-                    return;
-                }
-            }
-            Err(e) => {
-                warn!("cannot claim an instance: {e}");
-                if idle(
-                    &shared,
-                    Work::Instances,
-                    &shared.instance_work,
-                    &mut stopped,
-                )
-                .await
-                {
-                    return;
-                }
-            }
+            Ok(None) => {}
+            Err(e) => warn!("cannot claim an instance: {e}"),
+        }
+        let work = &shared.instance_work;
+        if idle(&shared, Work::Instances, work, &mut stopped).await {
+            return;
         }
     }
 }
@@ -340,32 +322,14 @@ async fn activity_worker<S: Store>(shared: Arc<Shared<S>>, mut stopped: watch::R
                 );
                 trace::join(&span, &task.instance);
                 run_activity(&shared, locked).instrument(span).await;
+                continue;
             }
-            Ok(None) => {
-                if idle(
-                    &shared,
-                    Work::Activities,
-                    &shared.activity_work,
-                    &mut stopped,
-                )
-                .await
-                {
-                    return;
-                }
-            }
-            Err(e) => {
-                warn!("cannot claim an activity: {e}");
-                if idle(
-                    &shared,
-                    Work::Activities,
-                    &shared.activity_work,
-                    &mut stopped,
-                )
-                .await
-                {
-                    return;
-                }
-            }
+            Ok(None) => {}
+            Err(e) => warn!("cannot claim an activity: {e}"),
+        }
+        let work = &shared.activity_work;
+        if idle(&shared, Work::Activities, work, &mut stopped).await {
+            return;
         }
     }
 }
