@@ -3,7 +3,7 @@
 //! run on. Users depend on the `durable` facade, which re-exports this.
 
 pub mod activity;
-pub mod blocking;
+mod blocking;
 pub mod calls;
 pub mod client;
 pub mod codec;
