@@ -74,15 +74,17 @@ impl PartReads {
     }
 }
 
-/// Answers reads until no sender is left. A read that finds the connection lost (the
-/// server restarted, or ended it) connects again and is tried once more; one that
-/// still fails fails its step, which blocks the instance with the reason until it is
-/// retried.
+/// Answers reads until no sender is left. A read that fails is tried once more on a new
+/// connection: a lost connection does not always look closed when the read fails, since
+/// the server's word that it ends the session (57P01 when it is shut down or the
+/// session terminated) can arrive as the answer to the read itself. A read that fails
+/// twice fails its step, which blocks the instance with the reason until it is retried.
 async fn serve(config: tokio_postgres::Config, mut queued: UnboundedReceiver<Read>) {
     let mut connected: Option<Client> = None;
     while let Some(read) = queued.recv().await {
         let mut answer = read_once(&config, &mut connected, &read).await;
-        if answer.is_err() && connected.as_ref().is_none_or(Client::is_closed) {
+        if answer.is_err() {
+            connected = None;
             answer = read_once(&config, &mut connected, &read).await;
         }
         let _ = read.answer.send(answer);
