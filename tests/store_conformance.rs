@@ -45,6 +45,7 @@ fn commit(record: InstanceRecord, consumed: Vec<u64>) -> StepCommit {
         children: vec![],
         cancelled: vec![],
         parts: vec![],
+        drop_parts: false,
         changed: Changed::default(),
         activity: None,
     }
@@ -109,6 +110,7 @@ async fn conformance<S: Store>(store: S) {
                 children: vec![record("child")],
                 cancelled: vec![],
                 parts: vec![],
+                drop_parts: false,
                 changed: Changed::default(),
                 activity: None,
             },
@@ -289,6 +291,7 @@ async fn messages_between_instances<S: Store>(store: S) {
                 children: vec![],
                 cancelled: vec![],
                 parts: vec![],
+                drop_parts: false,
                 changed: Changed::default(),
                 activity: None,
             },
@@ -945,8 +948,9 @@ async fn postgres_store_purge_race() {
 }
 
 /// A store that gives a part reader keeps the parts a step writes beside the
-/// checkpoint, deletes those it deletes, and purges them with the instance; one that
-/// gives none refuses a step that writes parts rather than drop them.
+/// checkpoint, deletes those it deletes, drops all of one instance's when a step says
+/// so, and purges them with the instance; one that gives none refuses a step that
+/// writes parts rather than drop them.
 async fn parts_beside_checkpoints<S: Store>(store: S) {
     store.create(record("k")).await.unwrap();
     let locked = claim(&store, "k").await;
@@ -979,11 +983,46 @@ async fn parts_beside_checkpoints<S: Store>(store: S) {
     step.parts = vec![(7, None)];
     store.commit_step(&locked.lease, step).await.unwrap();
     assert_eq!((read(7), read(8)), (None, Some(vec![3])));
+    // a child's id starts with its parent's: dropping the parent's parts keeps its
+    store.create(record("k:1")).await.unwrap();
+    let locked = claim(&store, "k:1").await;
+    let mut step = commit(
+        locked.record.clone(),
+        locked.messages.iter().map(|(s, _)| *s).collect(),
+    );
+    step.parts = vec![(8, Some(vec![4]))];
+    store.commit_step(&locked.lease, step).await.unwrap();
+    store.create(record("j")).await.unwrap();
+    let locked = claim(&store, "j").await;
+    let mut step = commit(
+        locked.record.clone(),
+        locked.messages.iter().map(|(s, _)| *s).collect(),
+    );
+    step.parts = vec![(5, Some(vec![5])), (6, Some(vec![6]))];
+    store.commit_step(&locked.lease, step).await.unwrap();
+    store.send("j", Message::Resume).await.unwrap();
+    let locked = claim(&store, "j").await;
+    let mut step = commit(
+        locked.record.clone(),
+        locked.messages.iter().map(|(s, _)| *s).collect(),
+    );
+    step.drop_parts = true;
+    step.parts = vec![(6, Some(vec![7]))];
+    store.commit_step(&locked.lease, step).await.unwrap();
+    let read_j = |key| (reader.0)("j", key).unwrap();
+    assert_eq!(
+        (read_j(5), read_j(6)),
+        (None, Some(vec![7])),
+        "all dropped, then what the step writes"
+    );
+    assert_eq!((reader.0)("k:1", 8).unwrap(), Some(vec![4]));
+    assert_eq!(read(8), Some(vec![3]), "other instances' parts stay");
     assert_eq!(
         store.purge("k").await,
-        Ok(Purge::Deleted { descendants: 0 })
+        Ok(Purge::Deleted { descendants: 1 })
     );
     assert_eq!(read(8), None, "purged with the instance");
+    assert_eq!((reader.0)("k:1", 8).unwrap(), None, "and with its tree");
 }
 
 #[tokio::test]

@@ -143,6 +143,30 @@ async fn weigh_table(ctx: OrchestrationContext, n: u64) -> Result<u64, TestError
     Ok(sum)
 }
 
+/// Takes the first two of 20 items in each of `rounds` batches, by events `w`, and
+/// leaves each batch with a `break`; then leaves a last batch with a `return`.
+#[orchestrator]
+async fn skim_batches(ctx: OrchestrationContext, rounds: u64) -> Result<u64, TestError> {
+    let mut sum = 0;
+    for _ in 0..rounds {
+        let batch: Vec<u64> = (0..20).collect();
+        for item in batch {
+            if item == 2 {
+                break;
+            }
+            sum += ctx.event::<u64>("w").await;
+        }
+    }
+    let last: Vec<u64> = (0..20).collect();
+    for item in last {
+        if item == 2 {
+            return Ok(sum);
+        }
+        sum += ctx.event::<u64>("w").await;
+    }
+    Ok(0)
+}
+
 /// Doubles `x` through an activity, after `x` milliseconds.
 #[orchestrator]
 async fn child_double(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
@@ -201,6 +225,7 @@ fn runtime<S: Store>(store: S, lease: Duration) -> Runtime<S> {
         .orchestration(sum_events)
         .orchestration(weigh_items)
         .orchestration(weigh_table)
+        .orchestration(skim_batches)
         .orchestration(long_call)
         .orchestration(bounded_call)
         .orchestration(absurd_retry)
@@ -263,6 +288,8 @@ on_every_store!(
     retention_purges_what_ended_long_enough_ago,
     a_loop_keeps_its_items_beside_its_checkpoints,
     nested_loops_take_their_items_in_order,
+    a_loop_left_early_leaves_none_of_its_items,
+    terminate_deletes_what_the_checkpoint_kept_beside_it,
 );
 
 /// Lease 100 ms, an activity of 300 ms: the worker renews its claim, so no other
@@ -648,5 +675,59 @@ async fn nested_loops_take_their_items_in_order<S: Store>(store: S, _: &str) {
         client.wait(weigh_table, &id, WAIT).await.unwrap(),
         Ok(expected)
     );
+    runtime.shutdown().await;
+}
+
+/// A loop left before its end (`break`, `return`) deletes the items it kept and will
+/// never take: a long-lived instance that skims a batch each round does not pile up
+/// the rest of every batch.
+async fn a_loop_left_early_leaves_none_of_its_items<S: Store>(store: S, on: &str) {
+    let runtime = runtime(store, Duration::from_secs(30));
+    let client = runtime.client();
+    let rounds = 3u64;
+    let id = client.start(skim_batches, None, &rounds).await.unwrap();
+    for _ in 0..(rounds + 1) * 2 {
+        client.raise_event(&id, "w", &1u64).await.unwrap();
+    }
+    assert_eq!(
+        client.wait(skim_batches, &id, WAIT).await.unwrap(),
+        Ok(rounds * 2 + 2)
+    );
+    // the keys are task ids: 4 batches of 18 reserved, and a task each `.await`
+    let left = parts_of(runtime.store(), &id, 200);
+    assert!(left.is_empty(), "on {on}, items left behind: {left:?}");
+    runtime.shutdown().await;
+}
+
+/// The keys below `below` of the parts `id` keeps beside its checkpoint.
+fn parts_of<S: Store>(store: &S, id: &str, below: u64) -> Vec<u64> {
+    let reader = store.part_reader().expect("every store keeps parts");
+    (0..below)
+        .filter(|key| (reader.0)(id, *key).unwrap().is_some())
+        .collect()
+}
+
+/// Terminating an instance deletes its checkpoint, and with it the items its loop kept
+/// beside it; another instance's items stay.
+async fn terminate_deletes_what_the_checkpoint_kept_beside_it<S: Store>(store: S, on: &str) {
+    let runtime = runtime(store, Duration::from_secs(30));
+    let client = runtime.client();
+    let doomed = format!("{on}-doomed");
+    let other = format!("{doomed}-not");
+    for id in [&doomed, &other] {
+        client.start(weigh_items, Some(id), &40u64).await.unwrap();
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while parts_of(runtime.store(), &doomed, 64).len() < 39
+        || parts_of(runtime.store(), &other, 64).len() < 39
+    {
+        assert!(tokio::time::Instant::now() < deadline, "no items were kept");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    client.terminate(&doomed, "enough").await.unwrap();
+    assert_eq!(ended(&client, &doomed).await, RuntimeStatus::Terminated);
+    let left = parts_of(runtime.store(), &doomed, 64);
+    assert!(left.is_empty(), "on {on}, items left behind: {left:?}");
+    assert_eq!(parts_of(runtime.store(), &other, 64).len(), 39);
     runtime.shutdown().await;
 }

@@ -24,9 +24,9 @@ use std::ops::{Range, RangeFrom, RangeInclusive};
 
 use serde::{Deserialize, Serialize};
 
-use crate::codec;
 use crate::limits::MAX_COLLECTED_ITEMS;
 use crate::slot::Persist;
+use crate::{codec, kept};
 use crate::{OrchestrationContext, StepError};
 
 /// An iterator whose own state is small and serializable.
@@ -210,7 +210,8 @@ pub const KEPT_BESIDE: usize = 8;
 /// checkpoint; otherwise, at the first checkpoint, each is written once beside it (a
 /// part of the instance's state, under a key of its own), the checkpoint keeps where
 /// they are and how many are taken, and each step reads the one it takes: a step's
-/// cost does not depend on how many remain.
+/// cost does not depend on how many remain. A step that leaves the loop before its end
+/// deletes the items it did not take ([`kept`](crate::kept)).
 #[derive(Debug)]
 pub struct Collected<T> {
     items: VecDeque<T>,
@@ -239,7 +240,10 @@ enum Saved<T> {
 impl<T: Serialize> Serialize for Collected<T> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self.kept {
-            Some(kept) => Saved::<&T>::Kept(kept).serialize(serializer),
+            Some(kept) => {
+                kept::saved(kept.first);
+                Saved::<&T>::Kept(kept).serialize(serializer)
+            }
             None => Saved::Items(self.items.iter().collect()).serialize(serializer),
         }
     }
@@ -249,7 +253,10 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Collected<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let (items, kept) = match Saved::deserialize(deserializer)? {
             Saved::Items(items) => (items, None),
-            Saved::Kept(kept) => (VecDeque::new(), Some(kept)),
+            Saved::Kept(kept) => {
+                kept::read(kept.first, kept.first + kept.taken..kept.first + kept.len);
+                (VecDeque::new(), Some(kept))
+            }
         };
         Ok(Collected {
             items,
@@ -278,6 +285,7 @@ impl<T: Persist> LoopIter for Collected<T> {
         }
         let key = kept.first + kept.taken;
         kept.taken += 1;
+        kept::took(kept.first, key + 1);
         let Some(bytes) = ctx.read_part(key)? else {
             return Err(StepError::Part(key, "it is missing".into()));
         };

@@ -12,6 +12,7 @@ pub mod function;
 pub mod inbox;
 pub mod inspect;
 pub mod iter;
+mod kept;
 pub mod limits;
 pub mod machine;
 pub mod memory;

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 
 use crate::codec::{self, CodecError};
 use crate::inspect::{Decoded, Local, Lookup};
+use crate::kept;
 use crate::migration::Migration;
 use crate::op::{DurableOp, Resumed, Waiter};
 use crate::orchestration::{
@@ -433,14 +434,28 @@ pub fn drive<O: Orchestration, E: Display>(
     input: StepInput<'_>,
     machine: Machine<O::Output, E>,
 ) -> Result<Step, StepError> {
+    let inspecting = matches!(input, StepInput::Inspect { .. });
     let mut io = StepIo::new(O::NAME, input)?;
-    match machine(ctx, &mut io) {
-        Ok(Flow::Done(output)) => Ok(Step::Completed(codec::encode_payload(
-            &output,
-            "orchestration output",
-        )?)),
-        Ok(Flow::Suspended(suspension)) => Ok(Step::Suspended(suspension)),
+    let (flow, dropped) = kept::track(|| machine(ctx, &mut io));
+    let drop_items = || {
+        if !inspecting {
+            kept::delete(ctx, dropped);
+        }
+    };
+    match flow {
+        Ok(Flow::Done(output)) => {
+            drop_items();
+            Ok(Step::Completed(codec::encode_payload(
+                &output,
+                "orchestration output",
+            )?))
+        }
+        Ok(Flow::Suspended(suspension)) => {
+            drop_items();
+            Ok(Step::Suspended(suspension))
+        }
         Ok(Flow::Fault(fault)) => Err(fault),
+        // the last checkpoint stays, for a look at where it failed, and so do its loops
         Err(error) => Ok(Step::Failed(format!("{error:#}"))),
     }
 }

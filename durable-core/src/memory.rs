@@ -28,6 +28,19 @@ pub struct MemoryStore {
 /// Parts of instances' states, by instance and key.
 type Parts = BTreeMap<(String, u64), Vec<u8>>;
 
+/// Deletes every part of instance `id`.
+fn drop_parts(parts: &mut Parts, id: &str) {
+    let first = (id.to_owned(), 0);
+    let kept: Vec<_> = parts
+        .range(first..)
+        .take_while(|((owner, _), _)| owner == id)
+        .map(|(key, _)| key.clone())
+        .collect();
+    for key in kept {
+        parts.remove(&key);
+    }
+}
+
 #[derive(Default)]
 struct Inner {
     /// In id order, so that an instance's descendants (`id:...`) are a range.
@@ -249,15 +262,7 @@ impl Store for MemoryStore {
         }
         let mut parts = self.parts();
         for i in &tree {
-            let start = (i.clone(), 0);
-            let kept: Vec<_> = parts
-                .range(start..)
-                .take_while(|((owner, _), _)| owner == i)
-                .map(|(k, _)| k.clone())
-                .collect();
-            for key in kept {
-                parts.remove(&key);
-            }
+            drop_parts(&mut parts, i);
         }
         drop(parts);
         for i in &tree {
@@ -369,6 +374,9 @@ impl Store for MemoryStore {
             inner.remove_call(&key);
         }
         let mut parts = self.parts();
+        if commit.drop_parts {
+            drop_parts(&mut parts, &id);
+        }
         for (key, bytes) in commit.parts {
             match bytes {
                 Some(bytes) => parts.insert((id.clone(), key), bytes),

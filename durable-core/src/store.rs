@@ -386,6 +386,11 @@ pub struct StepCommit {
     /// keeps its items there, each written once, so that its checkpoints do not carry
     /// them ([`Store::part_reader`]).
     pub parts: Vec<(u64, Option<Vec<u8>>)>,
+    /// Every part of the instance's state is deleted, before [`parts`](Self::parts) is
+    /// applied: set by the step that terminates the instance, whose checkpoint goes
+    /// without its code running again, and with it what its loops kept. (A step of
+    /// the code deletes the parts of each loop it leaves, in `parts`.)
+    pub drop_parts: bool,
     /// Which of the record's fields that may be kept apart from it the step changed.
     pub changed: Changed,
 }
@@ -650,7 +655,8 @@ pub trait Store: Send + Sync + 'static {
     /// [`blocking`], and works on a current-thread runtime too (the
     /// PostgreSQL store reads on a thread and connection of its own). Without one, a
     /// loop's items stay in its checkpoints. A store that gives one writes and deletes
-    /// the parts with the step, and purges them with the instance.
+    /// the parts with the step ([`StepCommit::drop_parts`] too), and purges them with
+    /// the instance.
     fn part_reader(&self) -> Option<PartReader> {
         None
     }

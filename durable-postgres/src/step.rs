@@ -141,6 +141,12 @@ impl PostgresStore {
                 ],
             );
         }
+        if commit.drop_parts {
+            pipeline.push(
+                "DELETE FROM durable_parts WHERE instance = $1",
+                vec![Box::new(id.to_owned())],
+            );
+        }
         let parts = PartChanges::of(commit);
         if !parts.written.is_empty() {
             pipeline.push(

@@ -28,6 +28,7 @@ use crate::task::{Command, Completions, TaskId, TaskResult};
 struct Outbox {
     consumed: Vec<u64>,
     parts: Vec<(u64, Option<Vec<u8>>)>,
+    drop_parts: bool,
     activities: Vec<ActivityTask>,
     timers: Vec<TimerTask>,
     messages: Vec<(String, Message)>,
@@ -130,6 +131,7 @@ pub(super) async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstanc
         children: out.children,
         cancelled: out.cancelled,
         parts: out.parts,
+        drop_parts: out.drop_parts,
         changed: out.changed,
     };
     match shared.store.commit_step(&lease, commit).await {
@@ -269,6 +271,7 @@ fn apply_control(record: &mut InstanceRecord, control: Vec<(u64, Message)>, out:
                 record.status = RuntimeStatus::Terminated;
                 record.error = Some(reason);
                 record.state = None;
+                out.drop_parts = true;
                 record.wake = None;
                 record.event_waits.clear();
                 notify_parent(record, out);
