@@ -15,7 +15,8 @@ use durable::store::{Changed, InstanceRecord, Message, StepCommit, Store, TimerT
 use durable::{activity, orchestrator, OrchestrationContext, Runtime, RuntimeStatus, TaskId};
 use durable_postgres::{schema, PostgresStore};
 use serde_json::{json, Value};
-use support::{postgres, weigh_items};
+use support::counting::Counting;
+use support::{gate, postgres, weigh_items};
 
 #[activity]
 async fn shout(s: String) -> Result<String, String> {
@@ -187,6 +188,53 @@ async fn work_from_a_process_without_workers_wakes_the_workers_at_once() {
         .await
         .unwrap();
     assert_eq!(out.unwrap(), "HELLO ANN, hi");
+    worker.shutdown().await;
+}
+
+/// An instance ended in another process wakes the clients waiting for it, not every
+/// client of this process: the notification names the instance. Each client polls once a
+/// minute here, so what it reads it reads because it was woken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_end_in_another_process_wakes_only_the_clients_waiting_for_it() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let url = postgres::database().await;
+    let worker = Runtime::builder(PostgresStore::connect(&url).await.unwrap())
+        .orchestration(gate)
+        .start();
+    let (store, reads) = Counting::new(PostgresStore::connect(&url).await.unwrap());
+    let client = Runtime::builder(store)
+        .poll_interval(Duration::from_secs(60))
+        .client_only();
+    let n = 30;
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        ids.push(client.start(gate, None, &()).await.unwrap());
+    }
+    let waits: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (client, id) = (client.clone(), id.clone());
+            tokio::spawn(async move { client.wait(gate, &id, Duration::from_secs(30)).await })
+        })
+        .collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while reads.load(Relaxed) < n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the clients never read"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let before = reads.load(Relaxed);
+    for (id, wait) in ids.iter().zip(waits) {
+        client.raise_event(id, "go", &()).await.unwrap();
+        assert_eq!(wait.await.unwrap().unwrap(), Ok(()));
+    }
+    let read = reads.load(Relaxed) - before;
+    // each wait reads once after its instance's end, and maybe once more for a step of
+    // the instance that only buffered the event; waking every client at each end read
+    // n * (n + 1) / 2 = 465 times
+    assert!(read <= 2 * n, "{read} reads for {n} ends");
     worker.shutdown().await;
 }
 

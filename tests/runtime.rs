@@ -744,13 +744,6 @@ async fn shutdown_does_not_wait_for_a_heartbeat() {
     assert!(stopped.is_ok(), "shutdown waited for a heartbeat period");
 }
 
-/// Waits for event `go`, then ends.
-#[orchestrator]
-async fn gate(ctx: OrchestrationContext, _: ()) -> Result<(), TestError> {
-    ctx.event::<()>("go").await;
-    Ok(())
-}
-
 /// An instance that ends wakes the clients waiting for it, not every waiting client:
 /// with 100 clients each waiting for one of 100 instances that end one after another,
 /// each end used to make every client still waiting read its instance again (about

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::codec::{self, CodecError};
+use crate::ends::EndWatch;
 use crate::inspect::{self, Inspection, Lookup, Shown, Waiting};
 use crate::orchestration::{
     Orchestration, OrchestrationContext, OrchestrationFn, OrchestrationInput, OrchestrationOutput,
@@ -13,7 +14,7 @@ use crate::orchestration::{
 use crate::runtime::Shared;
 use crate::store::{
     now_millis, InstanceFilter, InstanceRecord, InstanceTasks, Message, Millis, Page, Purge,
-    RuntimeStatus, Store, StoreError, Work,
+    RuntimeStatus, Store, StoreError,
 };
 use crate::task::Wake;
 
@@ -343,8 +344,17 @@ impl<S: Store> Client<S> {
         let name = <F::Orchestration as Orchestration>::NAME;
         let deadline = Instant::now() + timeout;
         let watch = self.shared.ends.watch(id);
+        let elsewhere = self.shared.store.watch_end(id);
+        // a store that hears of ends in other processes is polled only for what it may
+        // miss; one that does not, often enough to see them soon
+        let poll = match elsewhere {
+            Some(_) => self.shared.poll,
+            None => self.shared.poll.min(Duration::from_millis(50)),
+        };
         loop {
+            // both before the read, so that an end in between is not missed
             let ended = watch.next();
+            let ended_elsewhere = elsewhere.as_ref().map(EndWatch::next);
             let record = self.record(id).await?;
             if record.name != name {
                 return Err(ClientError::WrongOrchestration {
@@ -365,13 +375,13 @@ impl<S: Store> Client<S> {
             if Instant::now() >= deadline {
                 return Err(ClientError::Timeout(id.to_owned()));
             }
-            // an end in another process is seen by reading the record again
-            let poll = self.shared.poll.min(Duration::from_millis(50));
-            let elsewhere = self.shared.store.work_queued(Work::Ended);
             let _ = tokio::time::timeout_at(deadline.min(Instant::now() + poll), async {
-                tokio::select! {
-                    () = ended => {}
-                    () = elsewhere => {}
+                match ended_elsewhere {
+                    Some(ended_elsewhere) => tokio::select! {
+                        () = ended => {}
+                        () = ended_elsewhere => {}
+                    },
+                    None => ended.await,
                 }
             })
             .await;

@@ -8,6 +8,7 @@ pub mod calls;
 pub mod client;
 pub mod codec;
 pub mod combine;
+mod ends;
 pub mod function;
 pub mod inbox;
 pub mod inspect;

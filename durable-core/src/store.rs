@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::ends::{EndWatch, Ends};
 use crate::task::{RetryPolicy, TaskId, TaskResult, Wake};
 
 pub use crate::blocking::blocking;
@@ -572,8 +573,6 @@ pub enum Work {
     Activities,
     /// A durable timer was started.
     Timers,
-    /// An instance ended: clients waiting for one read it again.
-    Ended,
 }
 
 /// Where instances, their inboxes and activity tasks live.
@@ -586,6 +585,17 @@ pub trait Store: Send + Sync + 'static {
     fn work_queued(&self, work: Work) -> impl Future<Output = ()> + Send {
         let _ = work;
         std::future::pending()
+    }
+
+    /// Where a client hears that instance `id` ended in another process. A store
+    /// shared by processes keeps [`Ends`] of its own, tells them each end it hears of
+    /// (PostgreSQL's `NOTIFY` names the instance), and gives a watch on them here, so a
+    /// client reads its instance again when that instance ended, not at every end. The
+    /// default gives none: a client then reads its instance again at each poll, to see
+    /// ends its own runtime did not step.
+    fn watch_end(&self, id: &str) -> Option<EndWatch<'_>> {
+        let _ = id;
+        None
     }
 
     /// How often a runtime's idle workers look for work when nothing woke them (the
@@ -753,6 +763,10 @@ impl<S: Store> Store for std::sync::Arc<S> {
 
     fn work_queued(&self, work: Work) -> impl Future<Output = ()> + Send {
         (**self).work_queued(work)
+    }
+
+    fn watch_end(&self, id: &str) -> Option<EndWatch<'_>> {
+        (**self).watch_end(id)
     }
 
     fn poll_interval(&self) -> Duration {

@@ -5,8 +5,9 @@
 //! claimed with `FOR UPDATE SKIP LOCKED` under leases that expire (the database's clock
 //! decides when, so machines whose clocks differ agree), each step is one transaction,
 //! and a worker that dies loses only its leases. Work queued by one process wakes idle
-//! workers in the others through `LISTEN`/`NOTIFY`, so it is taken up in milliseconds;
-//! polling remains only as a fallback (a notification sent while a listener reconnects).
+//! workers in the others through `LISTEN`/`NOTIFY`, so it is taken up in milliseconds,
+//! and an instance that ends wakes the clients waiting for it in every process; polling
+//! remains only as a fallback (a notification sent while a listener reconnects).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), durable_core::StoreError> {

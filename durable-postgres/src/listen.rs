@@ -1,24 +1,25 @@
 //! The listening side of `LISTEN`/`NOTIFY`: one connection per store that hears the work
-//! other processes queue and wakes this process's idle workers.
+//! other processes queue and wakes this process's idle workers, and hears which
+//! instances ended and wakes the clients waiting for those.
 
 use std::time::Duration;
 
-use durable_core::store::Work;
+use durable_core::store::{Ends, Work};
 use futures_util::stream::poll_fn;
 use futures_util::StreamExt;
 use tokio::sync::Notify;
 use tokio_postgres::{AsyncMessage, NoTls};
 use tracing::{debug, warn};
 
-use crate::sql::{parse_payload, CHANNEL};
+use crate::sql::{parse_payload, Notice, CHANNEL};
 
-/// Idle workers' wake-up calls, by kind of work.
+/// Idle workers' wake-up calls, by kind of work, and the clients waiting for ends.
 #[derive(Default)]
 pub(crate) struct Wakeups {
     instances: Notify,
     activities: Notify,
     timers: Notify,
-    ended: Notify,
+    pub(crate) ends: Ends,
 }
 
 impl Wakeups {
@@ -27,18 +28,13 @@ impl Wakeups {
             Work::Instances => &self.instances,
             Work::Activities => &self.activities,
             Work::Timers => &self.timers,
-            Work::Ended => &self.ended,
         }
     }
 
     /// Wakes up to `count` idle workers for `work` (one, if none waits now, when the
-    /// next one starts waiting); every client waiting for an instance to end.
+    /// next one starts waiting).
     fn wake(&self, work: Work, count: usize) {
         let notify = self.of(work);
-        if work == Work::Ended {
-            notify.notify_waiters();
-            return;
-        }
         for _ in 0..count.clamp(1, 64) {
             notify.notify_one();
         }
@@ -87,15 +83,19 @@ async fn listen_once(
         }
     }
     debug!("listening for work on `{CHANNEL}`");
-    // anything queued while this connection was down: look once
-    for work in [Work::Instances, Work::Activities, Work::Timers, Work::Ended] {
+    // anything queued or ended while this connection was down: look once
+    for work in [Work::Instances, Work::Activities, Work::Timers] {
         wakeups.wake(work, 1);
     }
+    wakeups.ends.ended_any();
     while let Some(message) = messages.next().await {
         match message? {
             AsyncMessage::Notification(n) => match parse_payload(n.payload()) {
-                Some((_, _, from)) if from == origin => {} // signalled already
-                Some((work, count, _)) => wakeups.wake(work, count),
+                Some(Notice::Queued { from, .. }) if from == origin => {} // signalled already
+                Some(Notice::Queued { work, count, .. }) => wakeups.wake(work, count),
+                // this process's too: another runtime on this store may have stepped it
+                Some(Notice::Ended { id: Some(id) }) => wakeups.ends.ended(&id),
+                Some(Notice::Ended { id: None }) => wakeups.ends.ended_any(),
                 None => warn!("unexpected notification on `{CHANNEL}`: {:?}", n.payload()),
             },
             AsyncMessage::Notice(notice) => debug!("PostgreSQL notice: {notice}"),

@@ -97,9 +97,32 @@ pub(crate) fn payload(work: Work, count: usize, from: u64) -> String {
         Work::Instances => "instances",
         Work::Activities => "activities",
         Work::Timers => "timers",
-        Work::Ended => "ended",
     };
     format!("{kind} {count} {from}")
+}
+
+/// The payload announcing that instance `id` ended, from the store whose [`origin`] is
+/// `from`. It names the instance unless the name would not fit in a notification
+/// (8,000 bytes); then every waiting client reads its instance again. A listener of an
+/// older version reads it as an end of some instance, which it was.
+pub(crate) fn ended_payload(id: &str, from: u64) -> String {
+    let payload = format!("ended 1 {from} {id}");
+    match payload.len() < MAX_PAYLOAD {
+        true => payload,
+        false => format!("ended 1 {from}"),
+    }
+}
+
+/// PostgreSQL refuses a notification payload this long or longer.
+const MAX_PAYLOAD: usize = 8000;
+
+/// What a notification on [`CHANNEL`] says.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Notice {
+    /// `count` items of `work` were queued by the store whose [`origin`] is `from`.
+    Queued { work: Work, count: usize, from: u64 },
+    /// An instance ended: `id`, when the payload names it.
+    Ended { id: Option<String> },
 }
 
 /// A number that tells this store's notifications from other processes'.
@@ -115,18 +138,23 @@ pub(crate) fn origin() -> u64 {
     hasher.finish()
 }
 
-/// Parses what [`payload`] made: the work, how much, and where from.
-pub(crate) fn parse_payload(payload: &str) -> Option<(Work, usize, u64)> {
-    let mut parts = payload.split(' ');
+/// Parses what [`payload`] and [`ended_payload`] made.
+pub(crate) fn parse_payload(payload: &str) -> Option<Notice> {
+    // an id may hold spaces: it is the rest
+    let mut parts = payload.splitn(4, ' ');
     let (kind, count, from) = (parts.next()?, parts.next()?, parts.next()?);
+    let (count, from) = (count.parse().ok()?, from.parse().ok()?);
     let work = match kind {
         "instances" => Work::Instances,
         "activities" => Work::Activities,
         "timers" => Work::Timers,
-        "ended" => Work::Ended,
+        "ended" => {
+            let id = parts.next().map(str::to_owned);
+            return Some(Notice::Ended { id });
+        }
         _ => return None,
     };
-    Some((work, count.parse().ok()?, from.parse().ok()?))
+    Some(Notice::Queued { work, count, from })
 }
 
 /// Runs `sql` as a statement prepared once per connection; returns the rows changed.
@@ -182,9 +210,30 @@ mod tests {
 
     #[test]
     fn payloads_round_trip() {
-        for work in [Work::Instances, Work::Activities, Work::Timers, Work::Ended] {
-            assert_eq!(parse_payload(&payload(work, 7, 42)), Some((work, 7, 42)));
+        for work in [Work::Instances, Work::Activities, Work::Timers] {
+            let queued = Notice::Queued {
+                work,
+                count: 7,
+                from: 42,
+            };
+            assert_eq!(parse_payload(&payload(work, 7, 42)), Some(queued));
         }
+        let ended = |id: Option<&str>| {
+            Some(Notice::Ended {
+                id: id.map(str::to_owned),
+            })
+        };
+        assert_eq!(
+            parse_payload(&ended_payload("a b:1", 42)),
+            ended(Some("a b:1"))
+        );
+        let long = "x".repeat(MAX_PAYLOAD);
+        assert_eq!(parse_payload(&ended_payload(&long, 42)), ended(None));
+        assert_eq!(
+            parse_payload("ended 1 42"),
+            ended(None),
+            "an older version's"
+        );
         assert_eq!(parse_payload("instances 3"), None);
         assert_eq!(parse_payload("gossip 3 42"), None);
         assert_ne!(origin(), origin(), "two stores in one process differ");

@@ -190,9 +190,10 @@ impl PostgresStore {
         Ok((pipeline, update))
     }
 
-    /// What a step tells other processes it queued.
+    /// What a step tells other processes it queued, and that its instance ended.
     fn payloads(&self, commit: &StepCommit) -> Vec<String> {
-        let ended = usize::from(commit.record.status.is_terminal());
+        let ended = commit.record.status.is_terminal();
+        let ended = ended.then(|| sql::ended_payload(&commit.record.id, self.origin));
         [
             (
                 Work::Instances,
@@ -200,11 +201,11 @@ impl PostgresStore {
             ),
             (Work::Activities, commit.activities.len()),
             (Work::Timers, commit.timers.len()),
-            (Work::Ended, ended),
         ]
         .into_iter()
         .filter(|(_, count)| *count > 0)
         .map(|(work, count)| sql::payload(work, count, self.origin))
+        .chain(ended)
         .collect()
     }
 }

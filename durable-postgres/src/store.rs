@@ -4,7 +4,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use durable_core::store::{
-    Committed, InstanceFilter, InstanceRecord, InstanceTasks, Lease, LockedActivity,
+    Committed, EndWatch, InstanceFilter, InstanceRecord, InstanceTasks, Lease, LockedActivity,
     LockedInstance, Message, Millis, Page, PartReader, Purge, StepCommit, Store, StoreError, Work,
 };
 use durable_core::TaskResult;
@@ -18,6 +18,10 @@ impl Store for PostgresStore {
 
     fn work_queued(&self, work: Work) -> impl Future<Output = ()> + Send {
         self.wakeups.of(work).notified()
+    }
+
+    fn watch_end(&self, id: &str) -> Option<EndWatch<'_>> {
+        Some(self.wakeups.ends.watch(id))
     }
 
     fn poll_interval(&self) -> Duration {

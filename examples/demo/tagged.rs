@@ -54,6 +54,10 @@ impl<S: Store> Store for Tagged<S> {
         self.inner.work_queued(work)
     }
 
+    fn watch_end(&self, id: &str) -> Option<durable::store::EndWatch<'_>> {
+        self.inner.watch_end(id)
+    }
+
     fn poll_interval(&self) -> Duration {
         self.inner.poll_interval()
     }

@@ -42,6 +42,10 @@ impl<S: Store> Store for Counting<S> {
         self.inner.work_queued(work)
     }
 
+    fn watch_end(&self, id: &str) -> Option<durable::store::EndWatch<'_>> {
+        self.inner.watch_end(id)
+    }
+
     fn poll_interval(&self) -> Duration {
         self.inner.poll_interval()
     }

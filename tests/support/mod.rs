@@ -180,3 +180,10 @@ pub async fn weigh_items(ctx: durable::OrchestrationContext, n: u64) -> Result<u
     }
     Ok(sum)
 }
+
+/// Waits for event `go`, then ends.
+#[durable::orchestrator]
+pub async fn gate(ctx: durable::OrchestrationContext, _: ()) -> Result<(), TestError> {
+    ctx.event::<()>("go").await;
+    Ok(())
+}

@@ -16,7 +16,6 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{debug, info_span, warn, Instrument};
 
-mod ends;
 mod registry;
 mod step;
 pub mod trace;
@@ -27,6 +26,7 @@ use step::{run_step, step_span};
 
 use crate::activity::{erase, Activity, ActivityContext, ActivityFn, BoxFuture};
 use crate::client::Client;
+use crate::ends::Ends;
 use crate::inspect::Shown;
 use crate::orchestration::{Orchestration, OrchestrationFn};
 use crate::store::{
@@ -48,7 +48,7 @@ pub(crate) struct Shared<S> {
     /// Signalled when a timer was started.
     timer_work: Notify,
     /// The clients waiting for an instance to end.
-    pub(crate) ends: ends::Ends,
+    pub(crate) ends: Ends,
     lease: Duration,
     pub(crate) poll: Duration,
     /// Activity calls running on this runtime, by instance and task.
@@ -158,7 +158,7 @@ impl<S: Store> RuntimeBuilder<S> {
             instance_work: Notify::new(),
             activity_work: Notify::new(),
             timer_work: Notify::new(),
-            ends: ends::Ends::default(),
+            ends: Ends::default(),
             in_flight: Mutex::default(),
             activity_workers,
             running_activity_workers: AtomicUsize::new(activity_workers),

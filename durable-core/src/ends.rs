@@ -1,6 +1,11 @@
 //! Clients waiting for instances to end. An instance that ends wakes the clients waiting
 //! for it only: waking every waiting client at each end, each to read its own instance
 //! again, made an end cost as much as there were clients waiting for other instances.
+//!
+//! A runtime keeps one for the ends its workers step; a store shared by processes keeps
+//! one for the ends it hears of from the others ([`Store::watch_end`]).
+//!
+//! [`Store::watch_end`]: crate::Store::watch_end
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -10,7 +15,7 @@ use tokio::sync::Notify;
 
 /// The clients of this process waiting for an instance to end, by instance.
 #[derive(Default)]
-pub(crate) struct Ends {
+pub struct Ends {
     waiting: Mutex<HashMap<String, Waiting>>,
 }
 
@@ -26,7 +31,7 @@ impl Ends {
     }
 
     /// Starts waiting for instance `id` to end, until the watch is dropped.
-    pub(crate) fn watch(&self, id: &str) -> EndWatch<'_> {
+    pub fn watch(&self, id: &str) -> EndWatch<'_> {
         let mut waiting = self.waiting();
         let entry = waiting.entry(id.to_owned()).or_insert_with(|| Waiting {
             clients: 0,
@@ -41,15 +46,23 @@ impl Ends {
     }
 
     /// Wakes the clients waiting for instance `id`, which ended.
-    pub(crate) fn ended(&self, id: &str) {
+    pub fn ended(&self, id: &str) {
         if let Some(waiting) = self.waiting().get(id) {
+            waiting.notify.notify_waiters();
+        }
+    }
+
+    /// Wakes every waiting client, each to read its instance again: for ends that may
+    /// have been missed, or whose instance is not known.
+    pub fn ended_any(&self) {
+        for waiting in self.waiting().values() {
             waiting.notify.notify_waiters();
         }
     }
 }
 
 /// A client's wait for one instance to end.
-pub(crate) struct EndWatch<'a> {
+pub struct EndWatch<'a> {
     ends: &'a Ends,
     id: String,
     notify: Arc<Notify>,
@@ -59,7 +72,7 @@ impl EndWatch<'_> {
     /// Resolves at the next end of the instance from the moment it is called, even
     /// before it is first polled: call it before reading the instance, so that an end
     /// in between is not missed.
-    pub(crate) fn next(&self) -> Notified<'_> {
+    pub fn next(&self) -> Notified<'_> {
         self.notify.notified()
     }
 }
@@ -115,5 +128,14 @@ mod tests {
         }
         drop(second);
         assert!(ends.waiting().is_empty());
+    }
+
+    #[test]
+    fn an_end_of_unknown_instance_wakes_every_client() {
+        let ends = Ends::default();
+        let (a, b) = (ends.watch("a"), ends.watch("b"));
+        let (mut next_a, mut next_b) = (pin!(a.next()), pin!(b.next()));
+        ends.ended_any();
+        assert!(ready(&mut next_a) && ready(&mut next_b));
     }
 }
