@@ -111,7 +111,7 @@ impl PostgresStore {
         }
         let wakeups = Arc::new(Wakeups::default());
         let origin = sql::origin();
-        let parts = parts::PartReads::start(config.clone())?;
+        let parts = parts::PartReads::new(config.clone());
         let listener = tokio::spawn(listen::listen(config, wakeups.clone(), origin));
         Ok(Self {
             parts,

@@ -11,7 +11,7 @@
 //! [`Store::part_reader`]: durable_core::Store::part_reader
 
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use durable_core::store::blocking;
 use durable_core::store::{PartReader, StoreError};
@@ -30,27 +30,44 @@ struct Read {
     answer: mpsc::SyncSender<Answer>,
 }
 
-/// The reads' way to the reading thread, which ends when every sender is dropped.
+/// The reads' way to the reading thread, which starts at the first read (a process
+/// that runs no steps never starts it) and ends when every sender is dropped.
 #[derive(Clone)]
 pub(crate) struct PartReads {
-    reads: UnboundedSender<Read>,
+    config: Arc<tokio_postgres::Config>,
+    reads: Arc<OnceLock<UnboundedSender<Read>>>,
 }
 
 impl PartReads {
-    /// Starts the reading thread; it connects to the database at its first read.
-    pub(crate) fn start(config: tokio_postgres::Config) -> Result<Self, StoreError> {
-        let (reads, queued) = unbounded_channel();
-        let mut config = config;
+    /// The reads of a store connecting with `config`.
+    pub(crate) fn new(mut config: tokio_postgres::Config) -> Self {
         config.application_name("durable-parts");
+        Self {
+            config: Arc::new(config),
+            reads: Arc::default(),
+        }
+    }
+
+    /// The way to the reading thread, which this starts if it has not started.
+    fn reads(&self) -> Result<&UnboundedSender<Read>, StoreError> {
+        if let Some(reads) = self.reads.get() {
+            return Ok(reads);
+        }
+        let cannot =
+            |e: std::io::Error| StoreError::Backend(format!("cannot start the part reader: {e}"));
+        let (reads, queued) = unbounded_channel();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| StoreError::Backend(format!("cannot start the part reader: {e}")))?;
+            .map_err(cannot)?;
+        // two first reads at once: the one that loses drops its thread's sender, and
+        // that thread ends at once
+        let config = self.config.clone();
         std::thread::Builder::new()
             .name("durable-parts".into())
-            .spawn(move || runtime.block_on(serve(config, queued)))
-            .map_err(|e| StoreError::Backend(format!("cannot start the part reader: {e}")))?;
-        Ok(Self { reads })
+            .spawn(move || runtime.block_on(serve(&config, queued)))
+            .map_err(cannot)?;
+        Ok(self.reads.get_or_init(|| reads))
     }
 
     /// The reader a runtime's steps read parts with.
@@ -69,7 +86,7 @@ impl PartReads {
             answer,
         };
         let stopped = || StoreError::Backend("the part reader has stopped".into());
-        self.reads.send(read).map_err(|_| stopped())?;
+        self.reads()?.send(read).map_err(|_| stopped())?;
         blocking(|| answered.recv()).map_err(|_| stopped())?
     }
 }
@@ -79,13 +96,13 @@ impl PartReads {
 /// the server's word that it ends the session (57P01 when it is shut down or the
 /// session terminated) can arrive as the answer to the read itself. A read that fails
 /// twice fails its step, which blocks the instance with the reason until it is retried.
-async fn serve(config: tokio_postgres::Config, mut queued: UnboundedReceiver<Read>) {
+async fn serve(config: &tokio_postgres::Config, mut queued: UnboundedReceiver<Read>) {
     let mut connected: Option<Client> = None;
     while let Some(read) = queued.recv().await {
-        let mut answer = read_once(&config, &mut connected, &read).await;
+        let mut answer = read_once(config, &mut connected, &read).await;
         if answer.is_err() {
             connected = None;
-            answer = read_once(&config, &mut connected, &read).await;
+            answer = read_once(config, &mut connected, &read).await;
         }
         let _ = read.answer.send(answer);
     }
