@@ -60,20 +60,18 @@ pub fn schedule<O: DurableOp>(ctx: &OrchestrationContext, op: O) -> Result<O::Wa
     op.schedule(ctx)
 }
 
-/// Unwraps a runtime fault in generated code: `Err` ends the step with [`Flow::Fault`].
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __step_try {
-    ($e:expr) => {
-        match $e {
-            ::core::result::Result::Ok(value) => value,
-            ::core::result::Result::Err(fault) => {
-                return ::core::result::Result::Ok($crate::__private::Flow::Fault(
-                    ::core::convert::From::from(fault),
-                ))
-            }
+/// What generated code does with a runtime's `Result` (not the user's: theirs is the
+/// machine's own `Err`): `Ok` gives its value; `Err` keeps its fault in `fault` and gives
+/// `None`, on which the machine leaves its loop and ends the step with
+/// [`StepIo::fault`]. One exit for every fault keeps each site to one `let … else`.
+pub fn ok<T, F: Into<StepError>>(fault: &mut Option<StepError>, result: Result<T, F>) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(error) => {
+            *fault = Some(error.into());
+            None
         }
-    };
+    }
 }
 
 enum Source<'a> {
@@ -264,6 +262,12 @@ impl<'a> StepIo<'a> {
             orchestrator: self.orchestrator,
             saved,
         }
+    }
+
+    /// Ends a step that left the machine's loop: with the fault [`ok`] kept, or, with
+    /// none kept, because it jumped to a block the machine does not have.
+    pub fn fault<T, E>(&self, fault: Option<StepError>) -> Result<Flow<T>, E> {
+        Ok(Flow::Fault(fault.unwrap_or_else(|| self.bad_pc())))
     }
 
     /// The error for a jump to a block the machine does not have.

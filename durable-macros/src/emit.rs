@@ -212,11 +212,14 @@ pub fn emit(
                 let migrate = e.migrations(site, &point, waiter, &saved, migrations);
                 // a durable function that reached another `.await` of its own: suspend
                 // again here, with the same locals
+                let resumed = checked(
+                    quote!(__resumed),
+                    quote!(__step.resume(__ctx, &#point, &mut #waiter, &mut [#persist])),
+                );
                 quote! {
                     #migrate
-                    let #result = match ::durable::__private::step_try!(
-                        __step.resume(__ctx, &#point, &mut #waiter, &mut [#persist])
-                    ) {
+                    #resumed
+                    let #result = match __resumed {
                         ::core::option::Option::Some(value) => value,
                         ::core::option::Option::None => {
                             return ::core::result::Result::Ok(
@@ -310,16 +313,14 @@ pub fn emit(
                 )
             }
         };
+        let mut __fault = ::core::option::Option::None;
         '__durable: loop {
             match __pc {
                 #arms
-                _ => {
-                    return ::core::result::Result::Ok(
-                        ::durable::__private::Flow::Fault(__step.bad_pc())
-                    )
-                }
+                _ => break '__durable,
             }
         }
+        __step.fault(__fault)
     };
     Ok(Emitted { body })
 }
@@ -384,11 +385,13 @@ impl Emitter<'_> {
                     let field = &self.m.bindings[*b].ident;
                     quote_spanned!(m.span=> #slot.put(__new.#field);)
                 });
+                let migrated = checked(
+                    quote!(__new),
+                    quote_spanned!(m.span=> __step.migrate::<#with, _>(&#point, &mut #waiter)),
+                );
                 quote_spanned! {m.span=>
                     #from => {
-                        let __new = ::durable::__private::step_try!(
-                            __step.migrate::<#with, _>(&#point, &mut #waiter)
-                        );
+                        #migrated
                         #(#puts)*
                     }
                 }
@@ -446,11 +449,10 @@ impl Emitter<'_> {
             .filter(|b| self.m.bindings[**b].iterator)
             .map(|b| {
                 let ident = &self.m.bindings[*b].ident;
-                quote! {
-                    ::durable::__private::step_try!(
-                        ::durable::__private::iter::park(&mut #ident, __ctx)
-                    );
-                }
+                checked(
+                    quote!(()),
+                    quote!(::durable::__private::iter::park(&mut #ident, __ctx)),
+                )
             })
             .collect()
     }
@@ -473,9 +475,10 @@ impl Emitter<'_> {
                 let point = point_static(waiter);
                 let parks = self.parks(&self.plan.puts[id]);
                 let persist = self.persist_list(&self.persisted(*resume));
-                let schedule = schedule_call(op, *span);
+                let scheduled = checked(quote!(__scheduled), schedule_call(op, *span));
                 quote!({
-                    #waiter.put(::durable::__private::step_try!(#schedule));
+                    #scheduled
+                    #waiter.put(__scheduled);
                     #parks
                     #puts
                     return ::core::result::Result::Ok(__step.suspend(&#point, &#waiter, &mut [#persist]));
@@ -602,5 +605,18 @@ impl Emitter<'_> {
             }
         }
         out.into_iter().collect()
+    }
+}
+
+/// `let Some(#bind) = ok(&mut __fault, #result) else { break '__durable };`: the value
+/// of a runtime call that may fail the step, which then leaves the machine's loop for
+/// its one fault exit (see `durable_core::machine::ok`).
+pub(crate) fn checked(bind: TokenStream, result: TokenStream) -> TokenStream {
+    quote! {
+        let ::core::option::Option::Some(#bind) =
+            ::durable::__private::ok(&mut __fault, #result)
+        else {
+            break '__durable;
+        };
     }
 }

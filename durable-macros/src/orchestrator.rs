@@ -108,10 +108,8 @@ pub fn compile(
         Some(input) => {
             let (pat, ty) = (&input.pat, &input.ty);
             lowerer.define_pattern(pat);
-            (
-                quote!(#ty),
-                quote!(let #pat: #ty = ::durable::__private::step_try!(__step.input());),
-            )
+            let input = crate::emit::checked(quote!(__input), quote!(__step.input()));
+            (quote!(#ty), quote!(#input let #pat: #ty = __input;))
         }
         None => (quote!(()), TokenStream::new()),
     };

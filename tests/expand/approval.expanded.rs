@@ -200,38 +200,31 @@ impl ::durable::Orchestration for approve_and_pay {
                     );
                 }
             };
+            let mut __fault = ::core::option::Option::None;
             '__durable: loop {
                 match __pc {
                     0u32 => {
-                        let amount: u64 = match __step.input() {
-                            ::core::result::Result::Ok(value) => value,
-                            ::core::result::Result::Err(fault) => {
-                                return ::core::result::Result::Ok(
-                                    ::durable_core::__private::Flow::Fault(
-                                        ::core::convert::From::from(fault),
-                                    ),
-                                );
-                            }
+                        let ::core::option::Option::Some(__input) = ::durable::__private::ok(
+                            &mut __fault,
+                            __step.input(),
+                        ) else {
+                            break '__durable;
                         };
+                        let amount: u64 = __input;
                         if amount == 0 {
                             return ::durable::__private::done(Ok(0));
                         }
                         {
-                            __w1.put(
-                                match ::durable::__private::schedule(
+                            let ::core::option::Option::Some(__scheduled) = ::durable::__private::ok(
+                                &mut __fault,
+                                ::durable::__private::schedule(
                                     __ctx,
                                     ctx.call(request_approval, amount),
-                                ) {
-                                    ::core::result::Result::Ok(value) => value,
-                                    ::core::result::Result::Err(fault) => {
-                                        return ::core::result::Result::Ok(
-                                            ::durable_core::__private::Flow::Fault(
-                                                ::core::convert::From::from(fault),
-                                            ),
-                                        );
-                                    }
-                                },
-                            );
+                                ),
+                            ) else {
+                                break '__durable;
+                            };
+                            __w1.put(__scheduled);
                             __s_amount.put(amount);
                             return ::core::result::Result::Ok(
                                 __step
@@ -244,23 +237,19 @@ impl ::durable::Orchestration for approve_and_pay {
                         }
                     }
                     1u32 => {
-                        let __r_91c223bb = match match __step
-                            .resume(
-                                __ctx,
-                                &__P1,
-                                &mut __w1,
-                                &mut [::durable::__private::persist(&mut __s_amount)],
-                            )
-                        {
-                            ::core::result::Result::Ok(value) => value,
-                            ::core::result::Result::Err(fault) => {
-                                return ::core::result::Result::Ok(
-                                    ::durable_core::__private::Flow::Fault(
-                                        ::core::convert::From::from(fault),
-                                    ),
-                                );
-                            }
-                        } {
+                        let ::core::option::Option::Some(__resumed) = ::durable::__private::ok(
+                            &mut __fault,
+                            __step
+                                .resume(
+                                    __ctx,
+                                    &__P1,
+                                    &mut __w1,
+                                    &mut [::durable::__private::persist(&mut __s_amount)],
+                                ),
+                        ) else {
+                            break '__durable;
+                        };
+                        let __r_91c223bb = match __resumed {
                             ::core::option::Option::Some(value) => value,
                             ::core::option::Option::None => {
                                 return ::core::result::Result::Ok(
@@ -277,21 +266,13 @@ impl ::durable::Orchestration for approve_and_pay {
                         let __v_3e8600f8;
                         if __r_91c223bb? {
                             {
-                                __w2.put(
-                                    match ::durable::__private::schedule(
-                                        __ctx,
-                                        ctx.call(pay, amount),
-                                    ) {
-                                        ::core::result::Result::Ok(value) => value,
-                                        ::core::result::Result::Err(fault) => {
-                                            return ::core::result::Result::Ok(
-                                                ::durable_core::__private::Flow::Fault(
-                                                    ::core::convert::From::from(fault),
-                                                ),
-                                            );
-                                        }
-                                    },
-                                );
+                                let ::core::option::Option::Some(__scheduled) = ::durable::__private::ok(
+                                    &mut __fault,
+                                    ::durable::__private::schedule(__ctx, ctx.call(pay, amount)),
+                                ) else {
+                                    break '__durable;
+                                };
+                                __w2.put(__scheduled);
                                 return ::core::result::Result::Ok(
                                     __step.suspend(&__P2, &__w2, &mut []),
                                 );
@@ -306,18 +287,13 @@ impl ::durable::Orchestration for approve_and_pay {
                         }
                     }
                     2u32 => {
-                        let __r_24faa66f = match match __step
-                            .resume(__ctx, &__P2, &mut __w2, &mut [])
-                        {
-                            ::core::result::Result::Ok(value) => value,
-                            ::core::result::Result::Err(fault) => {
-                                return ::core::result::Result::Ok(
-                                    ::durable_core::__private::Flow::Fault(
-                                        ::core::convert::From::from(fault),
-                                    ),
-                                );
-                            }
-                        } {
+                        let ::core::option::Option::Some(__resumed) = ::durable::__private::ok(
+                            &mut __fault,
+                            __step.resume(__ctx, &__P2, &mut __w2, &mut []),
+                        ) else {
+                            break '__durable;
+                        };
+                        let __r_24faa66f = match __resumed {
                             ::core::option::Option::Some(value) => value,
                             ::core::option::Option::None => {
                                 return ::core::result::Result::Ok(
@@ -338,13 +314,10 @@ impl ::durable::Orchestration for approve_and_pay {
                         let paid = __v_3e8600f8;
                         return ::durable::__private::done(Ok(paid));
                     }
-                    _ => {
-                        return ::core::result::Result::Ok(
-                            ::durable::__private::Flow::Fault(__step.bad_pc()),
-                        );
-                    }
+                    _ => break '__durable,
                 }
             }
+            __step.fault(__fault)
         }
         ::durable::__private::drive::<Self, _>(ctx, input, __machine)
     }

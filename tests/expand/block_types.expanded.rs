@@ -262,39 +262,32 @@ impl ::durable::Orchestration for totals {
                     );
                 }
             };
+            let mut __fault = ::core::option::Option::None;
             '__durable: loop {
                 match __pc {
                     0u32 => {
-                        let x: u64 = match __step.input() {
-                            ::core::result::Result::Ok(value) => value,
-                            ::core::result::Result::Err(fault) => {
-                                return ::core::result::Result::Ok(
-                                    ::durable_core::__private::Flow::Fault(
-                                        ::core::convert::From::from(fault),
-                                    ),
-                                );
-                            }
+                        let ::core::option::Option::Some(__input) = ::durable::__private::ok(
+                            &mut __fault,
+                            __step.input(),
+                        ) else {
+                            break '__durable;
                         };
+                        let x: u64 = __input;
                         {
                             #[allow(unused_imports)]
                             use __items_1::*;
                             let line = Line(x);
                             {
-                                __w1.put(
-                                    match ::durable::__private::schedule(
+                                let ::core::option::Option::Some(__scheduled) = ::durable::__private::ok(
+                                    &mut __fault,
+                                    ::durable::__private::schedule(
                                         __ctx,
                                         ctx.call(price, line.0),
-                                    ) {
-                                        ::core::result::Result::Ok(value) => value,
-                                        ::core::result::Result::Err(fault) => {
-                                            return ::core::result::Result::Ok(
-                                                ::durable_core::__private::Flow::Fault(
-                                                    ::core::convert::From::from(fault),
-                                                ),
-                                            );
-                                        }
-                                    },
-                                );
+                                    ),
+                                ) else {
+                                    break '__durable;
+                                };
+                                __w1.put(__scheduled);
                                 __s_x.put(x);
                                 __s_line.put(line);
                                 return ::core::result::Result::Ok(
@@ -314,26 +307,22 @@ impl ::durable::Orchestration for totals {
                     1u32 => {
                         #[allow(unused_imports)]
                         use __items_1::*;
-                        let __r_cee15a26 = match match __step
-                            .resume(
-                                __ctx,
-                                &__P1,
-                                &mut __w1,
-                                &mut [
-                                    ::durable::__private::persist(&mut __s_x),
-                                    ::durable::__private::persist(&mut __s_line),
-                                ],
-                            )
-                        {
-                            ::core::result::Result::Ok(value) => value,
-                            ::core::result::Result::Err(fault) => {
-                                return ::core::result::Result::Ok(
-                                    ::durable_core::__private::Flow::Fault(
-                                        ::core::convert::From::from(fault),
-                                    ),
-                                );
-                            }
-                        } {
+                        let ::core::option::Option::Some(__resumed) = ::durable::__private::ok(
+                            &mut __fault,
+                            __step
+                                .resume(
+                                    __ctx,
+                                    &__P1,
+                                    &mut __w1,
+                                    &mut [
+                                        ::durable::__private::persist(&mut __s_x),
+                                        ::durable::__private::persist(&mut __s_line),
+                                    ],
+                                ),
+                        ) else {
+                            break '__durable;
+                        };
+                        let __r_cee15a26 = match __resumed {
                             ::core::option::Option::Some(value) => value,
                             ::core::option::Option::None => {
                                 return ::core::result::Result::Ok(
@@ -367,21 +356,16 @@ impl ::durable::Orchestration for totals {
                             use __items_2::*;
                             let line = Line(x, 1);
                             {
-                                __w2.put(
-                                    match ::durable::__private::schedule(
+                                let ::core::option::Option::Some(__scheduled) = ::durable::__private::ok(
+                                    &mut __fault,
+                                    ::durable::__private::schedule(
                                         __ctx,
                                         ctx.call(price, line.0 + line.1),
-                                    ) {
-                                        ::core::result::Result::Ok(value) => value,
-                                        ::core::result::Result::Err(fault) => {
-                                            return ::core::result::Result::Ok(
-                                                ::durable_core::__private::Flow::Fault(
-                                                    ::core::convert::From::from(fault),
-                                                ),
-                                            );
-                                        }
-                                    },
-                                );
+                                    ),
+                                ) else {
+                                    break '__durable;
+                                };
+                                __w2.put(__scheduled);
                                 __s_first.put(first);
                                 return ::core::result::Result::Ok(
                                     __step
@@ -397,23 +381,19 @@ impl ::durable::Orchestration for totals {
                     3u32 => {
                         #[allow(unused_imports)]
                         use __items_2::*;
-                        let __r_8c2e1aa6 = match match __step
-                            .resume(
-                                __ctx,
-                                &__P2,
-                                &mut __w2,
-                                &mut [::durable::__private::persist(&mut __s_first)],
-                            )
-                        {
-                            ::core::result::Result::Ok(value) => value,
-                            ::core::result::Result::Err(fault) => {
-                                return ::core::result::Result::Ok(
-                                    ::durable_core::__private::Flow::Fault(
-                                        ::core::convert::From::from(fault),
-                                    ),
-                                );
-                            }
-                        } {
+                        let ::core::option::Option::Some(__resumed) = ::durable::__private::ok(
+                            &mut __fault,
+                            __step
+                                .resume(
+                                    __ctx,
+                                    &__P2,
+                                    &mut __w2,
+                                    &mut [::durable::__private::persist(&mut __s_first)],
+                                ),
+                        ) else {
+                            break '__durable;
+                        };
+                        let __r_8c2e1aa6 = match __resumed {
                             ::core::option::Option::Some(value) => value,
                             ::core::option::Option::None => {
                                 return ::core::result::Result::Ok(
@@ -440,13 +420,10 @@ impl ::durable::Orchestration for totals {
                         let second = __v_9c5637be;
                         return ::durable::__private::done(Ok(first + second));
                     }
-                    _ => {
-                        return ::core::result::Result::Ok(
-                            ::durable::__private::Flow::Fault(__step.bad_pc()),
-                        );
-                    }
+                    _ => break '__durable,
                 }
             }
+            __step.fault(__fault)
         }
         ::durable::__private::drive::<Self, _>(ctx, input, __machine)
     }

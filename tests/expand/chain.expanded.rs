@@ -131,19 +131,17 @@ impl ::durable::Orchestration for chain {
                     );
                 }
             };
+            let mut __fault = ::core::option::Option::None;
             '__durable: loop {
                 match __pc {
                     0u32 => {
-                        let n: u64 = match __step.input() {
-                            ::core::result::Result::Ok(value) => value,
-                            ::core::result::Result::Err(fault) => {
-                                return ::core::result::Result::Ok(
-                                    ::durable_core::__private::Flow::Fault(
-                                        ::core::convert::From::from(fault),
-                                    ),
-                                );
-                            }
+                        let ::core::option::Option::Some(__input) = ::durable::__private::ok(
+                            &mut __fault,
+                            __step.input(),
+                        ) else {
+                            break '__durable;
                         };
+                        let n: u64 = __input;
                         let mut total = 0;
                         let mut __iter_dd1d62a9 = {
                             #[allow(unused_imports)]
@@ -160,15 +158,11 @@ impl ::durable::Orchestration for chain {
                                 }
                             }
                         };
-                        match ::durable::__private::iter::started(&__iter_dd1d62a9) {
-                            ::core::result::Result::Ok(value) => value,
-                            ::core::result::Result::Err(fault) => {
-                                return ::core::result::Result::Ok(
-                                    ::durable_core::__private::Flow::Fault(
-                                        ::core::convert::From::from(fault),
-                                    ),
-                                );
-                            }
+                        let ::core::option::Option::Some(()) = ::durable::__private::ok(
+                            &mut __fault,
+                            ::durable::__private::iter::started(&__iter_dd1d62a9),
+                        ) else {
+                            break '__durable;
                         };
                         {
                             __s_total.put(total);
@@ -179,47 +173,29 @@ impl ::durable::Orchestration for chain {
                     }
                     1u32 => {
                         let mut __iter_dd1d62a9 = __s_iter_dd1d62a9.take();
-                        match match ::durable::__private::iter::next(
-                            &mut __iter_dd1d62a9,
-                            __ctx,
-                        ) {
-                            ::core::result::Result::Ok(value) => value,
-                            ::core::result::Result::Err(fault) => {
-                                return ::core::result::Result::Ok(
-                                    ::durable_core::__private::Flow::Fault(
-                                        ::core::convert::From::from(fault),
-                                    ),
-                                );
-                            }
-                        } {
+                        let ::core::option::Option::Some(__next) = ::durable::__private::ok(
+                            &mut __fault,
+                            ::durable::__private::iter::next(&mut __iter_dd1d62a9, __ctx),
+                        ) else {
+                            break '__durable;
+                        };
+                        match __next {
                             ::core::option::Option::Some(i) => {
-                                __w1.put(
-                                    match ::durable::__private::schedule(
+                                let ::core::option::Option::Some(__scheduled) = ::durable::__private::ok(
+                                    &mut __fault,
+                                    ::durable::__private::schedule(__ctx, ctx.call(add_one, i)),
+                                ) else {
+                                    break '__durable;
+                                };
+                                __w1.put(__scheduled);
+                                let ::core::option::Option::Some(()) = ::durable::__private::ok(
+                                    &mut __fault,
+                                    ::durable::__private::iter::park(
+                                        &mut __iter_dd1d62a9,
                                         __ctx,
-                                        ctx.call(add_one, i),
-                                    ) {
-                                        ::core::result::Result::Ok(value) => value,
-                                        ::core::result::Result::Err(fault) => {
-                                            return ::core::result::Result::Ok(
-                                                ::durable_core::__private::Flow::Fault(
-                                                    ::core::convert::From::from(fault),
-                                                ),
-                                            );
-                                        }
-                                    },
-                                );
-                                match ::durable::__private::iter::park(
-                                    &mut __iter_dd1d62a9,
-                                    __ctx,
-                                ) {
-                                    ::core::result::Result::Ok(value) => value,
-                                    ::core::result::Result::Err(fault) => {
-                                        return ::core::result::Result::Ok(
-                                            ::durable_core::__private::Flow::Fault(
-                                                ::core::convert::From::from(fault),
-                                            ),
-                                        );
-                                    }
+                                    ),
+                                ) else {
+                                    break '__durable;
                                 };
                                 __s_iter_dd1d62a9.put(__iter_dd1d62a9);
                                 return ::core::result::Result::Ok(
@@ -241,26 +217,22 @@ impl ::durable::Orchestration for chain {
                         }
                     }
                     2u32 => {
-                        let __r_ad5b6325 = match match __step
-                            .resume(
-                                __ctx,
-                                &__P1,
-                                &mut __w1,
-                                &mut [
-                                    ::durable::__private::persist(&mut __s_total),
-                                    ::durable::__private::persist(&mut __s_iter_dd1d62a9),
-                                ],
-                            )
-                        {
-                            ::core::result::Result::Ok(value) => value,
-                            ::core::result::Result::Err(fault) => {
-                                return ::core::result::Result::Ok(
-                                    ::durable_core::__private::Flow::Fault(
-                                        ::core::convert::From::from(fault),
-                                    ),
-                                );
-                            }
-                        } {
+                        let ::core::option::Option::Some(__resumed) = ::durable::__private::ok(
+                            &mut __fault,
+                            __step
+                                .resume(
+                                    __ctx,
+                                    &__P1,
+                                    &mut __w1,
+                                    &mut [
+                                        ::durable::__private::persist(&mut __s_total),
+                                        ::durable::__private::persist(&mut __s_iter_dd1d62a9),
+                                    ],
+                                ),
+                        ) else {
+                            break '__durable;
+                        };
+                        let __r_ad5b6325 = match __resumed {
                             ::core::option::Option::Some(value) => value,
                             ::core::option::Option::None => {
                                 return ::core::result::Result::Ok(
@@ -288,13 +260,10 @@ impl ::durable::Orchestration for chain {
                         let mut total = __s_total.take();
                         return ::durable::__private::done(Ok(total));
                     }
-                    _ => {
-                        return ::core::result::Result::Ok(
-                            ::durable::__private::Flow::Fault(__step.bad_pc()),
-                        );
-                    }
+                    _ => break '__durable,
                 }
             }
+            __step.fault(__fault)
         }
         ::durable::__private::drive::<Self, _>(ctx, input, __machine)
     }

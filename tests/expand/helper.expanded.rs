@@ -113,35 +113,28 @@ impl ::durable::__private::Function for pay_twice {
                     );
                 }
             };
+            let mut __fault = ::core::option::Option::None;
             '__durable: loop {
                 match __pc {
                     0u32 => {
-                        let cents: u64 = match __step.input() {
-                            ::core::result::Result::Ok(value) => value,
-                            ::core::result::Result::Err(fault) => {
-                                return ::core::result::Result::Ok(
-                                    ::durable_core::__private::Flow::Fault(
-                                        ::core::convert::From::from(fault),
-                                    ),
-                                );
-                            }
+                        let ::core::option::Option::Some(__input) = ::durable::__private::ok(
+                            &mut __fault,
+                            __step.input(),
+                        ) else {
+                            break '__durable;
                         };
+                        let cents: u64 = __input;
                         {
-                            __w1.put(
-                                match ::durable::__private::schedule(
+                            let ::core::option::Option::Some(__scheduled) = ::durable::__private::ok(
+                                &mut __fault,
+                                ::durable::__private::schedule(
                                     __ctx,
                                     ctx.call(charge, cents),
-                                ) {
-                                    ::core::result::Result::Ok(value) => value,
-                                    ::core::result::Result::Err(fault) => {
-                                        return ::core::result::Result::Ok(
-                                            ::durable_core::__private::Flow::Fault(
-                                                ::core::convert::From::from(fault),
-                                            ),
-                                        );
-                                    }
-                                },
-                            );
+                                ),
+                            ) else {
+                                break '__durable;
+                            };
+                            __w1.put(__scheduled);
                             __s_cents.put(cents);
                             return ::core::result::Result::Ok(
                                 __step
@@ -154,23 +147,19 @@ impl ::durable::__private::Function for pay_twice {
                         }
                     }
                     1u32 => {
-                        let __r_3ddb2b9b = match match __step
-                            .resume(
-                                __ctx,
-                                &__P1,
-                                &mut __w1,
-                                &mut [::durable::__private::persist(&mut __s_cents)],
-                            )
-                        {
-                            ::core::result::Result::Ok(value) => value,
-                            ::core::result::Result::Err(fault) => {
-                                return ::core::result::Result::Ok(
-                                    ::durable_core::__private::Flow::Fault(
-                                        ::core::convert::From::from(fault),
-                                    ),
-                                );
-                            }
-                        } {
+                        let ::core::option::Option::Some(__resumed) = ::durable::__private::ok(
+                            &mut __fault,
+                            __step
+                                .resume(
+                                    __ctx,
+                                    &__P1,
+                                    &mut __w1,
+                                    &mut [::durable::__private::persist(&mut __s_cents)],
+                                ),
+                        ) else {
+                            break '__durable;
+                        };
+                        let __r_3ddb2b9b = match __resumed {
                             ::core::option::Option::Some(value) => value,
                             ::core::option::Option::None => {
                                 return ::core::result::Result::Ok(
@@ -186,21 +175,16 @@ impl ::durable::__private::Function for pay_twice {
                         let cents = __s_cents.take();
                         let first = __r_3ddb2b9b?;
                         {
-                            __w2.put(
-                                match ::durable::__private::schedule(
+                            let ::core::option::Option::Some(__scheduled) = ::durable::__private::ok(
+                                &mut __fault,
+                                ::durable::__private::schedule(
                                     __ctx,
                                     ctx.call(charge, cents),
-                                ) {
-                                    ::core::result::Result::Ok(value) => value,
-                                    ::core::result::Result::Err(fault) => {
-                                        return ::core::result::Result::Ok(
-                                            ::durable_core::__private::Flow::Fault(
-                                                ::core::convert::From::from(fault),
-                                            ),
-                                        );
-                                    }
-                                },
-                            );
+                                ),
+                            ) else {
+                                break '__durable;
+                            };
+                            __w2.put(__scheduled);
                             __s_first.put(first);
                             return ::core::result::Result::Ok(
                                 __step
@@ -213,23 +197,19 @@ impl ::durable::__private::Function for pay_twice {
                         }
                     }
                     2u32 => {
-                        let __r_3ddb2b9b_1 = match match __step
-                            .resume(
-                                __ctx,
-                                &__P2,
-                                &mut __w2,
-                                &mut [::durable::__private::persist(&mut __s_first)],
-                            )
-                        {
-                            ::core::result::Result::Ok(value) => value,
-                            ::core::result::Result::Err(fault) => {
-                                return ::core::result::Result::Ok(
-                                    ::durable_core::__private::Flow::Fault(
-                                        ::core::convert::From::from(fault),
-                                    ),
-                                );
-                            }
-                        } {
+                        let ::core::option::Option::Some(__resumed) = ::durable::__private::ok(
+                            &mut __fault,
+                            __step
+                                .resume(
+                                    __ctx,
+                                    &__P2,
+                                    &mut __w2,
+                                    &mut [::durable::__private::persist(&mut __s_first)],
+                                ),
+                        ) else {
+                            break '__durable;
+                        };
+                        let __r_3ddb2b9b_1 = match __resumed {
                             ::core::option::Option::Some(value) => value,
                             ::core::option::Option::None => {
                                 return ::core::result::Result::Ok(
@@ -246,13 +226,10 @@ impl ::durable::__private::Function for pay_twice {
                         let second = __r_3ddb2b9b_1?;
                         return ::durable::__private::done(Ok(first + second));
                     }
-                    _ => {
-                        return ::core::result::Result::Ok(
-                            ::durable::__private::Flow::Fault(__step.bad_pc()),
-                        );
-                    }
+                    _ => break '__durable,
                 }
             }
+            __step.fault(__fault)
         }
         ::durable::__private::drive_function::<Self, _, _>(ctx, input, __machine)
     }
@@ -336,53 +313,41 @@ impl ::durable::Orchestration for checkout {
                     );
                 }
             };
+            let mut __fault = ::core::option::Option::None;
             '__durable: loop {
                 match __pc {
                     0u32 => {
-                        let cents: u64 = match __step.input() {
-                            ::core::result::Result::Ok(value) => value,
-                            ::core::result::Result::Err(fault) => {
-                                return ::core::result::Result::Ok(
-                                    ::durable_core::__private::Flow::Fault(
-                                        ::core::convert::From::from(fault),
-                                    ),
-                                );
-                            }
+                        let ::core::option::Option::Some(__input) = ::durable::__private::ok(
+                            &mut __fault,
+                            __step.input(),
+                        ) else {
+                            break '__durable;
                         };
+                        let cents: u64 = __input;
                         {
-                            __w1.put(
-                                match ::durable::__private::schedule(
+                            let ::core::option::Option::Some(__scheduled) = ::durable::__private::ok(
+                                &mut __fault,
+                                ::durable::__private::schedule(
                                     __ctx,
                                     pay_twice(&ctx, cents),
-                                ) {
-                                    ::core::result::Result::Ok(value) => value,
-                                    ::core::result::Result::Err(fault) => {
-                                        return ::core::result::Result::Ok(
-                                            ::durable_core::__private::Flow::Fault(
-                                                ::core::convert::From::from(fault),
-                                            ),
-                                        );
-                                    }
-                                },
-                            );
+                                ),
+                            ) else {
+                                break '__durable;
+                            };
+                            __w1.put(__scheduled);
                             return ::core::result::Result::Ok(
                                 __step.suspend(&__P1, &__w1, &mut []),
                             );
                         }
                     }
                     1u32 => {
-                        let __r_35867d50 = match match __step
-                            .resume(__ctx, &__P1, &mut __w1, &mut [])
-                        {
-                            ::core::result::Result::Ok(value) => value,
-                            ::core::result::Result::Err(fault) => {
-                                return ::core::result::Result::Ok(
-                                    ::durable_core::__private::Flow::Fault(
-                                        ::core::convert::From::from(fault),
-                                    ),
-                                );
-                            }
-                        } {
+                        let ::core::option::Option::Some(__resumed) = ::durable::__private::ok(
+                            &mut __fault,
+                            __step.resume(__ctx, &__P1, &mut __w1, &mut []),
+                        ) else {
+                            break '__durable;
+                        };
+                        let __r_35867d50 = match __resumed {
                             ::core::option::Option::Some(value) => value,
                             ::core::option::Option::None => {
                                 return ::core::result::Result::Ok(
@@ -393,13 +358,10 @@ impl ::durable::Orchestration for checkout {
                         let paid = __r_35867d50?;
                         return ::durable::__private::done(Ok(paid));
                     }
-                    _ => {
-                        return ::core::result::Result::Ok(
-                            ::durable::__private::Flow::Fault(__step.bad_pc()),
-                        );
-                    }
+                    _ => break '__durable,
                 }
             }
+            __step.fault(__fault)
         }
         ::durable::__private::drive::<Self, _>(ctx, input, __machine)
     }

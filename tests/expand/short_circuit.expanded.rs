@@ -202,19 +202,17 @@ impl ::durable::Orchestration for quote {
                     );
                 }
             };
+            let mut __fault = ::core::option::Option::None;
             '__durable: loop {
                 match __pc {
                     0u32 => {
-                        let items: Vec<u64> = match __step.input() {
-                            ::core::result::Result::Ok(value) => value,
-                            ::core::result::Result::Err(fault) => {
-                                return ::core::result::Result::Ok(
-                                    ::durable_core::__private::Flow::Fault(
-                                        ::core::convert::From::from(fault),
-                                    ),
-                                );
-                            }
+                        let ::core::option::Option::Some(__input) = ::durable::__private::ok(
+                            &mut __fault,
+                            __step.input(),
+                        ) else {
+                            break '__durable;
                         };
+                        let items: Vec<u64> = __input;
                         let mut sum = 0;
                         let mut __iter_866b6a09 = {
                             #[allow(unused_imports)]
@@ -231,15 +229,11 @@ impl ::durable::Orchestration for quote {
                                 }
                             }
                         };
-                        match ::durable::__private::iter::started(&__iter_866b6a09) {
-                            ::core::result::Result::Ok(value) => value,
-                            ::core::result::Result::Err(fault) => {
-                                return ::core::result::Result::Ok(
-                                    ::durable_core::__private::Flow::Fault(
-                                        ::core::convert::From::from(fault),
-                                    ),
-                                );
-                            }
+                        let ::core::option::Option::Some(()) = ::durable::__private::ok(
+                            &mut __fault,
+                            ::durable::__private::iter::started(&__iter_866b6a09),
+                        ) else {
+                            break '__durable;
                         };
                         {
                             __s_sum.put(sum);
@@ -251,49 +245,34 @@ impl ::durable::Orchestration for quote {
                     1u32 => {
                         let mut __iter_866b6a09 = __s_iter_866b6a09.take();
                         let __v_8b9a41b8;
-                        match match ::durable::__private::iter::next(
-                            &mut __iter_866b6a09,
-                            __ctx,
-                        ) {
-                            ::core::result::Result::Ok(value) => value,
-                            ::core::result::Result::Err(fault) => {
-                                return ::core::result::Result::Ok(
-                                    ::durable_core::__private::Flow::Fault(
-                                        ::core::convert::From::from(fault),
-                                    ),
-                                );
-                            }
-                        } {
+                        let ::core::option::Option::Some(__next) = ::durable::__private::ok(
+                            &mut __fault,
+                            ::durable::__private::iter::next(&mut __iter_866b6a09, __ctx),
+                        ) else {
+                            break '__durable;
+                        };
+                        match __next {
                             ::core::option::Option::Some(item) => {
                                 if item > 10 {
                                     {
-                                        __w1.put(
-                                            match ::durable::__private::schedule(
+                                        let ::core::option::Option::Some(__scheduled) = ::durable::__private::ok(
+                                            &mut __fault,
+                                            ::durable::__private::schedule(
                                                 __ctx,
                                                 ctx.call(is_valid, item),
-                                            ) {
-                                                ::core::result::Result::Ok(value) => value,
-                                                ::core::result::Result::Err(fault) => {
-                                                    return ::core::result::Result::Ok(
-                                                        ::durable_core::__private::Flow::Fault(
-                                                            ::core::convert::From::from(fault),
-                                                        ),
-                                                    );
-                                                }
-                                            },
-                                        );
-                                        match ::durable::__private::iter::park(
-                                            &mut __iter_866b6a09,
-                                            __ctx,
-                                        ) {
-                                            ::core::result::Result::Ok(value) => value,
-                                            ::core::result::Result::Err(fault) => {
-                                                return ::core::result::Result::Ok(
-                                                    ::durable_core::__private::Flow::Fault(
-                                                        ::core::convert::From::from(fault),
-                                                    ),
-                                                );
-                                            }
+                                            ),
+                                        ) else {
+                                            break '__durable;
+                                        };
+                                        __w1.put(__scheduled);
+                                        let ::core::option::Option::Some(()) = ::durable::__private::ok(
+                                            &mut __fault,
+                                            ::durable::__private::iter::park(
+                                                &mut __iter_866b6a09,
+                                                __ctx,
+                                            ),
+                                        ) else {
+                                            break '__durable;
                                         };
                                         __s_iter_866b6a09.put(__iter_866b6a09);
                                         __s_item.put(item);
@@ -328,27 +307,23 @@ impl ::durable::Orchestration for quote {
                         }
                     }
                     2u32 => {
-                        let __r_0bcd7934 = match match __step
-                            .resume(
-                                __ctx,
-                                &__P1,
-                                &mut __w1,
-                                &mut [
-                                    ::durable::__private::persist(&mut __s_sum),
-                                    ::durable::__private::persist(&mut __s_iter_866b6a09),
-                                    ::durable::__private::persist(&mut __s_item),
-                                ],
-                            )
-                        {
-                            ::core::result::Result::Ok(value) => value,
-                            ::core::result::Result::Err(fault) => {
-                                return ::core::result::Result::Ok(
-                                    ::durable_core::__private::Flow::Fault(
-                                        ::core::convert::From::from(fault),
-                                    ),
-                                );
-                            }
-                        } {
+                        let ::core::option::Option::Some(__resumed) = ::durable::__private::ok(
+                            &mut __fault,
+                            __step
+                                .resume(
+                                    __ctx,
+                                    &__P1,
+                                    &mut __w1,
+                                    &mut [
+                                        ::durable::__private::persist(&mut __s_sum),
+                                        ::durable::__private::persist(&mut __s_iter_866b6a09),
+                                        ::durable::__private::persist(&mut __s_item),
+                                    ],
+                                ),
+                        ) else {
+                            break '__durable;
+                        };
+                        let __r_0bcd7934 = match __resumed {
                             ::core::option::Option::Some(value) => value,
                             ::core::option::Option::None => {
                                 return ::core::result::Result::Ok(
@@ -378,21 +353,13 @@ impl ::durable::Orchestration for quote {
                         let item = __s_item.take();
                         if __v_8b9a41b8 {
                             {
-                                __w2.put(
-                                    match ::durable::__private::schedule(
-                                        __ctx,
-                                        ctx.call(price, item),
-                                    ) {
-                                        ::core::result::Result::Ok(value) => value,
-                                        ::core::result::Result::Err(fault) => {
-                                            return ::core::result::Result::Ok(
-                                                ::durable_core::__private::Flow::Fault(
-                                                    ::core::convert::From::from(fault),
-                                                ),
-                                            );
-                                        }
-                                    },
-                                );
+                                let ::core::option::Option::Some(__scheduled) = ::durable::__private::ok(
+                                    &mut __fault,
+                                    ::durable::__private::schedule(__ctx, ctx.call(price, item)),
+                                ) else {
+                                    break '__durable;
+                                };
+                                __w2.put(__scheduled);
                                 __s_item.put(item);
                                 return ::core::result::Result::Ok(
                                     __step
@@ -415,27 +382,23 @@ impl ::durable::Orchestration for quote {
                         }
                     }
                     4u32 => {
-                        let __r_058e64e7 = match match __step
-                            .resume(
-                                __ctx,
-                                &__P2,
-                                &mut __w2,
-                                &mut [
-                                    ::durable::__private::persist(&mut __s_sum),
-                                    ::durable::__private::persist(&mut __s_iter_866b6a09),
-                                    ::durable::__private::persist(&mut __s_item),
-                                ],
-                            )
-                        {
-                            ::core::result::Result::Ok(value) => value,
-                            ::core::result::Result::Err(fault) => {
-                                return ::core::result::Result::Ok(
-                                    ::durable_core::__private::Flow::Fault(
-                                        ::core::convert::From::from(fault),
-                                    ),
-                                );
-                            }
-                        } {
+                        let ::core::option::Option::Some(__resumed) = ::durable::__private::ok(
+                            &mut __fault,
+                            __step
+                                .resume(
+                                    __ctx,
+                                    &__P2,
+                                    &mut __w2,
+                                    &mut [
+                                        ::durable::__private::persist(&mut __s_sum),
+                                        ::durable::__private::persist(&mut __s_iter_866b6a09),
+                                        ::durable::__private::persist(&mut __s_item),
+                                    ],
+                                ),
+                        ) else {
+                            break '__durable;
+                        };
+                        let __r_058e64e7 = match __resumed {
                             ::core::option::Option::Some(value) => value,
                             ::core::option::Option::None => {
                                 return ::core::result::Result::Ok(
@@ -469,13 +432,10 @@ impl ::durable::Orchestration for quote {
                         let mut sum = __s_sum.take();
                         return ::durable::__private::done(Ok(sum));
                     }
-                    _ => {
-                        return ::core::result::Result::Ok(
-                            ::durable::__private::Flow::Fault(__step.bad_pc()),
-                        );
-                    }
+                    _ => break '__durable,
                 }
             }
+            __step.fault(__fault)
         }
         ::durable::__private::drive::<Self, _>(ctx, input, __machine)
     }

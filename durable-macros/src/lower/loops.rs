@@ -437,16 +437,17 @@ impl Lowerer {
             bindings: Vec::new(),
         });
         self.use_binding(iter);
-        self.tokens(quote_spanned! {span=>
-            ::durable::__private::step_try!(::durable::__private::iter::started(&#iter_ident));
-        });
+        self.tokens(crate::emit::checked(
+            quote!(()),
+            quote_spanned!(span=> ::durable::__private::iter::started(&#iter_ident)),
+        ));
         let (head, exit) = self.open_loop(f.label.as_ref());
         self.use_binding(iter);
-        self.tokens(quote! {
-            match ::durable::__private::step_try!(
-                ::durable::__private::iter::next(&mut #iter_ident, __ctx)
-            )
-        });
+        self.tokens(crate::emit::checked(
+            quote!(__next),
+            quote!(::durable::__private::iter::next(&mut #iter_ident, __ctx)),
+        ));
+        self.tokens(quote!(match __next));
         self.open(Delimiter::Brace);
         let pat = *f.pat;
         self.tokens(quote!(::core::option::Option::Some(#pat) =>));
