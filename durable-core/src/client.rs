@@ -11,7 +11,7 @@ use crate::inspect::{self, Inspection, Lookup, Shown, Waiting};
 use crate::orchestration::{
     Orchestration, OrchestrationContext, OrchestrationFn, OrchestrationInput, OrchestrationOutput,
 };
-use crate::runtime::Shared;
+use crate::shared::Shared;
 use crate::store::{
     now_millis, InstanceFilter, InstanceRecord, InstanceTasks, Message, Millis, Page, Purge,
     RuntimeStatus, Store, StoreError,

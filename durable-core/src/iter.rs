@@ -211,7 +211,7 @@ pub const KEPT_BESIDE: usize = 8;
 /// part of the instance's state, under a key of its own), the checkpoint keeps where
 /// they are and how many are taken, and each step reads the one it takes: a step's
 /// cost does not depend on how many remain. A step that leaves the loop before its end
-/// deletes the items it did not take ([`kept`](crate::kept)).
+/// deletes the items it did not take.
 #[derive(Debug)]
 pub struct Collected<T> {
     items: VecDeque<T>,

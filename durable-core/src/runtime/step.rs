@@ -12,11 +12,11 @@ use std::sync::{Arc, Mutex};
 
 use tracing::{debug, field, info_span, warn, Span};
 
-use super::registry::Registry;
-use super::Shared;
 use crate::op::child_id;
 use crate::orchestration::{OrchestrationContext, Step, StepInput};
 use crate::point::{split, Saved};
+use crate::registry::Registry;
+use crate::shared::Shared;
 use crate::store::{
     now_millis, ActivityTask, Changed, InstanceRecord, LockedInstance, Message, PartReader,
     RuntimeStatus, StepCommit, Store, TimerTask, DIRECT,
