@@ -11,9 +11,9 @@ use quote::{quote, quote_spanned};
 
 use crate::args::Migrate;
 use crate::ir::{BindingId, BlockKind, Code, Derivation, Entry, Exit, Machine, Target};
+use crate::ir::{EXIT_MARKER, STASH_MARKER};
 use crate::liveness::target_block;
 use crate::points::PointSite;
-use crate::verbatim::{EXIT_MARKER, STASH_MARKER};
 
 /// The span of `user`'s location with the macro's own hygiene, for generated names
 /// that must point at user code in errors.

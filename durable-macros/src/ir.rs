@@ -5,6 +5,14 @@ use proc_macro2::{Delimiter, Ident, Span, TokenStream};
 
 use crate::points::PointSite;
 
+/// The placeholder an exit leaves in await-free code until liveness says what it saves.
+pub const EXIT_MARKER: &str = "__durable_exit";
+
+/// The placeholder around the value of a `let` in await-free code that hides a tracked
+/// binding: `__durable_stash!([stash ids], value)`. If some exit in the `let`'s scope
+/// needs the hidden binding, emission saves it to its slot before the `let` binds.
+pub const STASH_MARKER: &str = "__durable_stash";
+
 pub type BindingId = usize;
 pub type BlockId = usize;
 pub type ExitId = usize;

@@ -11,6 +11,7 @@ use proc_macro::TokenStream;
 mod activity;
 mod args;
 mod assign;
+mod awaits;
 mod display;
 mod emit;
 mod function;
@@ -24,7 +25,6 @@ mod patterns;
 mod points;
 mod scope;
 mod signature;
-mod verbatim;
 
 /// Compiles an `async fn` into a durable orchestration: a state machine that saves its
 /// live locals at every `.await` and resumes from there after a restart.

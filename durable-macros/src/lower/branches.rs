@@ -7,9 +7,9 @@ use syn::spanned::Spanned;
 use syn::{Expr, Pat};
 
 use super::{Dest, Frame, Lowerer};
+use crate::awaits::{has_await, stmts_have_await};
 use crate::identity;
 use crate::ir::BlockKind;
-use crate::verbatim::{has_await, stmts_have_await};
 
 impl Lowerer {
     // ---- control flow --------------------------------------------------------------------

@@ -7,9 +7,9 @@ use syn::spanned::Spanned;
 use syn::Expr;
 
 use super::{Dest, Lowerer};
+use crate::awaits::has_await;
 use crate::ir::{BlockKind, Code, Target};
 use crate::points::PointSite;
-use crate::verbatim::has_await;
 
 impl Lowerer {
     // ---- expressions ---------------------------------------------------------------------

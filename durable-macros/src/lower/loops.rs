@@ -16,10 +16,11 @@ use syn::visit::Visit;
 use syn::Expr;
 
 use super::exprs::{is_compound_assign, is_place};
+use super::verbatim::format_captures;
 use super::{Dest, Frame, Lowerer};
+use crate::awaits::has_await;
 use crate::ir::{BlockKind, Code, Derivation, Entry};
 use crate::patterns;
-use crate::verbatim::{format_captures, has_await};
 
 /// Methods that iterate a collection by reference.
 const BORROWING: &[&str] = &[

@@ -22,8 +22,11 @@ mod exprs;
 mod items;
 mod loops;
 mod stmts;
+mod verbatim;
 
 use crate::assign;
+use crate::awaits::has_await;
+use crate::ir::EXIT_MARKER;
 use crate::ir::{
     Binding, BindingId, Block, BlockId, BlockKind, Code, Entry, Exit, Machine, Stash, StashId,
     Target,
@@ -31,7 +34,7 @@ use crate::ir::{
 use crate::patterns;
 use crate::points::Points;
 use crate::scope::Scope;
-use crate::verbatim::{has_await, Verbatim, EXIT_MARKER};
+use verbatim::Verbatim;
 
 /// Where the value of a lowered construct goes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -7,9 +7,9 @@ use syn::spanned::Spanned;
 use syn::{Expr, Local, Pat, Stmt};
 
 use super::{items, Dest, Lowerer};
+use crate::awaits::{has_await, stmts_have_await};
 use crate::ir::Code;
 use crate::points::{self};
-use crate::verbatim::{has_await, stmts_have_await};
 use crate::{assign, patterns};
 
 impl Lowerer {

@@ -9,52 +9,16 @@ use proc_macro2::{Ident, Span, TokenStream, TokenTree};
 use quote::{quote, ToTokens};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
-use syn::visit::Visit;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, Label, Macro, Stmt, Token};
 
-use crate::ir::Entry;
-use crate::lower::{Dest, Frame, Lowerer};
+use super::{Dest, Frame, Lowerer};
+use crate::ir::{Entry, STASH_MARKER};
 use crate::patterns;
-
-/// The placeholder an exit leaves in await-free code until liveness says what it saves.
-pub const EXIT_MARKER: &str = "__durable_exit";
-
-/// The placeholder around the value of a `let` in await-free code that hides a tracked
-/// binding: `__durable_stash!([stash ids], value)`. If some exit in the `let`'s scope
-/// needs the hidden binding, emission saves it to its slot before the `let` binds.
-pub const STASH_MARKER: &str = "__durable_stash";
 
 const AWAIT_IN_MACRO: &str =
     "`.await` inside a macro invocation cannot be checkpointed in an #[orchestrator]; \
      await into a local first (`let value = op.await;`) and pass the local to the macro";
-
-/// Whether `expr` awaits outside closures, async blocks and nested items.
-pub fn has_await(expr: &Expr) -> bool {
-    struct Finder(bool);
-    impl<'a> Visit<'a> for Finder {
-        fn visit_expr_await(&mut self, _: &'a syn::ExprAwait) {
-            self.0 = true;
-        }
-        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
-        fn visit_expr_async(&mut self, _: &'a syn::ExprAsync) {}
-        fn visit_item(&mut self, _: &'a syn::Item) {}
-    }
-    let mut finder = Finder(false);
-    finder.visit_expr(expr);
-    finder.0
-}
-
-/// Whether any statement of `stmts` awaits.
-pub fn stmts_have_await(stmts: &[Stmt]) -> bool {
-    stmts.iter().any(|stmt| match stmt {
-        Stmt::Local(local) => local.init.as_ref().is_some_and(|init| {
-            has_await(&init.expr) || init.diverge.as_ref().is_some_and(|(_, e)| has_await(e))
-        }),
-        Stmt::Expr(e, _) => has_await(e),
-        Stmt::Item(_) | Stmt::Macro(_) => false,
-    })
-}
 
 /// Walks await-free code for the lowerer.
 pub struct Verbatim<'l> {
@@ -477,13 +441,5 @@ mod tests {
         assert_eq!(format_captures("hi {name}, {{x}} {0} {n:?}"), ["name", "n"]);
         assert_eq!(format_captures("{v:>width$}"), ["v", "width"]);
         assert!(format_captures("{} {:?}").is_empty());
-    }
-
-    #[test]
-    fn awaits_in_closures_do_not_count_as_the_bodys() {
-        let e: Expr = syn::parse_quote!(f(|| async { x.await }));
-        assert!(!has_await(&e));
-        let e: Expr = syn::parse_quote!(f(x.await?));
-        assert!(has_await(&e));
     }
 }
