@@ -6,17 +6,63 @@
 //! condition holds, turns the delivered results into the `.await`'s value.
 
 use std::marker::PhantomData;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::activity::{Activity, ActivityError};
+use crate::activity::{Activity, ActivityError, ActivityFn, InputOf};
 use crate::codec;
 use crate::inspect::{Awaited, CallState, Lookup, Shown};
-use crate::orchestration::Orchestration;
-use crate::orchestration::{OrchestrationContext, StepError};
+use crate::orchestration::{
+    Orchestration, OrchestrationContext, OrchestrationFn, OrchestrationInput, StepError,
+};
 use crate::task::{Command, Completions, Millis, RetryPolicy, TaskId, Wake};
+
+/// The durable operations user code builds from its context, beside the types they
+/// build.
+impl OrchestrationContext {
+    /// A durable timer that fires `duration` after this step's time; `.await` it for
+    /// `()`. It survives restarts, and fires late rather than never.
+    pub fn timer(&self, duration: Duration) -> Timer {
+        Timer::new(crate::store::millis_after(self.now_millis(), duration))
+    }
+
+    /// A durable timer that fires at `time` (at once if it has passed).
+    pub fn timer_until(&self, time: SystemTime) -> Timer {
+        let due = time
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| crate::store::millis_after(0, d));
+        Timer::new(due)
+    }
+
+    /// Waits for the external event `name`; `.await` it for its payload. Events raised
+    /// before the orchestration waits are kept, first in first out, per name. A payload
+    /// of another type fails the instance.
+    pub fn event<T: serde::de::DeserializeOwned + 'static>(
+        &self,
+        name: impl Into<String>,
+    ) -> Event<T> {
+        Event::new(name.into())
+    }
+
+    /// Starts `orchestration` with `input` as a child instance; `.await` it for
+    /// `Result<Output, OrchestrationError>`.
+    pub fn sub_orchestration<F: OrchestrationFn>(
+        &self,
+        orchestration: F,
+        input: OrchestrationInput<F>,
+    ) -> SubOrchestration<F::Orchestration> {
+        let _ = orchestration;
+        SubOrchestration::new(input)
+    }
+
+    /// Calls `activity` with `input`; `.await` it for `Result<Output, ActivityError>`.
+    pub fn call<F: ActivityFn>(&self, activity: F, input: InputOf<F>) -> Call<F::Activity> {
+        let _ = activity;
+        Call::new(input)
+    }
+}
 
 /// Something an orchestrator can `.await`: activity calls and durable timers (and, as
 /// the runtime grows, external events, sub-orchestrations, joins and races).

@@ -7,13 +7,11 @@ use std::rc::Rc;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::activity::{ActivityFn, InputOf};
 use crate::codec::CodecError;
 use crate::inspect::Decoded;
 use crate::store::{InstanceTasks, PartReader};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::op::{Call, Event, SubOrchestration, Timer};
 use crate::task::{Command, Completions, Millis, TaskId, Wake};
 
 /// An orchestration, implemented by `#[orchestrator]` on an `async fn`.
@@ -309,45 +307,9 @@ impl OrchestrationContext {
         UNIX_EPOCH + Duration::from_millis(self.inner.now)
     }
 
-    /// A durable timer that fires `duration` after this step's time; `.await` it for
-    /// `()`. It survives restarts, and fires late rather than never.
-    pub fn timer(&self, duration: Duration) -> Timer {
-        Timer::new(crate::store::millis_after(self.inner.now, duration))
-    }
-
-    /// A durable timer that fires at `time` (at once if it has passed).
-    pub fn timer_until(&self, time: SystemTime) -> Timer {
-        let due = time
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| crate::store::millis_after(0, d));
-        Timer::new(due)
-    }
-
-    /// Waits for the external event `name`; `.await` it for its payload. Events raised
-    /// before the orchestration waits are kept, first in first out, per name. A payload
-    /// of another type fails the instance.
-    pub fn event<T: serde::de::DeserializeOwned + 'static>(
-        &self,
-        name: impl Into<String>,
-    ) -> Event<T> {
-        Event::new(name.into())
-    }
-
-    /// Starts `orchestration` with `input` as a child instance; `.await` it for
-    /// `Result<Output, OrchestrationError>`.
-    pub fn sub_orchestration<F: OrchestrationFn>(
-        &self,
-        orchestration: F,
-        input: OrchestrationInput<F>,
-    ) -> SubOrchestration<F::Orchestration> {
-        let _ = orchestration;
-        SubOrchestration::new(input)
-    }
-
-    /// Calls `activity` with `input`; `.await` it for `Result<Output, ActivityError>`.
-    pub fn call<F: ActivityFn>(&self, activity: F, input: InputOf<F>) -> Call<F::Activity> {
-        let _ = activity;
-        Call::new(input)
+    /// The time this step started, in milliseconds since the epoch.
+    pub(crate) fn now_millis(&self) -> Millis {
+        self.inner.now
     }
 
     /// A fresh task id, for durable operations scheduling work.
