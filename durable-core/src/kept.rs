@@ -13,8 +13,8 @@
 //!
 //! A loop read but not saved again is the only one deleted: a loop the step did not
 //! read (a durable function's checkpoint carried as it was) is not touched, and one
-//! saved anywhere during the step (a durable function that suspended, then resumed in
-//! the same step) is kept. The error, when there is one, is keeping too much.
+//! saved at any point of the step is kept. The error, when there is one, is keeping
+//! too much.
 //!
 //! [`Collected`]: crate::iter::Collected
 

@@ -459,7 +459,8 @@ pub fn drive<O: Orchestration, E: Display>(
             Ok(Step::Suspended(suspension))
         }
         Ok(Flow::Fault(fault)) => Err(fault),
-        // the last checkpoint stays, for a look at where it failed, and so do its loops
+        // the last checkpoint stays, for a look at where it failed: the items its loops
+        // did not take stay with it
         Err(error) => Ok(Step::Failed(format!("{error:#}"))),
     }
 }

@@ -12,6 +12,7 @@
 
 use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use durable_core::store::blocking;
 use durable_core::store::{PartReader, StoreError};
@@ -22,6 +23,10 @@ use tracing::warn;
 use crate::sql::{backend, describe};
 
 type Answer = Result<Option<Vec<u8>>, StoreError>;
+
+/// How long the reader waits to connect, unless the store's URL says
+/// (`connect_timeout`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A read of part `part` of instance `instance`, and where to send its answer.
 struct Read {
@@ -42,6 +47,10 @@ impl PartReads {
     /// The reads of a store connecting with `config`.
     pub(crate) fn new(mut config: tokio_postgres::Config) -> Self {
         config.application_name("durable-parts");
+        if config.get_connect_timeout().is_none() {
+            // a step waits for the read: a server that does not answer fails it soon
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
         Self {
             config: Arc::new(config),
             reads: Arc::default(),
@@ -53,20 +62,23 @@ impl PartReads {
         if let Some(reads) = self.reads.get() {
             return Ok(reads);
         }
-        let cannot =
-            |e: std::io::Error| StoreError::Backend(format!("cannot start the part reader: {e}"));
         let (reads, queued) = unbounded_channel();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(cannot)?;
         // two first reads at once: the one that loses drops its thread's sender, and
         // that thread ends at once
         let config = self.config.clone();
         std::thread::Builder::new()
             .name("durable-parts".into())
-            .spawn(move || runtime.block_on(serve(&config, queued)))
-            .map_err(cannot)?;
+            .spawn(move || {
+                // built here: a runtime may not be dropped where a step runs
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime.block_on(serve(&config, queued)),
+                    Err(e) => warn!("cannot start the part reader: {e}"),
+                }
+            })
+            .map_err(|e| StoreError::Backend(format!("cannot start the part reader: {e}")))?;
         Ok(self.reads.get_or_init(|| reads))
     }
 
