@@ -167,6 +167,41 @@ async fn skim_batches(ctx: OrchestrationContext, rounds: u64) -> Result<u64, Tes
     Ok(0)
 }
 
+/// Takes events `w` for the items of a batch of 20 until one is 0, then leaves the loop.
+#[durable::function]
+async fn skim(ctx: &OrchestrationContext, batch: u64) -> Result<u64, TestError> {
+    let items: Vec<u64> = (batch * 100..batch * 100 + 20).collect();
+    let mut sum = 0;
+    for item in items {
+        match ctx.event::<u64>("w").await {
+            0 => break,
+            weight => sum += item * weight,
+        }
+    }
+    Ok(sum)
+}
+
+/// Skims `rounds` batches through a durable function, then leaves two nested loops at
+/// once with a labeled `break` from the inner one.
+#[orchestrator]
+async fn skim_nested(ctx: OrchestrationContext, rounds: u64) -> Result<u64, TestError> {
+    let mut sum = 0;
+    for batch in 0..rounds {
+        sum += skim(&ctx, batch).await?;
+    }
+    let rows: Vec<u64> = (0..10).collect();
+    'rows: for row in rows {
+        let cells: Vec<u64> = (0..10).collect();
+        for cell in cells {
+            if ctx.event::<u64>("w").await == 0 {
+                break 'rows;
+            }
+            sum += row * 10 + cell;
+        }
+    }
+    Ok(sum)
+}
+
 /// Doubles `x` through an activity, after `x` milliseconds.
 #[orchestrator]
 async fn child_double(ctx: OrchestrationContext, x: u64) -> Result<u64, TestError> {
@@ -226,6 +261,7 @@ fn runtime<S: Store>(store: S, lease: Duration) -> Runtime<S> {
         .orchestration(weigh_items)
         .orchestration(weigh_table)
         .orchestration(skim_batches)
+        .orchestration(skim_nested)
         .orchestration(long_call)
         .orchestration(bounded_call)
         .orchestration(absurd_retry)
@@ -289,6 +325,7 @@ on_every_store!(
     a_loop_keeps_its_items_beside_its_checkpoints,
     nested_loops_take_their_items_in_order,
     a_loop_left_early_leaves_none_of_its_items,
+    loops_left_in_a_function_or_by_a_label_leave_none_of_their_items,
     terminate_deletes_what_the_checkpoint_kept_beside_it,
 );
 
@@ -694,6 +731,31 @@ async fn a_loop_left_early_leaves_none_of_its_items<S: Store>(store: S, on: &str
         Ok(rounds * 2 + 2)
     );
     // the keys are task ids: 4 batches of 18 reserved, and a task each `.await`
+    let left = parts_of(runtime.store(), &id, 200);
+    assert!(left.is_empty(), "on {on}, items left behind: {left:?}");
+    runtime.shutdown().await;
+}
+
+/// The same, for a loop in a durable function (whose state nests in its caller's) and
+/// for two nested loops left at once by a labeled `break`.
+async fn loops_left_in_a_function_or_by_a_label_leave_none_of_their_items<S: Store>(
+    store: S,
+    on: &str,
+) {
+    let runtime = runtime(store, Duration::from_secs(30));
+    let client = runtime.client();
+    let id = client.start(skim_nested, None, &2u64).await.unwrap();
+    // each batch: two items weighed 1, then 0 leaves it; then 12 cells, then 0
+    let weights = [1u64, 1, 0, 1, 1, 0].into_iter().chain([1; 12]).chain([0]);
+    for weight in weights {
+        client.raise_event(&id, "w", &weight).await.unwrap();
+    }
+    let batches: u64 = (0..2u64).map(|b| b * 100 * 2 + 1).sum();
+    let cells: u64 = (0..12u64).sum();
+    assert_eq!(
+        client.wait(skim_nested, &id, WAIT).await.unwrap(),
+        Ok(batches + cells)
+    );
     let left = parts_of(runtime.store(), &id, 200);
     assert!(left.is_empty(), "on {on}, items left behind: {left:?}");
     runtime.shutdown().await;
