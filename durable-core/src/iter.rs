@@ -25,7 +25,7 @@ use std::ops::{Range, RangeFrom, RangeInclusive};
 use serde::{Deserialize, Serialize};
 
 use crate::limits::MAX_COLLECTED_ITEMS;
-use crate::slot::Persist;
+use crate::slot::{Persist, Slot};
 use crate::{codec, kept};
 use crate::{OrchestrationContext, StepError};
 
@@ -199,6 +199,18 @@ pub fn next<I: LoopIter>(
 /// keeps parts and there are enough of them.
 pub fn park<I: LoopIter>(iter: &mut I, ctx: &OrchestrationContext) -> Result<(), StepError> {
     iter.park(ctx)
+}
+
+/// [`park`] for a loop already in its slot: an outer loop, put there when its body
+/// entered an inner loop, parks at the inner loop's checkpoints.
+pub fn park_saved<I: LoopIter>(
+    slot: &mut Slot<I>,
+    ctx: &OrchestrationContext,
+) -> Result<(), StepError> {
+    match slot.peek_mut() {
+        Some(iter) => iter.park(ctx),
+        None => Ok(()),
+    }
 }
 
 /// How many remaining items make a collected loop keep them beside its checkpoints

@@ -55,6 +55,10 @@ impl<T> Slot<T> {
     pub(crate) fn peek(&self) -> Option<&T> {
         self.0.as_ref()
     }
+
+    pub(crate) fn peek_mut(&mut self) -> Option<&mut T> {
+        self.0.as_mut()
+    }
 }
 
 /// A slot seen from the state codec, whatever its type.

@@ -441,20 +441,31 @@ impl Emitter<'_> {
             .collect()
     }
 
-    /// Before a checkpoint: each saved loop iterator among `bindings` is parked (its
-    /// items may go beside the checkpoint rather than in it).
-    fn parks(&self, bindings: &[BindingId]) -> TokenStream {
-        bindings
+    /// Before a checkpoint: each saved loop iterator is parked (its items may go beside
+    /// the checkpoint rather than in it): those among `put`, the locals put into their
+    /// slots here, and those among `saved` already in theirs (an outer loop, put there
+    /// when its body entered the inner loop that suspends).
+    fn parks(&self, put: &[BindingId], saved: &[BindingId]) -> TokenStream {
+        let iterators = |b: &&BindingId| self.m.bindings[**b].iterator;
+        let locals = put.iter().filter(iterators).map(|b| {
+            let ident = &self.m.bindings[*b].ident;
+            checked(
+                quote!(()),
+                quote!(::durable::__private::iter::park(&mut #ident, __ctx)),
+            )
+        });
+        let slots = saved
             .iter()
-            .filter(|b| self.m.bindings[**b].iterator)
+            .filter(iterators)
+            .filter(|b| !put.contains(b))
             .map(|b| {
-                let ident = &self.m.bindings[*b].ident;
+                let slot = &self.slots[b];
                 checked(
                     quote!(()),
-                    quote!(::durable::__private::iter::park(&mut #ident, __ctx)),
+                    quote!(::durable::__private::iter::park_saved(&mut #slot, __ctx)),
                 )
-            })
-            .collect()
+            });
+        locals.chain(slots).collect()
     }
 
     fn exit(&self, id: usize) -> TokenStream {
@@ -473,8 +484,9 @@ impl Emitter<'_> {
                 ..
             } => {
                 let point = point_static(waiter);
-                let parks = self.parks(&self.plan.puts[id]);
-                let persist = self.persist_list(&self.persisted(*resume));
+                let saved = self.persisted(*resume);
+                let parks = self.parks(&self.plan.puts[id], &saved);
+                let persist = self.persist_list(&saved);
                 let scheduled = checked(quote!(__scheduled), schedule_call(op, *span));
                 quote!({
                     #scheduled

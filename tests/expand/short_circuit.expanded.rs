@@ -360,6 +360,15 @@ impl ::durable::Orchestration for quote {
                                     break '__durable;
                                 };
                                 __w2.put(__scheduled);
+                                let ::core::option::Option::Some(()) = ::durable::__private::ok(
+                                    &mut __fault,
+                                    ::durable::__private::iter::park_saved(
+                                        &mut __s_iter_866b6a09,
+                                        __ctx,
+                                    ),
+                                ) else {
+                                    break '__durable;
+                                };
                                 __s_item.put(item);
                                 return ::core::result::Result::Ok(
                                     __step
