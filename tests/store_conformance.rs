@@ -7,7 +7,7 @@ use std::time::Duration;
 use durable::rocks::RocksStore;
 use durable::store::{
     now_millis, ActivityTask, Changed, InstanceFilter, InstanceRecord, Message, Page, Purge,
-    RuntimeStatus, StepCommit, Store, StoreError, TimerTask, DIRECT,
+    RuntimeStatus, StepCommit, Store, StoreError, TimerTask, ALL_PARTS, DIRECT,
 };
 use durable::{TaskId, Wake};
 
@@ -45,7 +45,7 @@ fn commit(record: InstanceRecord, consumed: Vec<u64>) -> StepCommit {
         children: vec![],
         cancelled: vec![],
         parts: vec![],
-        drop_parts: false,
+        dropped_parts: vec![],
         changed: Changed::default(),
         activity: None,
     }
@@ -110,7 +110,7 @@ async fn conformance<S: Store>(store: S) {
                 children: vec![record("child")],
                 cancelled: vec![],
                 parts: vec![],
-                drop_parts: false,
+                dropped_parts: vec![],
                 changed: Changed::default(),
                 activity: None,
             },
@@ -291,7 +291,7 @@ async fn messages_between_instances<S: Store>(store: S) {
                 children: vec![],
                 cancelled: vec![],
                 parts: vec![],
-                drop_parts: false,
+                dropped_parts: vec![],
                 changed: Changed::default(),
                 activity: None,
             },
@@ -948,9 +948,9 @@ async fn postgres_store_purge_race() {
 }
 
 /// A store that gives a part reader keeps the parts a step writes beside the
-/// checkpoint, deletes those it deletes, drops all of one instance's when a step says
-/// so, and purges them with the instance; one that gives none refuses a step that
-/// writes parts rather than drop them.
+/// checkpoint, deletes those it deletes, drops the ranges of keys a step names (all of
+/// them, or a loop's rest) and only its instance's, and purges them with the instance;
+/// one that gives none refuses a step that writes parts rather than drop them.
 async fn parts_beside_checkpoints<S: Store>(store: S) {
     store.create(record("k")).await.unwrap();
     let locked = claim(&store, "k").await;
@@ -998,21 +998,33 @@ async fn parts_beside_checkpoints<S: Store>(store: S) {
         locked.record.clone(),
         locked.messages.iter().map(|(s, _)| *s).collect(),
     );
-    step.parts = vec![(5, Some(vec![5])), (6, Some(vec![6]))];
-    store.commit_step(&locked.lease, step).await.unwrap();
-    store.send("j", Message::Resume).await.unwrap();
-    let locked = claim(&store, "j").await;
-    let mut step = commit(
-        locked.record.clone(),
-        locked.messages.iter().map(|(s, _)| *s).collect(),
-    );
-    step.drop_parts = true;
-    step.parts = vec![(6, Some(vec![7]))];
+    step.parts = (4..=7).map(|key| (key, Some(vec![key as u8]))).collect();
     store.commit_step(&locked.lease, step).await.unwrap();
     let read_j = |key| (reader.0)("j", key).unwrap();
+    let dropping = |keys: std::ops::Range<u64>, parts| {
+        let store = &store;
+        async move {
+            store.send("j", Message::Resume).await.unwrap();
+            let locked = claim(store, "j").await;
+            let mut step = commit(
+                locked.record.clone(),
+                locked.messages.iter().map(|(s, _)| *s).collect(),
+            );
+            step.dropped_parts = vec![keys];
+            step.parts = parts;
+            store.commit_step(&locked.lease, step).await.unwrap();
+        }
+    };
+    dropping(5..7, vec![(6, Some(vec![9]))]).await;
     assert_eq!(
-        (read_j(5), read_j(6)),
-        (None, Some(vec![7])),
+        (read_j(4), read_j(5), read_j(6), read_j(7)),
+        (Some(vec![4]), None, Some(vec![9]), Some(vec![7])),
+        "a range dropped, its end kept, then what the step writes"
+    );
+    dropping(ALL_PARTS, vec![(6, Some(vec![10]))]).await;
+    assert_eq!(
+        (read_j(4), read_j(6), read_j(7)),
+        (None, Some(vec![10]), None),
         "all dropped, then what the step writes"
     );
     assert_eq!((reader.0)("k:1", 8).unwrap(), Some(vec![4]));

@@ -3,6 +3,7 @@
 //! commit per step), so the runtime behaves the same on it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use crate::store::{
     admit_event, descendants_prefix, event_names, millis_after, now_millis, with_direct_result,
     ActivityTask, Committed, InstanceFilter, InstanceRecord, InstanceTasks, Lease, LockedActivity,
     LockedInstance, Message, Millis, Page, PartReader, Purge, QueuedActivity, RuntimeStatus,
-    StepCommit, Store, StoreError,
+    StepCommit, Store, StoreError, ALL_PARTS,
 };
 use crate::task::TaskResult;
 use crate::timers::TimerIndex;
@@ -28,15 +29,14 @@ pub struct MemoryStore {
 /// Parts of instances' states, by instance and key.
 type Parts = BTreeMap<(String, u64), Vec<u8>>;
 
-/// Deletes every part of instance `id`.
-fn drop_parts(parts: &mut Parts, id: &str) {
-    let first = (id.to_owned(), 0);
-    let kept: Vec<_> = parts
-        .range(first..)
-        .take_while(|((owner, _), _)| owner == id)
-        .map(|(key, _)| key.clone())
-        .collect();
-    for key in kept {
+/// Deletes the parts of instance `id` whose keys are in `keys`.
+fn drop_parts(parts: &mut Parts, id: &str, keys: Range<u64>) {
+    if keys.is_empty() {
+        return;
+    }
+    let range = (id.to_owned(), keys.start)..(id.to_owned(), keys.end);
+    let dropped: Vec<_> = parts.range(range).map(|(key, _)| key.clone()).collect();
+    for key in dropped {
         parts.remove(&key);
     }
 }
@@ -262,7 +262,7 @@ impl Store for MemoryStore {
         }
         let mut parts = self.parts();
         for i in &tree {
-            drop_parts(&mut parts, i);
+            drop_parts(&mut parts, i, ALL_PARTS);
         }
         drop(parts);
         for i in &tree {
@@ -374,8 +374,8 @@ impl Store for MemoryStore {
             inner.remove_call(&key);
         }
         let mut parts = self.parts();
-        if commit.drop_parts {
-            drop_parts(&mut parts, &id);
+        for keys in commit.dropped_parts {
+            drop_parts(&mut parts, &id, keys);
         }
         for (key, bytes) in commit.parts {
             match bytes {

@@ -2,6 +2,7 @@
 //! and the contract of one step.
 
 use std::cell::{Cell, RefCell};
+use std::ops::Range;
 use std::rc::Rc;
 
 use serde::de::DeserializeOwned;
@@ -228,6 +229,7 @@ struct StepState {
     /// the store keeps any, and what the step writes there.
     parts: Option<PartReader>,
     part_writes: RefCell<Vec<(u64, Option<Vec<u8>>)>>,
+    part_drops: RefCell<Vec<Range<u64>>>,
 }
 
 impl OrchestrationContext {
@@ -244,6 +246,7 @@ impl OrchestrationContext {
                 inspected: RefCell::new(None),
                 parts: None,
                 part_writes: RefCell::new(Vec::new()),
+                part_drops: RefCell::new(Vec::new()),
             }),
         }
     }
@@ -274,6 +277,16 @@ impl OrchestrationContext {
     /// Writes (`Some`) or deletes (`None`) part `key` with this step's commit.
     pub(crate) fn write_part(&self, key: u64, bytes: Option<Vec<u8>>) {
         self.inner.part_writes.borrow_mut().push((key, bytes));
+    }
+
+    /// Deletes the parts whose keys are in `keys` with this step's commit.
+    pub(crate) fn drop_parts(&self, keys: Range<u64>) {
+        self.inner.part_drops.borrow_mut().push(keys);
+    }
+
+    /// The ranges of parts this step deletes.
+    pub(crate) fn take_part_drops(&self) -> Vec<Range<u64>> {
+        self.inner.part_drops.take()
     }
 
     /// `n` task ids that no task will take, the first of them returned: keys of parts.

@@ -9,6 +9,7 @@
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -387,14 +388,17 @@ pub struct StepCommit {
     /// keeps its items there, each written once, so that its checkpoints do not carry
     /// them ([`Store::part_reader`]).
     pub parts: Vec<(u64, Option<Vec<u8>>)>,
-    /// Every part of the instance's state is deleted, before [`parts`](Self::parts) is
-    /// applied: set by the step that terminates the instance, whose checkpoint goes
-    /// without its code running again, and with it what its loops kept. (A step of
-    /// the code deletes the parts of each loop it leaves, in `parts`.)
-    pub drop_parts: bool,
+    /// Ranges of keys of parts deleted in the same write, before [`parts`](Self::parts)
+    /// is applied: the items of a loop left before its end that it will not take, or
+    /// every part ([`ALL_PARTS`]) when the step terminates the instance, whose
+    /// checkpoint goes without its code running again.
+    pub dropped_parts: Vec<Range<u64>>,
     /// Which of the record's fields that may be kept apart from it the step changed.
     pub changed: Changed,
 }
+
+/// Every key of an instance's parts ([`StepCommit::dropped_parts`]).
+pub const ALL_PARTS: Range<u64> = 0..u64::MAX;
 
 /// Which of an instance's input, output, buffered events and custom status a step
 /// changed. These may be large (a payload each, and up to
@@ -665,7 +669,7 @@ pub trait Store: Send + Sync + 'static {
     /// [`blocking`], and works on a current-thread runtime too (the
     /// PostgreSQL store reads on a thread and connection of its own). Without one, a
     /// loop's items stay in its checkpoints. A store that gives one writes and deletes
-    /// the parts with the step ([`StepCommit::drop_parts`] too), and purges them with
+    /// the parts with the step ([`StepCommit::dropped_parts`] too), and purges them with
     /// the instance.
     fn part_reader(&self) -> Option<PartReader> {
         None

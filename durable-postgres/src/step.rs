@@ -141,10 +141,16 @@ impl PostgresStore {
                 ],
             );
         }
-        if commit.drop_parts {
+        for keys in commit.dropped_parts.iter().filter(|keys| !keys.is_empty()) {
+            // keys are task ids, far below 2^63: `ALL_PARTS`' end is clamped
+            let bound = |key: u64| key.min(i64::MAX as u64) as i64;
             pipeline.push(
-                "DELETE FROM durable_parts WHERE instance = $1",
-                vec![Box::new(id.to_owned())],
+                "DELETE FROM durable_parts WHERE instance = $1 AND part >= $2 AND part < $3",
+                vec![
+                    Box::new(id.to_owned()),
+                    Box::new(bound(keys.start)),
+                    Box::new(bound(keys.end)),
+                ],
             );
         }
         let parts = PartChanges::of(commit);

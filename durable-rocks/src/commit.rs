@@ -11,8 +11,8 @@ use rocksdb::{WriteBatch, WriteOptions};
 
 use crate::fields::Want;
 use crate::keys::{
-    backend, encode, index_entries, instance_range, key, status_key, timer_key, ACTIVITIES,
-    BY_STATUS, ENDED, INBOX, PARTS, TIMERS,
+    backend, encode, index_entries, key, status_key, timer_key, ACTIVITIES, BY_STATUS, ENDED,
+    INBOX, PARTS, TIMERS,
 };
 use crate::open::Durability;
 use crate::state::State;
@@ -80,8 +80,8 @@ impl RocksStore {
         for seq in &commit.consumed {
             batch.delete_cf(self.cf(INBOX), key(id, *seq));
         }
-        if commit.drop_parts {
-            let (from, to) = instance_range(id);
+        for keys in commit.dropped_parts.iter().filter(|keys| !keys.is_empty()) {
+            let (from, to) = (key(id, keys.start), key(id, keys.end));
             batch.delete_range_cf(self.cf(PARTS), from, to);
         }
         for (part, bytes) in &commit.parts {

@@ -7,6 +7,7 @@
 //! or buffered, so that code that can resume it finds everything where it was.
 
 use std::collections::HashSet;
+use std::ops::Range;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 
@@ -19,7 +20,7 @@ use crate::registry::Registry;
 use crate::shared::Shared;
 use crate::store::{
     now_millis, ActivityTask, Changed, InstanceRecord, LockedInstance, Message, PartReader,
-    RuntimeStatus, StepCommit, Store, TimerTask, DIRECT,
+    RuntimeStatus, StepCommit, Store, TimerTask, ALL_PARTS, DIRECT,
 };
 use crate::task::{Command, Completions, TaskId, TaskResult};
 
@@ -28,7 +29,7 @@ use crate::task::{Command, Completions, TaskId, TaskResult};
 struct Outbox {
     consumed: Vec<u64>,
     parts: Vec<(u64, Option<Vec<u8>>)>,
-    drop_parts: bool,
+    dropped_parts: Vec<Range<u64>>,
     activities: Vec<ActivityTask>,
     timers: Vec<TimerTask>,
     messages: Vec<(String, Message)>,
@@ -131,7 +132,7 @@ pub(super) async fn run_step<S: Store>(shared: &Shared<S>, locked: LockedInstanc
         children: out.children,
         cancelled: out.cancelled,
         parts: out.parts,
-        drop_parts: out.drop_parts,
+        dropped_parts: out.dropped_parts,
         changed: out.changed,
     };
     match shared.store.commit_step(&lease, commit).await {
@@ -232,6 +233,7 @@ fn advance(
         Outcome::Step(step) => {
             record.version = ran.version;
             out.parts = ran.parts;
+            out.dropped_parts = ran.dropped_parts;
             Ok(step)
         }
     };
@@ -271,7 +273,7 @@ fn apply_control(record: &mut InstanceRecord, control: Vec<(u64, Message)>, out:
                 record.status = RuntimeStatus::Terminated;
                 record.error = Some(reason);
                 record.state = None;
-                out.drop_parts = true;
+                out.dropped_parts.push(ALL_PARTS);
                 record.wake = None;
                 record.event_waits.clear();
                 notify_parent(record, out);
@@ -535,6 +537,7 @@ struct Ran {
     commands: Vec<Command>,
     custom_status: Option<Vec<u8>>,
     parts: Vec<(u64, Option<Vec<u8>>)>,
+    dropped_parts: Vec<Range<u64>>,
 }
 
 /// Runs the code registered for the instance's name and version; a panic in user code
@@ -553,6 +556,7 @@ fn run_machine(
         commands: Vec::new(),
         custom_status: None,
         parts: Vec::new(),
+        dropped_parts: Vec::new(),
     };
     let code = match registry.orchestration(&record.name, record.version) {
         Ok(code) => code,
@@ -609,6 +613,7 @@ fn run_machine(
         commands: ctx.take_commands(),
         custom_status: ctx.take_custom_status(),
         parts: ctx.take_part_writes(),
+        dropped_parts: ctx.take_part_drops(),
     }
 }
 
