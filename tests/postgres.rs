@@ -16,7 +16,7 @@ use durable::{activity, orchestrator, OrchestrationContext, Runtime, RuntimeStat
 use durable_postgres::{schema, PostgresStore};
 use serde_json::{json, Value};
 use support::counting::Counting;
-use support::{gate, postgres, weigh_items};
+use support::{end_gates_one_by_one, gate, postgres, weigh_items};
 
 #[activity]
 async fn shout(s: String) -> Result<String, String> {
@@ -196,7 +196,6 @@ async fn work_from_a_process_without_workers_wakes_the_workers_at_once() {
 /// minute here, so what it reads it reads because it was woken.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_end_in_another_process_wakes_only_the_clients_waiting_for_it() {
-    use std::sync::atomic::Ordering::Relaxed;
     let url = postgres::database().await;
     let worker = Runtime::builder(PostgresStore::connect(&url).await.unwrap())
         .orchestration(gate)
@@ -206,31 +205,7 @@ async fn an_end_in_another_process_wakes_only_the_clients_waiting_for_it() {
         .poll_interval(Duration::from_secs(60))
         .client_only();
     let n = 30;
-    let mut ids = Vec::new();
-    for _ in 0..n {
-        ids.push(client.start(gate, None, &()).await.unwrap());
-    }
-    let waits: Vec<_> = ids
-        .iter()
-        .map(|id| {
-            let (client, id) = (client.clone(), id.clone());
-            tokio::spawn(async move { client.wait(gate, &id, Duration::from_secs(30)).await })
-        })
-        .collect();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while reads.load(Relaxed) < n {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the clients never read"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    let before = reads.load(Relaxed);
-    for (id, wait) in ids.iter().zip(waits) {
-        client.raise_event(id, "go", &()).await.unwrap();
-        assert_eq!(wait.await.unwrap().unwrap(), Ok(()));
-    }
-    let read = reads.load(Relaxed) - before;
+    let read = end_gates_one_by_one(&client, n, &reads).await;
     // each wait reads once after its instance's end, and maybe once more for a step of
     // the instance that only buffered the event; waking every client at each end read
     // n * (n + 1) / 2 = 465 times

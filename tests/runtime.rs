@@ -751,35 +751,9 @@ async fn shutdown_does_not_wait_for_a_heartbeat() {
 /// its polls for ends in other processes (every 50 ms).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_end_wakes_only_the_clients_waiting_for_it() {
-    use std::sync::atomic::Ordering::Relaxed;
     let (store, reads) = support::counting::Counting::new(MemoryStore::new());
     let runtime = Runtime::builder(store).orchestration(gate).start();
-    let client = runtime.client();
-    let mut ids = Vec::new();
-    for _ in 0..100 {
-        ids.push(client.start(gate, None, &()).await.unwrap());
-    }
-    let waits: Vec<_> = ids
-        .iter()
-        .map(|id| {
-            let (client, id) = (client.clone(), id.clone());
-            tokio::spawn(async move { client.wait(gate, &id, WAIT).await })
-        })
-        .collect();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while reads.load(Relaxed) < 100 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the clients never read"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    let before = reads.load(Relaxed);
-    for (id, wait) in ids.iter().zip(waits) {
-        client.raise_event(id, "go", &()).await.unwrap();
-        assert_eq!(wait.await.unwrap().unwrap(), Ok(()));
-    }
-    let read = reads.load(Relaxed) - before;
+    let read = end_gates_one_by_one(&runtime.client(), 100, &reads).await;
     assert!(read < 1500, "{read} reads for 100 ends");
     runtime.shutdown().await;
 }

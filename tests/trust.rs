@@ -668,15 +668,7 @@ async fn a_loop_keeps_its_items_beside_its_checkpoints<S: Store>(store: S, on: &
             .start(weigh_items, Some(&format!("{on}-weigh-{n}")), &n)
             .await
             .unwrap();
-        let deadline = tokio::time::Instant::now() + WAIT;
-        let state = loop {
-            let record = runtime.store().instance(&id).await.unwrap().unwrap();
-            if let Some(state) = record.state {
-                break state;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{id} never waited");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        };
+        let state = first_checkpoint(runtime.store(), &id).await;
         checkpoints.push((id, state.len()));
     }
     let (small, large) = (checkpoints[0].1, checkpoints[1].1);
@@ -708,15 +700,7 @@ async fn an_outer_loop_keeps_its_items_beside_the_inner_loops_checkpoints<S: Sto
     let mut checkpoints = Vec::new();
     for n in [10u64, 2000] {
         let id = client.start(weigh_table, None, &n).await.unwrap();
-        let deadline = tokio::time::Instant::now() + WAIT;
-        let state = loop {
-            let record = runtime.store().instance(&id).await.unwrap().unwrap();
-            if let Some(state) = record.state {
-                break state;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{id} never waited");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        };
+        let state = first_checkpoint(runtime.store(), &id).await;
         checkpoints.push(state.len());
         client.terminate(&id, "measured").await.unwrap();
     }
@@ -793,6 +777,19 @@ async fn loops_left_in_a_function_or_by_a_label_leave_none_of_their_items<S: Sto
     let left = parts_of(runtime.store(), &id, 200);
     assert!(left.is_empty(), "on {on}, items left behind: {left:?}");
     runtime.shutdown().await;
+}
+
+/// The checkpoint of `id` once it has one.
+async fn first_checkpoint<S: Store>(store: &S, id: &str) -> Vec<u8> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let record = store.instance(id).await.unwrap().unwrap();
+        if let Some(state) = record.state {
+            return state;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{id} never waited");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// The keys below `below` of the parts `id` keeps beside its checkpoint.

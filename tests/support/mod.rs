@@ -187,3 +187,41 @@ pub async fn gate(ctx: durable::OrchestrationContext, _: ()) -> Result<(), TestE
     ctx.event::<()>("go").await;
     Ok(())
 }
+
+/// Starts `n` [`gate`]s through `client`, has a client task wait for each, and, once
+/// each has read its instance, ends them one by one, each wait returning before the
+/// next end. Returns how many times `reads` (a [`counting::Counting`] store's count)
+/// grew meanwhile: what the ends cost the waiting clients.
+pub async fn end_gates_one_by_one<S: durable::Store>(
+    client: &durable::Client<S>,
+    n: usize,
+    reads: &std::sync::atomic::AtomicUsize,
+) -> usize {
+    use std::sync::atomic::Ordering::Relaxed;
+    let wait = std::time::Duration::from_secs(30);
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        ids.push(client.start(gate, None, &()).await.unwrap());
+    }
+    let waits: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (client, id) = (client.clone(), id.clone());
+            tokio::spawn(async move { client.wait(gate, &id, wait).await })
+        })
+        .collect();
+    let deadline = tokio::time::Instant::now() + wait;
+    while reads.load(Relaxed) < n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the clients never read"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    let before = reads.load(Relaxed);
+    for (id, wait) in ids.iter().zip(waits) {
+        client.raise_event(id, "go", &()).await.unwrap();
+        assert_eq!(wait.await.unwrap().unwrap(), Ok(()));
+    }
+    reads.load(Relaxed) - before
+}
