@@ -297,7 +297,6 @@ impl<T: Persist> LoopIter for Collected<T> {
         }
         let key = kept.first + kept.taken;
         kept.taken += 1;
-        kept::took(kept.first, key + 1);
         let Some(bytes) = ctx.read_part(key)? else {
             return Err(StepError::Part(key, "it is missing".into()));
         };
